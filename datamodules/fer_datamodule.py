@@ -1,0 +1,140 @@
+"""FERDataModule: a dataset source -> subject-independent train/val/test dataloaders."""
+
+from __future__ import annotations
+
+import logging
+
+import lightning as L
+import numpy as np
+import torch
+import torch.distributed as dist
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
+from torch.utils.data import DataLoader, Dataset
+
+from datamodules.folds import fold_indices
+from datamodules.sources import FaceSample
+from datamodules.transforms import FaceTransform
+
+log = logging.getLogger(__name__)
+
+
+class FERDataset(Dataset):
+    """Samples ``indices`` of a source as the dict of DESIGN.md: ``image`` [3, S, S] float,
+    ``label`` int, ``landmarks`` [68, 2] float in the image tensor's pixels (NaN if
+    unknown), ``subject`` str, ``index`` int (index in the source)."""
+
+    def __init__(self, samples: list[FaceSample] | object, indices: np.ndarray, transform: FaceTransform) -> None:
+        self.samples = samples
+        self.indices = np.asarray(indices)
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, position: int) -> dict:
+        index = int(self.indices[position])
+        sample: FaceSample = self.samples[index]
+        image, landmarks = self.transform(sample.image, sample.landmarks)
+        return {"image": image, "label": sample.label, "landmarks": landmarks, "subject": sample.subject, "index": index}
+
+
+class FERDataModule(L.LightningDataModule):
+    """Train/val/test dataloaders over one fold of a dataset source.
+
+    Args:
+        name: dataset name, used in run names and artifacts.
+        source: a dataset source (``datamodules.sources``), e.g. ``SyntheticFaces``.
+        input_size: side of the network input, pixels (taken from the model config).
+        fold: 1-based fold; test = that subject group, validation = the next one.
+        num_folds: number of subject groups.
+        split_seed: seed of the subject shuffle (fixed across runs for comparable folds).
+        batch_size: training batch size per process; evaluation uses ``eval_batch_size``
+            (default: the same).
+        augment: geometric + photometric training augmentation.
+        normalization: ``unit`` (x/255, the study) or ``imagenet``.
+        cache_in_memory: decode/render every sample once and keep it.
+    """
+
+    def __init__(
+        self,
+        source: object,
+        name: str = "data",
+        input_size: int = 64,
+        fold: int = 1,
+        num_folds: int = 5,
+        split_seed: int = 0,
+        batch_size: int = 64,
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        augment: bool = False,
+        normalization: str = "unit",
+        cache_in_memory: bool = True,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.name = name
+        self.input_size = input_size
+        self.fold = fold
+        self.num_folds = num_folds
+        self.split_seed = split_seed
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.augment = augment
+        self.normalization = normalization
+        self.cache_in_memory = cache_in_memory
+        self.splits: dict[str, np.ndarray] = {}
+        self._samples: list[FaceSample] | object | None = None
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.source.class_names)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.source.class_names)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self._samples is not None:
+            return
+        self.splits = fold_indices(list(self.source.subjects), self.fold, self.num_folds, self.split_seed)
+        self._samples = [self.source[i] for i in range(len(self.source))] if self.cache_in_memory else self.source
+        log.info("%s; fold %d/%d: %s", self.source.describe(), self.fold, self.num_folds, ", ".join(f"{k} {len(v)}" for k, v in self.splits.items()))
+
+    def train_class_counts(self) -> torch.Tensor:
+        """[C] number of training samples per class."""
+        labels = np.asarray(self.source.labels)[self.splits["train"]]
+        return torch.bincount(torch.from_numpy(labels), minlength=self.num_classes)
+
+    def dataset(self, split: str, augment: bool | None = None) -> FERDataset:
+        transform = FaceTransform(self.input_size, self.augment if augment is None else augment, self.normalization)
+        return FERDataset(self._samples, self.splits[split], transform)
+
+    def _loader(self, dataset: FERDataset, batch_size: int, shuffle: bool, sampler: torch.utils.data.Sampler | None = None) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle and sampler is None,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.num_workers > 0,
+            drop_last=False,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.dataset("train"), self.batch_size, shuffle=True)
+
+    def _eval_loader(self, split: str) -> DataLoader:
+        dataset = self.dataset(split, augment=False)
+        # without padding, so that every sample is evaluated exactly once across ranks
+        sampler = UnrepeatedDistributedSampler(dataset, shuffle=False) if dist.is_available() and dist.is_initialized() else None
+        return self._loader(dataset, self.eval_batch_size, shuffle=False, sampler=sampler)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._eval_loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._eval_loader("test")

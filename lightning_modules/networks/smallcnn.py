@@ -1,0 +1,46 @@
+"""SmallCNN: the default network for the synthetic faces (64x64, CPU-friendly)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from lightning_modules.networks import register_network
+from user_errors import UserError
+
+
+class SmallCNN(nn.Module):
+    """Four 3x3 conv blocks (32-64-128-128, BatchNorm, ReLU, max-pool after the first
+    three), global average pooling, dropout, linear head. 64x64 input -> 8x8 last feature map."""
+
+    input_size = 64
+    normalization = "unit"
+    cam_layer = "features.relu4"
+
+    def __init__(self, num_classes: int, dropout: float = 0.3) -> None:
+        super().__init__()
+        widths = [3, 32, 64, 128, 128]
+        layers: list[tuple[str, nn.Module]] = []
+        for i in range(4):
+            layers += [
+                (f"conv{i + 1}", nn.Conv2d(widths[i], widths[i + 1], 3, padding=1)),
+                (f"bn{i + 1}", nn.BatchNorm2d(widths[i + 1])),
+                (f"relu{i + 1}", nn.ReLU(inplace=True)),
+            ]
+            if i < 3:
+                layers.append((f"pool{i + 1}", nn.MaxPool2d(2)))
+        self.features = nn.Sequential(OrderedDict(layers))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(widths[-1], num_classes))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """[B, 3, S, S] -> logits [B, num_classes]."""
+        return self.head(self.features(images))
+
+
+@register_network("smallcnn")
+def smallcnn(num_classes: int, pretrained: bool = False, weights: str | None = None) -> nn.Module:
+    if pretrained or weights:
+        raise UserError("smallcnn has no pretrained weights: set model.net.pretrained=false and model.net.weights=null.")
+    return SmallCNN(num_classes)

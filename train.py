@@ -1,0 +1,108 @@
+"""Train a FER network: compose the config, instantiate, fit, test, summarise.
+
+python train.py                                  # small CNN on the embedded synthetic faces
+python train.py model=X data.fold=2 trainer.max_epochs=3
+python train.py trainer=ddp trainer.devices=2    # multi-process DDP
+python train.py --cfg job                        # print the composed config
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import hydra
+import lightning as L
+import torch
+from lightning.pytorch.utilities import rank_zero_only
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
+
+from lightning_modules.ddp import ddp_job_scope
+from lightning_modules.summary import print_summary
+from user_errors import UserError
+
+log = logging.getLogger("ferlens.train")
+
+
+def _instantiate_group(group: DictConfig | None) -> list:
+    """Instantiate every entry of a config group that is a dict of ``_target_`` configs."""
+    return [hydra.utils.instantiate(item) for item in (group or {}).values() if item is not None and "_target_" in item]
+
+
+def _load_initial_weights(module: L.LightningModule, checkpoint: str) -> None:
+    path = Path(checkpoint).expanduser()
+    if not path.is_file():
+        raise UserError(f"init_from checkpoint '{path}' does not exist: pass the path of a .ckpt file written by a previous run.")
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    module.load_state_dict(state.get("state_dict", state))
+
+
+def run(cfg: DictConfig) -> dict[str, float]:
+    """One training job. Returns the final metrics (best validation, test)."""
+    started = time.perf_counter()
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule = hydra.utils.instantiate(cfg.data)
+    module = hydra.utils.instantiate(cfg.model, num_classes=datamodule.num_classes, class_names=datamodule.class_names, _convert_="all")
+    if cfg.init_from:
+        _load_initial_weights(module, cfg.init_from)
+    loggers = _instantiate_group(cfg.get("logger"))
+    callbacks = [c for c in _instantiate_group(cfg.get("callbacks")) if loggers or type(c).__name__ != "LearningRateMonitor"]
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    trainer.fit(module, datamodule=datamodule)
+    results = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+    checkpoint = trainer.checkpoint_callback
+    best = checkpoint.best_model_path if checkpoint is not None and checkpoint.best_model_path else None
+    if cfg.test:
+        trainer.test(module, datamodule=datamodule, ckpt_path=best)
+        results.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")})
+    if best:
+        results["best_val_acc"] = float(checkpoint.best_model_score)
+    _finish(cfg, loggers, trainer, best, results, time.perf_counter() - started)
+    return results
+
+
+@rank_zero_only
+def _finish(cfg: DictConfig, loggers: list, trainer: L.Trainer, best: str | None, results: dict[str, float], seconds: float) -> None:
+    places = {"output directory": cfg.paths.output_dir, "best checkpoint": best or "none (no checkpoint callback)"}
+    for logger in loggers:
+        if type(logger).__name__ == "WandbLogger":
+            places["W&B run"] = f"{logger.experiment.dir} ({logger.experiment.settings.mode}; `wandb sync` uploads offline runs)"
+            logger.experiment.finish()
+        else:
+            places[f"{type(logger).__name__}"] = logger.log_dir
+    print_summary(f"{cfg.model.net.name} on {cfg.data.name}, fold {cfg.data.fold}", results, places, seconds)
+
+
+@hydra.main(version_base="1.3", config_path="configs", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    with ddp_job_scope():
+        try:
+            results = run(cfg)
+        except Exception as error:
+            message = user_message(error)
+            if message is None:
+                raise
+            sys.exit(f"Error: {message}")
+    return results.get("best_val_acc")
+
+
+def user_message(error: BaseException) -> str | None:
+    """The one-sentence message of a user mistake (looking through Hydra's instantiation
+    errors), or None when the error is not one."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, UserError):
+            return str(cause)
+        if isinstance(cause, MissingMandatoryValue):
+            return f"The setting '{cause.full_key}' is required: add {cause.full_key}=<value> to the command line."
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+if __name__ == "__main__":
+    main()
