@@ -30,6 +30,7 @@ class Part(IntEnum):
     LIP = 6
     MOUTH = 7
     WRINKLE = 8
+    NECK = 9  # neck and ears: skin outside the face outline
 
 
 @dataclass(frozen=True)
@@ -232,10 +233,10 @@ def draw_face(canvas: np.ndarray, shape: np.ndarray, placement: Placement, look:
     neck_top, neck_bottom = shape[8, 1] - 0.15, shape[8, 1] + 1.0
     p.polygon(
         np.array([[shape[5, 0], neck_top], [shape[11, 0], neck_top], [shape[11, 0] + 0.05, neck_bottom], [shape[5, 0] - 0.05, neck_bottom]]),
-        p.color(Part.SKIN, look.skin, 0.82),
+        p.color(Part.NECK, look.skin, 0.82),
     )
     for jaw_point, side in ((2, -1), (14, 1)):
-        p.ellipse(shape[jaw_point] + (side * 0.015, -0.08), (0.05, 0.11), p.color(Part.SKIN, look.skin, 0.9))
+        p.ellipse(shape[jaw_point] + (side * 0.015, -0.08), (0.05, 0.11), p.color(Part.NECK, look.skin, 0.9))
     outline = _head_outline(shape, look)
     p.polygon(outline, p.color(Part.SKIN, look.skin))
     cap = outline[17:][outline[17:, 1] < look.hairline]

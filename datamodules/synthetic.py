@@ -121,8 +121,8 @@ class SyntheticFaces:
         return _Scene(
             aus={au: float(rng.uniform(low, high)) for au in prototype},
             angle_deg=float(rng.uniform(-10, 10)),
-            scale=float(rng.uniform(0.55, 0.65)),
-            shift=(float(rng.uniform(-0.05, 0.05)), float(rng.uniform(-0.05, 0.05))),
+            scale=float(rng.uniform(0.5, 0.6)),
+            shift=(float(rng.uniform(-0.03, 0.03)), float(rng.uniform(-0.03, 0.03))),
             background=tuple(rng.uniform(20, 235, 3)),
             clutter_seed=int(rng.integers(2**31)),
             light_direction=float(rng.uniform(0, 2 * np.pi)),
@@ -137,8 +137,8 @@ class SyntheticFaces:
         scale = scene.scale * canvas_size
         center = (canvas_size - 1) / 2 + np.array(scene.shift) * canvas_size
         theta = np.deg2rad(scene.angle_deg)
-        # the face's vertical middle (y = -0.11 face units) goes to the image centre
-        offset = center - scale * np.array([np.sin(theta), np.cos(theta)]) * -0.11
+        # the face's vertical middle (y = -0.05 face units) goes to the image centre
+        offset = center - scale * np.array([np.sin(theta), np.cos(theta)]) * -0.05
         return Placement(scale, scene.angle_deg, (float(offset[0]), float(offset[1])))
 
     def _render(self, index: int, with_aus: bool, photometric: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,22 @@
+"""The README's promises about itself and CI."""
+
+from tests.conftest import ROOT
+
+
+def _commands() -> list[str]:
+    lines = (ROOT / "README.md").read_text().splitlines()
+    return [lines[i + 1] for i, line in enumerate(lines) if line == "```bash"]
+
+
+def test_readme_opens_with_exactly_two_commands_install_run_and_install_test():
+    head = (ROOT / "README.md").read_text().split("## ")[0]
+    assert head.count("```bash") == 2
+    run, test = _commands()[:2]
+    assert run.startswith("pip install -e .") and run.endswith("python train.py")
+    assert test.startswith('pip install -e ".[test]"') and "pytest" in test
+
+
+def test_ci_runs_the_readme_test_command_in_a_fresh_environment():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python3 -m venv" in ci and "set -euo pipefail" in ci
+    assert "sed -n 2p" in ci  # picks the README's second command, which the test above pins

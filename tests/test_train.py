@@ -1,0 +1,141 @@
+"""train.py end to end: config composition, runs, errors, DDP."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import hydra
+import pytest
+from omegaconf import OmegaConf
+
+import train
+from datamodules.folds import fold_indices
+from datamodules.synthetic import SyntheticFaces
+from tests.conftest import CONFIGS, SMALL_DATA, run_train
+
+GROUPS = {group: sorted(p.stem for p in (CONFIGS / group).glob("*.yaml")) for group in ("data", "trainer", "model", "logger", "callbacks")}
+
+
+@pytest.mark.parametrize(("group", "choice"), [(g, c) for g, choices in GROUPS.items() for c in choices])
+def test_every_config_composes_and_resolves(compose_train, tmp_path, group, choice):
+    extra = ["data.source.root=/some/data"] if (group, choice) == ("data", "folder") else []
+    cfg = compose_train(f"{group}={choice}", f"paths.output_dir={tmp_path}", *extra)
+    container = OmegaConf.to_container(cfg, resolve=True)
+    assert container["model"]["input_size"] == container["data"]["input_size"]
+    if group in ("logger", "callbacks"):
+        objects = train._instantiate_group(cfg[group])
+        assert len(objects) == len([v for v in (container[group] or {}).values() if v])
+    if group == "trainer" and choice in ("default", "cpu"):
+        assert hydra.utils.instantiate(cfg.trainer, logger=False).max_epochs == cfg.trainer.max_epochs
+
+
+def test_overrides_compose_as_documented(compose_train, tmp_path):
+    cfg = compose_train("data.fold=2", "trainer.max_epochs=3", "logger=csv", f"paths.output_dir={tmp_path}")
+    assert (cfg.data.fold, cfg.trainer.max_epochs) == (2, 3)
+    assert cfg.logger.csv.save_dir == str(tmp_path)
+
+
+def test_wandb_logger_is_offline_unless_wandb_mode_says_otherwise(compose_train, tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    assert compose_train(f"paths.output_dir={tmp_path}").logger.wandb.mode == "offline"
+    monkeypatch.setenv("WANDB_MODE", "online")
+    cfg = compose_train(f"paths.output_dir={tmp_path}", "data.fold=3")
+    assert cfg.logger.wandb.mode == "online"
+    assert (cfg.logger.wandb.name, cfg.logger.wandb.group) == ("smallcnn-synthetic-fold3", "smallcnn-synthetic")
+
+
+def test_cfg_job_prints_the_composed_config():
+    result = run_train("--cfg", "job", "data.fold=4")
+    assert result.returncode == 0, result.stderr
+    printed = OmegaConf.create(result.stdout)
+    assert printed.data.fold == 4 and printed.model.net.name == "smallcnn"
+
+
+def test_fast_dev_run_with_wandb_offline(tmp_path):
+    result = run_train("trainer.fast_dev_run=true", *SMALL_DATA, f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test/acc" in result.stdout and "output directory" in result.stdout
+    assert len(list((tmp_path / "wandb").glob("offline-run-*"))) == 1
+    assert (tmp_path / ".hydra" / "config.yaml").is_file()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model=nonet"], "Could not find 'model/nonet'"),
+        (["data=folder"], "The setting 'data.source.root' is required"),
+        (["data=folder", "data.source.root=/no/such/folder"], "Data folder '/no/such/folder' does not exist: set data.source.root"),
+        (["model.net.name=vgg17"], "Unknown network 'vgg17': choose one of"),
+    ],
+)
+def test_user_mistakes_end_in_one_sentence(tmp_path, overrides, message):
+    result = run_train(*overrides, f"hydra.run.dir={tmp_path}")
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_empty_dataset_and_bad_init_checkpoint_are_one_sentence(compose_train, tmp_path):
+    (tmp_path / "data" / "Fear").mkdir(parents=True)
+    cfg = compose_train("data=folder", f"data.source.root={tmp_path / 'data'}", f"paths.output_dir={tmp_path}", "logger=none")
+    with pytest.raises(Exception) as caught:
+        train.run(cfg)
+    assert train.user_message(caught.value) == f"No images found under '{tmp_path / 'data'}': expected sub-folders named Anger, Disgust, Fear, Happiness, Sadness, Surprise holding image files."
+    cfg = compose_train(*SMALL_DATA, "init_from=/no/model.ckpt", f"paths.output_dir={tmp_path}", "logger=none")
+    with pytest.raises(Exception) as caught:
+        train.run(cfg)
+    assert "init_from checkpoint '/no/model.ckpt' does not exist" in train.user_message(caught.value)
+    assert train.user_message(ValueError("a bug")) is None
+
+
+@pytest.mark.slow
+def test_default_run_reaches_90_percent_validation_accuracy(compose_train, tmp_path):
+    """The README's `python train.py`, in-process, with the CSV logger instead of W&B."""
+    cfg = compose_train(f"paths.output_dir={tmp_path}", "logger=csv", "callbacks.progress_bar=null")
+    results = train.run(cfg)
+    assert results["best_val_acc"] >= 0.90
+    assert results["test/acc"] >= 0.85
+    assert len(list((tmp_path / "checkpoints").glob("epoch*.ckpt"))) == 1
+
+
+def _logged_metrics(run_dir: Path) -> dict[str, float]:
+    rows = list(csv.DictReader(open(run_dir / "csv" / "metrics.csv")))
+    merged: dict[str, float] = {}
+    for row in rows:
+        merged.update({k: float(v) for k, v in row.items() if v and k.startswith(("val/", "test/"))})
+    return merged
+
+
+@pytest.mark.slow
+def test_two_process_ddp_matches_one_process(tmp_path):
+    splits = fold_indices(SyntheticFaces(117, 13, 16).subjects, 2, 4, 0)
+    assert len(splits["val"]) % 2 == 1 and len(splits["test"]) % 2 == 1  # uneven across 2 ranks
+    base = [*SMALL_DATA, "data.fold=2", "logger=csv"]
+    first = run_train(*base, "trainer.max_epochs=2", "callbacks.progress_bar=null", f"hydra.run.dir={tmp_path / 'fit'}")
+    assert first.returncode == 0, first.stderr[-3000:]
+    checkpoint = next((tmp_path / "fit" / "checkpoints").glob("epoch*.ckpt"))
+    evaluate = [*base, "train=false", f"init_from={checkpoint}", "callbacks=none"]
+    one = run_train(*evaluate, f"hydra.run.dir={tmp_path / 'one'}")
+    two = run_train(*evaluate, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", f"hydra.run.dir={tmp_path / 'two'}")
+    assert one.returncode == 0 and two.returncode == 0, two.stderr[-3000:]
+    single, double = _logged_metrics(tmp_path / "one"), _logged_metrics(tmp_path / "two")
+    assert set(single) == set(double) and "val/recall/Surprise" in single and "test/f1" in single
+    for key in single:
+        assert double[key] == pytest.approx(single[key], abs=1e-6), key
+
+
+@pytest.mark.slow
+def test_ddp_multirun_gives_one_directory_and_one_wandb_run_per_job(tmp_path):
+    result = run_train(
+        "-m", *SMALL_DATA, "data.fold=1,2", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.max_epochs=1", "callbacks.progress_bar=null",
+        f"hydra.sweep.dir={tmp_path}", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
+    assert jobs == ["0", "1"]  # no stray output directories from the rank-1 processes
+    for job in jobs:
+        runs = list((tmp_path / job / "wandb").glob("offline-run-*"))
+        assert len(runs) == 1, runs
+        assert len(list((tmp_path / job / "checkpoints").glob("epoch*.ckpt"))) == 1
+    assert not (tmp_path / "logs").exists()
