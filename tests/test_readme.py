@@ -1,5 +1,7 @@
 """The README's promises about itself and CI."""
 
+import subprocess
+
 from tests.conftest import ROOT
 
 
@@ -19,4 +21,7 @@ def test_readme_opens_with_exactly_two_commands_install_run_and_install_test():
 def test_ci_runs_the_readme_test_command_in_a_fresh_environment():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "python3 -m venv" in ci and "set -euo pipefail" in ci
-    assert "sed -n 2p" in ci  # picks the README's second command, which the test above pins
+    extraction = next(line for line in ci.splitlines() if line.startswith("command=$("))[len("command=$(") : -1]
+    picked = subprocess.run(["bash", "-c", extraction], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    assert picked == _commands()[1]
+    assert 'eval "$command"' in ci
