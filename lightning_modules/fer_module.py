@@ -48,7 +48,7 @@ class FERModule(L.LightningModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["net"] if isinstance(net, nn.Module) else None)
-        self.net = net if isinstance(net, nn.Module) else build_network(num_classes=num_classes, **net)
+        self.net = net if isinstance(net, nn.Module) else build_network(num_classes=num_classes, input_size=input_size, **net)
         self.class_names = list(class_names)
         self.register_buffer("class_weight", torch.ones(num_classes), persistent=False)
         self.metrics = nn.ModuleDict({f"{stage}_metrics": self._stage_metrics(num_classes) for stage in STAGES})

@@ -34,11 +34,18 @@ def available_networks() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build_network(name: str, num_classes: int, pretrained: bool = False, weights: str | None = None) -> nn.Module:
-    """Build a registered network with a ``num_classes`` head."""
-    if name not in _REGISTRY:
-        raise UnknownNetworkError(f"Unknown network '{name}': choose one of {', '.join(available_networks())}.")
-    return _REGISTRY[name](num_classes=num_classes, pretrained=pretrained, weights=weights)
+def build_network(name: str, num_classes: int, pretrained: bool = False, weights: str | None = None, input_size: int = 224) -> nn.Module:
+    """Build a registered network, or any timm model id (adapted the same way as the study's
+    backbones, fed ``input_size`` pixels), with a ``num_classes`` head."""
+    if name in _REGISTRY:
+        return _REGISTRY[name](num_classes=num_classes, pretrained=pretrained, weights=weights)
+    import timm
+
+    if timm.is_model(name):
+        from lightning_modules.networks.timm_backbones import timm_network
+
+        return timm_network(name, num_classes, pretrained, weights, input_size)
+    raise UnknownNetworkError(f"Unknown network '{name}': choose one of {', '.join(available_networks())}, or a timm model id (timm.list_models()).")
 
 
-from lightning_modules.networks import smallcnn  # noqa: E402,F401  (registers)
+from lightning_modules.networks import alexnet, silnet, smallcnn, songnet, timm_backbones, weinet  # noqa: E402,F401  (registers)

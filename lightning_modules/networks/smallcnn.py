@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from lightning_modules.networks import register_network
-from user_errors import UserError
+from lightning_modules.networks.weights import load_weights
 
 
 class SmallCNN(nn.Module):
@@ -41,6 +41,4 @@ class SmallCNN(nn.Module):
 
 @register_network("smallcnn")
 def smallcnn(num_classes: int, pretrained: bool = False, weights: str | None = None) -> nn.Module:
-    if pretrained or weights:
-        raise UserError("smallcnn has no pretrained weights: set model.net.pretrained=false and model.net.weights=null.")
-    return SmallCNN(num_classes)
+    return load_weights(SmallCNN(num_classes), "smallcnn", pretrained, weights, head="head")

@@ -1,0 +1,148 @@
+"""The study's twelve networks (+ smallcnn and any timm id) behind build_network."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from lightning_modules.networks import build_network
+from lightning_modules.networks.features import capture_features
+from lightning_modules.networks.keras_layers import same_padding
+from lightning_modules.networks.timm_backbones import STUDY_BACKBONES
+from tests.conftest import SMALL_DATA, run_train
+from user_errors import UserError
+
+CUSTOM_PARAMETERS = {"alexnet": 88_718_726, "weinet": 1_728_230, "songnet": 172_678, "silnet": 184_852_038}
+BACKBONE_PARAMETERS = {
+    "vgg16": 14.7e6, "vgg19": 20.0e6, "resnet50": 23.6e6, "resnet101v2": 42.6e6,
+    "inceptionv3": 21.8e6, "xception": 20.9e6, "mobilenetv3large": 3.0e6, "efficientnetv2b0": 5.9e6,
+}  # fmt: skip
+INPUT_SIZES = {"alexnet": 224, "weinet": 64, "songnet": 224, "silnet": 150, **dict.fromkeys(BACKBONE_PARAMETERS, 224)}
+SMALL = ["smallcnn", "weinet", "songnet", "mobilenetv3large", "efficientnetv2b0"]
+LARGE = [n for n in INPUT_SIZES if n not in SMALL]
+
+
+def count(net: torch.nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
+
+
+@pytest.mark.parametrize("name", list(CUSTOM_PARAMETERS))
+def test_custom_networks_have_exactly_the_studys_parameter_count(name):
+    assert count(build_network(name, 6)) == CUSTOM_PARAMETERS[name]
+
+
+@pytest.mark.parametrize("name", list(BACKBONE_PARAMETERS))
+def test_backbones_with_head_are_within_2_percent_of_the_study(name):
+    assert count(build_network(name, 6)) == pytest.approx(BACKBONE_PARAMETERS[name], rel=0.02)
+
+
+def test_keras_same_padding():
+    assert same_padding(224, 11, 4) == (3, 4)  # AlexNet conv1: 224 -> 56
+    assert same_padding(64, 2, 1) == (0, 1)  # WeiNet pools keep 64
+    assert same_padding(224, 3, 2) == (0, 1)  # SongNet pools: 224 -> 112
+
+
+def _network_contract(name: str) -> None:
+    torch.manual_seed(0)
+    net = build_network(name, 6)
+    size = net.input_size
+    assert size == INPUT_SIZES.get(name, 64) and net.normalization in ("unit", "imagenet")
+    images, labels = torch.rand(4, 3, size, size), torch.tensor([0, 1, 2, 3])
+    with capture_features(net) as captured:
+        logits = net(images)
+    assert logits.shape == (4, 6)
+    features = captured["features"]
+    assert features.ndim == 4 and features.shape[0] == 4 and min(features.shape[2:]) > 1
+
+    def loss() -> torch.Tensor:
+        torch.manual_seed(1)  # same dropout masks before and after the step
+        return torch.nn.functional.cross_entropy(net(images), labels)
+
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
+    before = loss()
+    optimizer.zero_grad()
+    before.backward()
+    optimizer.step()
+    with torch.no_grad():
+        assert loss().item() < before.item()
+
+    net.eval()
+    restored = build_network(name, 6)
+    restored.load_state_dict(net.state_dict())
+    restored.eval()
+    with torch.no_grad():
+        assert torch.equal(net(images[:2]), restored(images[:2]))
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_network_contract(name):
+    _network_contract(name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", LARGE)
+def test_network_contract_large(name):
+    _network_contract(name)
+
+
+def test_any_timm_id_builds_with_the_same_adaptation():
+    net = build_network("resnet18", 6, input_size=96)
+    assert net.input_size == 96 and net(torch.rand(2, 3, 96, 96)).shape == (2, 6)
+    assert count(net) == pytest.approx(11_176_512 + 512 * 6 + 6, rel=1e-6)
+
+
+def test_local_weights_files_load(tmp_path):
+    source = build_network("weinet", 6)
+    save_file(source.state_dict(), tmp_path / "weinet.safetensors")
+    torch.save({"state_dict": {f"net.{k}": v for k, v in source.state_dict().items()}}, tmp_path / "run.ckpt")
+    for path in ("weinet.safetensors", "run.ckpt"):
+        loaded = build_network("weinet", 6, weights=str(tmp_path / path))
+        assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), source.state_dict().values(), strict=True))
+    # a timm ImageNet file (1000-class classifier included) fills the backbone, the head stays ours
+    import timm
+
+    imagenet = timm.create_model(STUDY_BACKBONES["mobilenetv3large"], num_classes=1000)
+    torch.save(imagenet.state_dict(), tmp_path / "mnv3.pth")
+    net = build_network("mobilenetv3large", 7, pretrained=True, weights=str(tmp_path / "mnv3.pth"))
+    assert torch.equal(net.backbone.conv_stem.weight, imagenet.conv_stem.weight)
+    assert net.head.out_features == 7
+
+
+def test_weight_errors_are_one_sentence(tmp_path):
+    with pytest.raises(UserError, match="Weights file '/no/file.pth' does not exist"):
+        build_network("songnet", 6, weights="/no/file.pth")
+    torch.save(build_network("smallcnn", 6).state_dict(), tmp_path / "small.pth")
+    with pytest.raises(UserError, match="does not fit this network"):
+        build_network("weinet", 6, weights=str(tmp_path / "small.pth"))
+    (tmp_path / "broken.safetensors").write_bytes(b"garbage")
+    with pytest.raises(UserError, match="could not be read"):
+        build_network("weinet", 6, weights=str(tmp_path / "broken.safetensors"))
+    with pytest.raises(UserError, match="weinet has no ImageNet weights"):
+        build_network("weinet", 6, pretrained=True)
+
+
+def test_unreachable_hub_offers_local_weights_or_no_pretraining(tmp_path):
+    result = run_train("model=resnet50", f"hydra.run.dir={tmp_path}", env={"HF_HUB_OFFLINE": "1"})
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "Could not fetch the ImageNet weights of 'resnet50'" in result.stderr
+    assert "set model.net.weights=PATH" in result.stderr and "model.net.pretrained=false" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["weinet", "songnet"])
+def test_train_py_trains_each_small_network(tmp_path, name):
+    result = run_train(
+        f"model={name}", *SMALL_DATA, "trainer.max_epochs=1", "trainer.limit_train_batches=2", "data.batch_size=16", "logger=csv", f"hydra.run.dir={tmp_path}"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(list((tmp_path / "checkpoints").glob("epoch*.ckpt"))) == 1
+    assert "test/acc" in (tmp_path / "csv" / "metrics.csv").read_text()
+
+
+def test_train_py_with_any_timm_model(tmp_path):
+    result = run_train(
+        "model=timm", "model.net.name=mobilenetv3_small_050", "model.net.pretrained=false", "model.input_size=96",
+        *SMALL_DATA, "trainer.fast_dev_run=true", f"hydra.run.dir={tmp_path}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "mobilenetv3_small_050 on synthetic" in result.stdout
