@@ -36,3 +36,13 @@ def compose_train():
 
     yield _compose
     GlobalHydra.instance().clear()
+
+
+REFERENCE = ROOT.parent / "shared" / "reference" / "ekman"
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """The study's reference data (../shared/reference/ekman): required, never skipped."""
+    assert REFERENCE.is_dir(), f"reference data missing at {REFERENCE}: the tests need the project's shared/ folder beside the repository"
+    return REFERENCE

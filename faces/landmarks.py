@@ -1,0 +1,137 @@
+"""dlib face detection and the 68-point landmark predictor (the file shipped by the PyPI
+package ``face-recognition-models``, found without importing it: its ``__init__`` needs
+``pkg_resources``)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import dlib
+import numpy as np
+
+from datamodules.sources import read_image
+from user_errors import UserError
+
+PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
+
+
+@dataclass(frozen=True)
+class FaceLandmarks:
+    """One detection: ``box`` (left, top, right, bottom) in image pixels and ``points``
+    [68, 2] float32 (x, y) in image pixels; both None when no face was found, with
+    ``reason`` saying why."""
+
+    box: tuple[int, int, int, int] | None
+    points: np.ndarray | None
+    reason: str = ""
+
+    @property
+    def found(self) -> bool:
+        return self.points is not None
+
+
+def predictor_path() -> Path:
+    """Path of dlib's 68-point predictor inside the ``face-recognition-models`` package."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("The package face-recognition-models is not installed: pip install face-recognition-models.")
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / PREDICTOR_FILE
+    if not path.is_file():
+        raise UserError(f"dlib's landmark model is missing at '{path}': reinstall face-recognition-models.")
+    return path
+
+
+_per_thread = threading.local()  # dlib's detector and predictor are not thread-safe: one each per thread
+
+
+def _predictor() -> dlib.shape_predictor:
+    if not hasattr(_per_thread, "predictor"):
+        _per_thread.predictor = dlib.shape_predictor(str(predictor_path()))
+    return _per_thread.predictor
+
+
+def _detector() -> dlib.fhog_object_detector:
+    if not hasattr(_per_thread, "detector"):
+        _per_thread.detector = dlib.get_frontal_face_detector()
+    return _per_thread.detector
+
+
+def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
+    """Gray, RGB or RGBA, uint8 or 16-bit (or float in [0, 1]) -> contiguous uint8 [H, W, 3]."""
+    image = np.asarray(image)
+    if image.dtype == np.uint16:
+        image = (image // 257).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = np.clip(image * (255.0 if image.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    elif image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    return np.ascontiguousarray(image[..., :3])
+
+
+def predict_points(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The 68 predictor points [68, 2] float32 of the face in ``box`` (left, top, right, bottom)."""
+    shape = _predictor()(to_uint8_rgb(image), dlib.rectangle(*(int(v) for v in box)))
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+
+
+def detect_landmarks(image: np.ndarray, whole_image: bool = False, upsample: int = 1) -> FaceLandmarks:
+    """Landmarks of the largest frontal face in ``image`` (gray/RGB/RGBA, 8 or 16 bit).
+
+    ``whole_image=True`` skips detection and treats the whole image as the face box (the
+    study ran the predictor on pre-cropped faces). ``upsample`` is dlib's detector
+    upsampling (finds smaller faces, slower)."""
+    rgb = to_uint8_rgb(image)
+    height, width = rgb.shape[:2]
+    if whole_image:
+        box = (0, 0, width, height)
+    else:
+        faces = _detector()(rgb, upsample)
+        if len(faces) == 0:
+            return FaceLandmarks(None, None, "no face found")
+        largest = max(faces, key=lambda r: r.width() * r.height())
+        box = (largest.left(), largest.top(), largest.right(), largest.bottom())
+    return FaceLandmarks(box, predict_points(rgb, box))
+
+
+def detect_landmarks_in_files(paths: list[str | Path], whole_image: bool = False, upsample: int = 1, workers: int | None = None) -> list[FaceLandmarks]:
+    """``detect_landmarks`` for many image files, in parallel over the cores (dlib releases
+    the GIL). Unreadable files give a no-face result whose ``reason`` says so."""
+
+    def one(path: str | Path) -> FaceLandmarks:
+        image = read_image(Path(path))
+        if image is None:
+            return FaceLandmarks(None, None, "unreadable image file")
+        return detect_landmarks(image, whole_image, upsample)
+
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
+        return list(pool.map(one, paths))
+
+
+def align_face(image: np.ndarray, points: np.ndarray, size: int = 224, margin: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """Crop a square around the face with the eyes level.
+
+    ``margin`` is added on every side as a fraction of the landmarks' extent. Returns the
+    crop [size, size, C] and the 68 points [68, 2] in the crop's pixels."""
+    points = np.asarray(points, dtype=np.float64)
+    right_eye, left_eye = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
+    angle = math.degrees(math.atan2(left_eye[1] - right_eye[1], left_eye[0] - right_eye[0]))
+    center = points.mean(axis=0)
+    rotation = cv2.getRotationMatrix2D((float(center[0]), float(center[1])), angle, 1.0)
+    rotated = points @ rotation[:, :2].T + rotation[:, 2]
+    low, high = rotated.min(axis=0), rotated.max(axis=0)
+    side = float((high - low).max()) * (1 + 2 * margin)
+    middle = (low + high) / 2
+    scale = size / side
+    to_crop = np.array([[scale, 0, size / 2 - scale * middle[0]], [0, scale, size / 2 - scale * middle[1]]])
+    affine = to_crop @ np.vstack([rotation, [0, 0, 1]])
+    crop = cv2.warpAffine(np.asarray(image), affine, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return crop, (points @ affine[:, :2].T + affine[:, 2]).astype(np.float32)
