@@ -27,12 +27,16 @@ from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, add_extra_points, te
 from faces.warp import TemplateWarper  # noqa: E402
 
 
-def usual_warp(saliency: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """One map [H, W] into the template, triangle by triangle, the usual way (nearest sampling)."""
+def _points_and_canvas(saliency: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The face's 89 points, the template's, and an empty template canvas (float32)."""
     height, width = saliency.shape
     source = add_extra_points(landmarks, width, height).astype(np.float32)
-    target = template_points().astype(np.float32)
-    out = np.zeros((TEMPLATE_HEIGHT, TEMPLATE_WIDTH), np.float32)
+    return source, template_points().astype(np.float32), np.zeros((TEMPLATE_HEIGHT, TEMPLATE_WIDTH), np.float32)
+
+
+def usual_warp(saliency: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """One map [H, W] into the template, triangle by triangle, the usual way (nearest sampling)."""
+    source, target, out = _points_and_canvas(saliency, landmarks)
     for triangle in template_triangles():
         src, dst = source[triangle], target[triangle]
         x1, y1, w1, h1 = cv2.boundingRect(src)
@@ -53,10 +57,7 @@ def usual_warp(saliency: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 
 def lean_warp(saliency: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """One map [H, W] into the template, triangle by triangle, leanly (nearest sampling)."""
-    height, width = saliency.shape
-    source = add_extra_points(landmarks, width, height).astype(np.float32)
-    target = template_points().astype(np.float32)
-    out = np.zeros((TEMPLATE_HEIGHT, TEMPLATE_WIDTH), np.float32)
+    source, target, out = _points_and_canvas(saliency, landmarks)
     for triangle in template_triangles():
         dst = target[triangle]
         x, y, w, h = cv2.boundingRect(dst)

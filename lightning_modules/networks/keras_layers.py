@@ -8,6 +8,7 @@ convolutions, hence these modules.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import torch
 import torch.nn.functional as F
@@ -78,8 +79,6 @@ class KerasStyleNet(nn.Module):
 
     def __init__(self, features: list[tuple[str, nn.Module]], classifier: list[nn.Module]) -> None:
         super().__init__()
-        from collections import OrderedDict
-
         self.features = nn.Sequential(OrderedDict(features))
         self.classifier = nn.Sequential(nn.Flatten(), *classifier)
 
