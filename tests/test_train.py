@@ -138,5 +138,7 @@ def test_ddp_multirun_gives_one_directory_and_one_wandb_run_per_job(tmp_path):
     for job in jobs:
         runs = list((tmp_path / job / "wandb").glob("offline-run-*"))
         assert len(runs) == 1, runs
+        assert list(runs[0].glob("files/media/images/val/confusion_*.png"))  # the confusion matrix figure
+        assert list(runs[0].glob("files/media/table/val/confusion_table_*.table.json"))
         assert len(list((tmp_path / job / "checkpoints").glob("epoch*.ckpt"))) == 1
     assert not (tmp_path / "logs").exists()
