@@ -99,20 +99,19 @@ class FERModule(L.LightningModule):
         out["confusion"] = values["confusion"]
         return out
 
-    def _step(self, stage: str, batch: dict) -> torch.Tensor:
-        logits = self(batch["image"])
-        return self.update_metrics(stage, logits, batch["label"])
-
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        loss = self._step("train", batch)
+        loss = self.update_metrics("train", self(batch["image"]), batch["label"])
         self.log("train/loss_step", loss, prog_bar=True, batch_size=len(batch["label"]))
         return loss
 
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
-        self._step("val", batch)
+    def validation_step(self, batch: dict, batch_idx: int) -> dict[str, torch.Tensor]:
+        """Returns the logits, for callbacks (GlobalSaliency selects by prediction)."""
+        logits = self(batch["image"])
+        self.update_metrics("val", logits, batch["label"])
+        return {"logits": logits.detach()}
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
-        self._step("test", batch)
+        self.update_metrics("test", self(batch["image"]), batch["label"])
 
     def _log_epoch(self, stage: str) -> None:
         values = self.compute_metrics(stage)

@@ -6,6 +6,8 @@ weights painted on their superpixels (no per-image normalisation)."""
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import torch
 from skimage.segmentation import slic
@@ -80,16 +82,26 @@ class Lime(Explainer):
         black = (-mean / std).view(3, 1, 1)
         return self.explain_with_segments(model, images, targets, segments, black)
 
+    def _samples(self, image: torch.Tensor, width: int) -> torch.Tensor:
+        """[num_samples, width] binary perturbations of an image with ``width`` superpixels,
+        drawn from the seed and the image's bytes, so an image gets the same samples whatever
+        batch (or DDP rank) it is explained in."""
+        digest = hashlib.sha256(image.detach().cpu().numpy().tobytes()).digest()
+        generator = torch.Generator(device="cpu").manual_seed(self.seed ^ int.from_bytes(digest[:7], "little"))
+        drawn = torch.randint(0, 2, (self.num_samples, width), generator=generator)
+        drawn[0] = 1  # the first sample keeps every superpixel
+        return drawn
+
     def explain_with_segments(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor, segments: torch.Tensor, black: torch.Tensor) -> torch.Tensor:
         """LIME maps [B, H, W] for given superpixels ``segments`` [B, H, W] (labels 0..S-1);
         hidden superpixels take the input value ``black`` [3, 1, 1]."""
         batch = images.shape[0]
         counts = segments.flatten(1).amax(dim=1) + 1
         width = int(counts.max())
-        generator = torch.Generator(device="cpu").manual_seed(self.seed)
-        samples = torch.randint(0, 2, (batch, self.num_samples, width), generator=generator).to(images.device)
-        samples[:, 0] = 1
-        samples = samples * (torch.arange(width, device=images.device) < counts[:, None])[:, None, :]  # no phantom superpixels
+        samples = torch.zeros(batch, self.num_samples, width, dtype=torch.long)
+        for b, image in enumerate(images):  # padding columns (superpixels another image has) stay 0
+            samples[b, :, : int(counts[b])] = self._samples(image, int(counts[b]))
+        samples = samples.to(images.device)
         probabilities = torch.empty(batch, self.num_samples, device=images.device)
         with torch.no_grad():
             for b in range(batch):

@@ -14,7 +14,9 @@ from datamodules.folds import fold_indices
 from datamodules.synthetic import SyntheticFaces
 from tests.conftest import CONFIGS, SMALL_DATA, run_train
 
-GROUPS = {group: sorted(p.stem for p in (CONFIGS / group).glob("*.yaml")) for group in ("data", "trainer", "model", "logger", "callbacks")}
+GROUPS = {
+    group: sorted(p.stem for p in (CONFIGS / group).glob("*.yaml")) for group in ("data", "trainer", "model", "logger", "callbacks", "saliency", "experiment")
+}
 
 
 @pytest.mark.parametrize(("group", "choice"), [(g, c) for g, choices in GROUPS.items() for c in choices])
@@ -23,11 +25,19 @@ def test_every_config_composes_and_resolves(compose_train, tmp_path, group, choi
     cfg = compose_train(f"{group}={choice}", f"paths.output_dir={tmp_path}", *extra)
     container = OmegaConf.to_container(cfg, resolve=True)
     assert container["model"]["input_size"] == container["data"]["input_size"]
-    if group in ("logger", "callbacks"):
+    if group in ("logger", "callbacks") or (group, choice) == ("experiment", "paper"):
+        group = "callbacks" if group == "experiment" else group
         objects = train._instantiate_group(cfg[group])
         assert len(objects) == len([v for v in (container[group] or {}).values() if v])
     if group == "trainer" and choice in ("default", "cpu"):
         assert hydra.utils.instantiate(cfg.trainer, logger=False).max_epochs == cfg.trainer.max_epochs
+
+
+def test_paper_experiment_sets_the_studys_saliency_choices(compose_train, tmp_path):
+    cfg = compose_train("experiment=paper", f"paths.output_dir={tmp_path}")
+    assert list(cfg.saliency) == ["lime"] and cfg.saliency.lime.num_samples == 1000 and cfg.saliency.lime.n_segments == 30
+    assert cfg.callbacks.global_saliency.target == "predicted" and cfg.callbacks.global_saliency.per_class == 100
+    assert cfg.model.normalization == "unit" and "model_checkpoint" in cfg.callbacks
 
 
 def test_overrides_compose_as_documented(compose_train, tmp_path):

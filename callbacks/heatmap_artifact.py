@@ -1,0 +1,112 @@
+"""The heatmap artifact of DESIGN.md, the seam between training and analysis.
+
+heatmaps/<method>/
+  manifest.json   schema version, run, saliency, template, classes, counts per class,
+                  empty classes, skipped samples, selection policy, code version, sha256
+                  of every file
+  heatmaps.npy    float32 [classes, 275, 224]: per-class mean warped saliency, unstretched
+  png/<Class>.png uint8 min-max stretched gray (paper-compatible)
+  jet/<Class>.png colour (JET) version for people
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
+from user_errors import UserError
+
+SCHEMA_VERSION = 1
+ARTIFACT_TYPE = "global-heatmaps"
+
+
+class CorruptArtifactError(UserError):
+    """A heatmap artifact that fails its schema or checksum check."""
+
+
+@dataclass
+class HeatmapArtifact:
+    """Per-class mean heatmaps [C, 275, 224] with their ``manifest`` (dict)."""
+
+    heatmaps: np.ndarray
+    manifest: dict
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.manifest["classes"])
+
+
+def stretch(heatmap: np.ndarray) -> np.ndarray:
+    """Min-max stretch to uint8 [0, 255]; a constant map stays 0 (the study's rule)."""
+    low, high = float(heatmap.min()), float(heatmap.max())
+    if high <= low:
+        return np.zeros(heatmap.shape, np.uint8)
+    return np.round((heatmap - low) / (high - low) * 255).astype(np.uint8)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_artifact(directory: str | Path, heatmaps: np.ndarray, counts: list[int], classes: list[str], manifest: dict) -> Path:
+    """Write the artifact into ``directory`` (created); ``manifest`` holds the run, saliency
+    and selection entries, completed here with schema, template, classes, counts and
+    checksums. Returns the directory."""
+    directory = Path(directory)
+    if heatmaps.shape != (len(classes), TEMPLATE_HEIGHT, TEMPLATE_WIDTH) or len(counts) != len(classes):
+        raise ValueError(f"heatmaps {heatmaps.shape} and counts {len(counts)} do not match {len(classes)} classes")
+    (directory / "png").mkdir(parents=True, exist_ok=True)
+    (directory / "jet").mkdir(exist_ok=True)
+    np.save(directory / "heatmaps.npy", heatmaps.astype(np.float32))
+    for name, heatmap in zip(classes, heatmaps, strict=True):
+        gray = stretch(heatmap)
+        cv2.imwrite(str(directory / "png" / f"{name}.png"), gray)
+        cv2.imwrite(str(directory / "jet" / f"{name}.png"), cv2.applyColorMap(gray, cv2.COLORMAP_JET))
+    files = ["heatmaps.npy"] + [f"{kind}/{name}.png" for kind in ("png", "jet") for name in classes]
+    full = {
+        **manifest,
+        "schema_version": SCHEMA_VERSION,
+        "template": {"name": "gaya-morey-89", "width": TEMPLATE_WIDTH, "height": TEMPLATE_HEIGHT},
+        "classes": list(classes),
+        "counts": {name: int(c) for name, c in zip(classes, counts, strict=True)},
+        "empty_classes": [name for name, c in zip(classes, counts, strict=True) if c == 0],
+        "sha256": {name: _sha256(directory / name) for name in files},
+    }
+    (directory / "manifest.json").write_text(json.dumps(full, indent=2, sort_keys=True))
+    return directory
+
+
+def read_artifact(directory: str | Path) -> HeatmapArtifact:
+    """Read and verify an artifact directory; a damaged one raises ``CorruptArtifactError``
+    with one sentence saying what is wrong."""
+    directory = Path(directory)
+    manifest_path = directory / "manifest.json"
+    if not manifest_path.is_file():
+        raise CorruptArtifactError(f"'{directory}' is not a heatmap artifact (no manifest.json): point to a heatmaps/<method> directory.")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as error:
+        raise CorruptArtifactError(
+            f"The manifest of '{directory}' is not valid JSON ({error.msg}): the artifact is damaged, download or write it again."
+        ) from error
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise CorruptArtifactError(
+            f"'{directory}' has schema version {manifest.get('schema_version')}, this ferlens reads {SCHEMA_VERSION}: rewrite it with this version."
+        )
+    for name, expected in manifest.get("sha256", {}).items():
+        path = directory / name
+        if not path.is_file() or _sha256(path) != expected:
+            raise CorruptArtifactError(f"'{path}' is missing or does not match its checksum: the artifact is damaged, download or write it again.")
+    heatmaps = np.load(directory / "heatmaps.npy")
+    expected_shape = (len(manifest["classes"]), manifest["template"]["height"], manifest["template"]["width"])
+    if heatmaps.shape != expected_shape or not np.isfinite(heatmaps).all():
+        raise CorruptArtifactError(
+            f"'{directory / 'heatmaps.npy'}' has shape {heatmaps.shape} or non-finite values, expected finite {expected_shape}: rewrite the artifact."
+        )
+    return HeatmapArtifact(heatmaps, manifest)

@@ -1,0 +1,30 @@
+"""Figure of per-class global heatmaps over the template face (landmarks and outline)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from callbacks.heatmap_artifact import stretch  # noqa: E402
+from faces.template import template_points  # noqa: E402
+
+
+def heatmap_figure(heatmaps: np.ndarray, classes: list[str], counts: list[int], title: str) -> Figure:
+    """One panel per class: the min-max stretched heatmap [275, 224] (JET) with the
+    template's 68 landmarks and jaw outline drawn over it; empty classes say so."""
+    points = template_points()[:68]
+    figure, axes = plt.subplots(1, len(classes), figsize=(2.2 * len(classes), 3.2))
+    for axis, name, heatmap, count in zip(np.atleast_1d(axes), classes, heatmaps, counts, strict=True):
+        axis.imshow(stretch(heatmap), cmap="jet", vmin=0, vmax=255)
+        axis.plot(points[:17, 0], points[:17, 1], color="white", linewidth=0.6)
+        axis.scatter(points[:, 0], points[:, 1], s=1.5, color="white")
+        axis.set_title(f"{name}\n{count} images" if count else f"{name}\n(empty)", fontsize=8)
+        axis.axis("off")
+    figure.suptitle(title)
+    figure.tight_layout()
+    plt.close(figure)
+    return figure

@@ -1,0 +1,49 @@
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from callbacks.heatmap_artifact import CorruptArtifactError, read_artifact, stretch, write_artifact
+
+CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
+
+
+def _write(tmp_path):
+    heatmaps = np.random.default_rng(0).random((6, 275, 224)).astype(np.float32)
+    heatmaps[4] = 0.0  # an empty class
+    return heatmaps, write_artifact(
+        tmp_path / "gradcam", heatmaps, [5, 3, 2, 7, 0, 1], CLASSES, {"run": {"model": "weinet"}, "saliency": {"method": "gradcam"}}
+    )
+
+
+def test_write_read_verify_round_trip(tmp_path):
+    heatmaps, directory = _write(tmp_path)
+    artifact = read_artifact(directory)
+    np.testing.assert_array_equal(artifact.heatmaps, heatmaps)
+    assert artifact.classes == CLASSES
+    assert artifact.manifest["counts"]["Happiness"] == 7 and artifact.manifest["empty_classes"] == ["Sadness"]
+    assert artifact.manifest["template"] == {"name": "gaya-morey-89", "width": 224, "height": 275}
+    assert artifact.manifest["run"]["model"] == "weinet"
+    gray = cv2.imread(str(directory / "png" / "Anger.png"), cv2.IMREAD_UNCHANGED)
+    assert gray.shape == (275, 224) and gray.dtype == np.uint8 and gray.min() == 0 and gray.max() == 255
+    np.testing.assert_array_equal(gray, stretch(heatmaps[0]))
+    assert cv2.imread(str(directory / "png" / "Sadness.png"), cv2.IMREAD_UNCHANGED).max() == 0  # constant stays 0
+    assert cv2.imread(str(directory / "jet" / "Fear.png")).shape == (275, 224, 3)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: (d / "png" / "Fear.png").write_bytes(b"x"), "does not match its checksum"),
+        (lambda d: (d / "heatmaps.npy").unlink(), "is missing or does not match"),
+        (lambda d: (d / "manifest.json").write_text("{"), "is not valid JSON"),
+        (lambda d: (d / "manifest.json").write_text(json.dumps({**json.loads((d / "manifest.json").read_text()), "schema_version": 99})), "schema version 99"),
+        (lambda d: (d / "manifest.json").unlink(), "is not a heatmap artifact"),
+    ],
+)
+def test_damaged_artifacts_are_refused_in_one_sentence(tmp_path, damage, message):
+    _, directory = _write(tmp_path)
+    damage(directory)
+    with pytest.raises(CorruptArtifactError, match=message):
+        read_artifact(directory)
