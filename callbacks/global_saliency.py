@@ -101,7 +101,6 @@ class GlobalSaliency(L.Callback):
         self.triangulation = triangulation
         self.output_dir = output_dir
         self._records: list[torch.Tensor] = []
-        self.written: dict[str, Path] = {}
 
     def _active(self, trainer: L.Trainer) -> bool:
         if trainer.sanity_checking:
@@ -179,7 +178,6 @@ class GlobalSaliency(L.Callback):
         }
         directory = Path(self.output_dir or trainer.default_root_dir) / "heatmaps" / key
         write_artifact(directory, means, counts, list(pl_module.class_names), manifest)
-        self.written[key] = directory
         log.info("global %s heatmaps (counts %s, %d skipped) written to %s", key, counts, skipped, directory)
         if wandb_run is not None:
             import wandb

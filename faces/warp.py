@@ -18,6 +18,8 @@ Two triangulations:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -26,6 +28,13 @@ from scipy.spatial import Delaunay
 from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, add_extra_points, template_points, template_triangles
 
 _CHUNK = 2048  # template pixels per step of the nearest warp (keeps the work in cache)
+
+
+def _pixel_grid(height: int, width: int, top: int = 0, left: int = 0) -> np.ndarray:
+    """[N, 2] float64 (x, y) centres of the pixels of a ``height`` x ``width`` block whose
+    top-left pixel is (``left``, ``top``), row by row."""
+    ys, xs = np.mgrid[top : top + height, left : left + width]
+    return np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
 
 
 def _barycentric(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
@@ -56,11 +65,9 @@ def paint_triangles(points: np.ndarray, triangles: np.ndarray, height: int, widt
         x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int) + 1, (width, height))
         if x1 <= x0 or y1 <= y0:
             continue
-        ys, xs = np.mgrid[y0:y1, x0:x1]
-        box = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
-        weights = _barycentric(box, np.broadcast_to(corners, (len(box), 3, 2)))
-        inside = (weights >= -1e-9).all(axis=1)
-        index[ys.ravel()[inside], xs.ravel()[inside]] = t
+        box = _pixel_grid(y1 - y0, x1 - x0, y0, x0)
+        inside = (_barycentric(box, np.broadcast_to(corners, (len(box), 3, 2))) >= -1e-9).all(axis=1)
+        index[box[inside, 1].astype(int), box[inside, 0].astype(int)] = t
     return index.ravel()
 
 
@@ -68,8 +75,7 @@ def map_through_triangles(from_points: np.ndarray, to_points: np.ndarray, triang
     """[height * width, 2]: each pixel of the ``from`` space (triangles painted in order on
     ``from_points``) carried by its triangle's affine map to the ``to`` space. Pixels in no
     triangle go far outside (they read 0)."""
-    ys, xs = np.mgrid[0:height, 0:width]
-    pixels = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
+    pixels = _pixel_grid(height, width)
     index = paint_triangles(from_points, triangles, height, width)
     corners = triangles[np.maximum(index, 0)]
     positions = np.einsum("nk,nkd->nd", _barycentric(pixels, from_points[corners]), to_points[corners])
@@ -103,8 +109,7 @@ class TemplateWarper:
         self.device = torch.device(device)
         self.triangulation = triangulation
         points, triangles = template_points(), template_triangles()
-        ys, xs = np.mgrid[0:TEMPLATE_HEIGHT, 0:TEMPLATE_WIDTH]
-        pixels = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
+        pixels = _pixel_grid(TEMPLATE_HEIGHT, TEMPLATE_WIDTH)
         triangulation = Delaunay(points)
         assert np.array_equal(triangulation.simplices, triangles)
         simplex = triangulation.find_simplex(pixels)
@@ -124,35 +129,27 @@ class TemplateWarper:
         points = add_extra_points(landmarks.detach().cpu().double().numpy(), width, height)
         return (np.sign(_signed_areas(points, self.triangles)) != self.triangle_signs).any(axis=-1)
 
-    def _plan(self, landmarks: torch.Tensor, width: int, height: int, offset: float) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
-        """Point columns [89, 2B] (every image's x, then every y, + ``offset``) for the
-        template triangulation, and, with the ``face`` triangulation, each face's positions
-        [HW, 2] by the study's rule (+ ``offset``)."""
+    def _plan(self, landmarks: torch.Tensor, width: int, height: int, offset: float) -> Callable[[int], torch.Tensor]:
+        """A function giving, for the template pixels ``start``..``start + _CHUNK``, their
+        image positions [chunk, 2B] (x of every image, then every y, + ``offset``): a product
+        of the precomputed weights with the images' points (``template`` triangulation), or
+        slices of each face's positions by the study's rule (``face``)."""
         points = add_extra_points(landmarks.detach().cpu().double().numpy(), width, height)
-        per_face = range(len(points)) if self.triangulation == "face" else []
-        exact: dict[bytes, torch.Tensor] = {}  # faces repeated in a batch (several maps of one image) are solved once
-        for b in per_face:
-            key = points[b].tobytes()
-            if key not in exact:
-                exact[key] = torch.from_numpy(study_positions(points[b]) + offset).to(self.device, torch.float32)
-        fallbacks = {int(b): exact[points[b].tobytes()] for b in per_face}
-        columns = torch.from_numpy(points + offset).to(self.device, torch.float32)
-        return torch.cat([columns[..., 0].T, columns[..., 1].T], dim=1), fallbacks
-
-    def _positions_chunk(self, start: int, columns: torch.Tensor, fallbacks: dict[int, torch.Tensor]) -> torch.Tensor:
-        """[chunk, 2B] positions of template pixels ``start``... (x of every image, then y)."""
-        positions = self.pixel_weights[start : start + _CHUNK] @ columns
-        batch = columns.shape[1] // 2
-        for b, exact in fallbacks.items():
-            positions[:, b] = exact[start : start + _CHUNK, 0]
-            positions[:, batch + b] = exact[start : start + _CHUNK, 1]
-        return positions
+        if self.triangulation == "template":
+            columns = torch.from_numpy(points + offset).to(self.device, torch.float32)
+            columns = torch.cat([columns[..., 0].T, columns[..., 1].T], dim=1)  # [89, 2B]
+            return lambda start: self.pixel_weights[start : start + _CHUNK] @ columns
+        solved: dict[bytes, np.ndarray] = {}  # faces repeated in a batch (several maps of one image) are solved once
+        per_face = [solved.setdefault(face.tobytes(), study_positions(face) + offset) for face in points]
+        positions = torch.from_numpy(np.concatenate([np.stack([p[:, 0] for p in per_face], 1), np.stack([p[:, 1] for p in per_face], 1)], 1))
+        positions = positions.to(self.device, torch.float32)
+        return lambda start: positions[start : start + _CHUNK].clone()
 
     def source_positions(self, landmarks: torch.Tensor, width: int, height: int) -> torch.Tensor:
         """[B, 68, 2] landmarks of ``width`` x ``height`` images -> [B, 275, 224, 2] image
         positions (x, y) that each template pixel reads."""
-        columns, fallbacks = self._plan(landmarks, width, height, offset=0.0)
-        positions = torch.cat([self._positions_chunk(s, columns, fallbacks) for s in range(0, self.pixel_weights.shape[0], _CHUNK)])
+        chunk = self._plan(landmarks, width, height, offset=0.0)
+        positions = torch.cat([chunk(start) for start in range(0, self.pixel_weights.shape[0], _CHUNK)])
         batch = landmarks.shape[0]
         return torch.stack([positions[:, :batch].T, positions[:, batch:].T], dim=-1).reshape(batch, TEMPLATE_HEIGHT, TEMPLATE_WIDTH, 2)
 
@@ -162,12 +159,12 @@ class TemplateWarper:
         the image reads 0 after clamping. Rounds half to even, like
         ``grid_sample(mode="nearest")``."""
         batch, height, width = maps.shape
-        columns, fallbacks = self._plan(landmarks, width, height, offset=1.0)
+        chunk = self._plan(landmarks, width, height, offset=1.0)
         padded = F.pad(maps, (1, 1, 1, 1)).reshape(batch, -1).T.contiguous()  # [(H+2)(W+2), B]
         row_length = torch.tensor(float(width + 2), device=self.device)
         out = torch.empty(self.pixel_weights.shape[0], batch, device=self.device)
         for start in range(0, self.pixel_weights.shape[0], _CHUNK):
-            positions = self._positions_chunk(start, columns, fallbacks).round_()
+            positions = chunk(start).round_()
             x = positions[:, :batch].clamp_(0, width + 1)
             y = positions[:, batch:].clamp_(0, height + 1)
             torch.gather(padded, 0, torch.addcmul(x, y, row_length).long(), out=out[start : start + _CHUNK])

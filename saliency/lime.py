@@ -111,4 +111,4 @@ class Lime(Explainer):
                     logits = model(perturbed)
                     probabilities[b, start : start + len(keep)] = logits.softmax(dim=1)[:, targets[b]]
         coefficients = lime_weights(samples.float(), probabilities, self.kernel_width, self.alpha).float()  # [B, S]
-        return coefficients.gather(1, segments.flatten(1)).view_as(segments.float()).clamp(min=0)
+        return coefficients.gather(1, segments.flatten(1)).view(segments.shape).clamp(min=0)
