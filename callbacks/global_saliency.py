@@ -170,7 +170,7 @@ class GlobalSaliency(L.Callback):
                 "seed": self.seed,
                 "epoch": trainer.current_epoch,
             },
-            "saliency": {"method": explainer.name, "params": {k: v for k, v in vars(explainer).items() if isinstance(v, int | float | str | bool)}},
+            "saliency": {"key": key, "method": explainer.name, "params": {k: v for k, v in vars(explainer).items() if isinstance(v, int | float | str | bool)}},
             "selection": {"target": self.target, "correct_only": self.correct_only, "per_class": self.per_class, "seed": self.seed},
             "warp": {"mode": self.warp_mode, "triangulation": self.triangulation},
             "skipped_no_landmarks": skipped,

@@ -1,0 +1,1 @@
+"""Analysis of global heatmaps: artifact sources, mask families, scoring, clustering, report."""

@@ -1,0 +1,122 @@
+"""Report figures: heatmap grid, masks, score bars, dendrograms and distance matrices."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from scipy.cluster.hierarchy import dendrogram  # noqa: E402
+
+from analysis.clustering import Clustering  # noqa: E402
+from analysis.masks import MaskFamily  # noqa: E402
+from faces.template import template_points  # noqa: E402
+
+PRETRAINED_COLOURS = {True: "tab:blue", False: "tab:red", None: "black"}
+
+
+def _face_outline(axis: plt.Axes) -> None:
+    points = template_points()[:68]
+    axis.plot(points[:17, 0], points[:17, 1], color="white", linewidth=0.5)
+    axis.scatter(points[:, 0], points[:, 1], s=0.8, color="white")
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
+def heatmap_grid(grays: dict[str, np.ndarray], classes: list[str]) -> Figure:
+    """Rows = networks, columns = expressions: gray heatmaps (uint8 [C, 275, 224]) in JET over
+    the template's landmarks."""
+    rows = len(grays)
+    figure, axes = plt.subplots(rows, len(classes), figsize=(1.4 * len(classes), 1.75 * rows + 0.4), squeeze=False)
+    for row, (label, gray) in enumerate(grays.items()):
+        for column, name in enumerate(classes):
+            axis = axes[row, column]
+            axis.imshow(gray[column], cmap="jet", vmin=0, vmax=255)
+            _face_outline(axis)
+            if row == 0:
+                axis.set_title(name, fontsize=8)
+            if column == 0:
+                axis.set_ylabel(label, fontsize=7)
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
+def mask_grid(families: dict[str, MaskFamily]) -> Figure:
+    """Rows = mask families, columns = expressions: each mask over the template landmarks."""
+    expressions = list(dict.fromkeys(name for family in families.values() for name in family))
+    figure, axes = plt.subplots(len(families), len(expressions), figsize=(1.4 * len(expressions), 1.75 * len(families) + 0.4), squeeze=False)
+    for row, (family_name, family) in enumerate(families.items()):
+        for column, expression in enumerate(expressions):
+            axis = axes[row, column]
+            axis.imshow(family.get(expression, np.zeros((275, 224), bool)), cmap="gray", vmin=0, vmax=1)
+            _face_outline(axis)
+            if row == 0:
+                axis.set_title(expression, fontsize=8)
+            if column == 0:
+                axis.set_ylabel(family_name, fontsize=8)
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
+def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:
+    """One panel per expression: ``metric`` per network (mean over the rows given, with the
+    standard deviation over folds as error bars when there are several)."""
+    expressions = list(dict.fromkeys(scores.expression))
+    networks = list(dict.fromkeys(scores.network))
+    figure, axes = plt.subplots(1, len(expressions), figsize=(2.2 * len(expressions), 2.2 + 0.12 * len(networks)), sharey=True, squeeze=False)
+    for axis, expression in zip(axes[0], expressions, strict=True):
+        values = scores[(scores.expression == expression) & (scores.metric == metric)].groupby("network", sort=False)["value"]
+        means, spreads = values.mean().reindex(networks), values.std(ddof=0).reindex(networks).fillna(0)
+        axis.barh(range(len(networks)), means.values, xerr=spreads.values, color="tab:gray")
+        axis.set_yticks(range(len(networks)), networks, fontsize=7)
+        axis.invert_yaxis()
+        axis.set_title(expression, fontsize=8)
+        axis.set_xlabel(metric, fontsize=8)
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
+def dendrograms(clusterings: dict[str, Clustering], pretrained: dict[str, bool | None]) -> Figure:
+    """One dendrogram per expression (distance 1 - r, average linkage); labels coloured by
+    ImageNet pretraining (blue) or not (red) when known."""
+    figure, axes = plt.subplots(1, len(clusterings), figsize=(2.6 * len(clusterings), 3.2), squeeze=False)
+    for axis, (expression, clustering) in zip(axes[0], clusterings.items(), strict=True):
+        if clustering.linkage is None:
+            axis.text(0.5, 0.5, "one network:\nno tree", ha="center", va="center", fontsize=8)
+            axis.axis("off")
+        else:
+            dendrogram(clustering.linkage, labels=clustering.labels, ax=axis, orientation="right", color_threshold=0, above_threshold_color="black")
+            for tick in axis.get_yticklabels():
+                tick.set_color(PRETRAINED_COLOURS[pretrained.get(tick.get_text())])
+                tick.set_fontsize(7)
+            axis.set_xlabel("1 - r", fontsize=8)
+        cophenetic = "" if np.isnan(clustering.cophenetic) else f"\ncophenetic r {clustering.cophenetic:.3f}"
+        axis.set_title(f"{expression}{cophenetic}", fontsize=8)
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
+def distance_matrices(clusterings: dict[str, Clustering]) -> Figure:
+    """One 1 - r matrix per expression, rows and columns in label order, values printed."""
+    figure, axes = plt.subplots(1, len(clusterings), figsize=(3.0 * len(clusterings), 3.2), squeeze=False)
+    for axis, (expression, clustering) in zip(axes[0], clusterings.items(), strict=True):
+        size = len(clustering.labels)
+        axis.imshow(clustering.distances, cmap="viridis", vmin=0, vmax=max(1e-9, float(clustering.distances.max())))
+        axis.set_xticks(range(size), clustering.labels, rotation=90, fontsize=6)
+        axis.set_yticks(range(size), clustering.labels, fontsize=6)
+        if size <= 12:
+            for i in range(size):
+                for j in range(size):
+                    axis.text(j, i, f"{clustering.distances[i, j]:.2f}", ha="center", va="center", fontsize=4.5, color="white")
+        axis.set_title(expression, fontsize=8)
+    figure.tight_layout()
+    plt.close(figure)
+    return figure

@@ -1,0 +1,47 @@
+"""One network's global heatmaps for one method (and fold), whatever source they came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from callbacks.heatmap_artifact import stretch
+
+POOLED = "pooled"  # the fold label of a heatmap set pooled over all folds
+
+
+@dataclass
+class HeatmapSet:
+    """Per-class global heatmaps of one (network, method, fold).
+
+    heatmaps: float32 [C, H, W] in template pixels, the per-class mean saliency (unstretched
+        when it comes from an artifact; the gray PNG / 255 when only PNGs exist).
+    counts: images behind each class mean (None when the source does not say).
+    fold: the fold number, or ``POOLED`` for a heatmap pooled over all folds.
+    origin: where it came from (directory, file pattern or W&B artifact name), for messages.
+    from_gray: the heatmaps are stored gray images / 255 (the study's PNG layout); they are
+        scored as stored, not stretched again.
+    """
+
+    network: str
+    method: str
+    fold: int | str
+    classes: list[str]
+    heatmaps: np.ndarray
+    counts: list[int] | None = None
+    pretrained: bool | None = None
+    template: dict = field(default_factory=dict)
+    origin: str = ""
+    from_gray: bool = False
+
+    def gray(self) -> np.ndarray:
+        """uint8 [C, H, W]: the min-max stretched heatmaps the study scores and correlates."""
+        if self.from_gray:
+            return np.round(self.heatmaps * 255).astype(np.uint8)
+        return np.stack([stretch(heatmap) for heatmap in self.heatmaps])
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(network, method, fold as text): unique within one analysis."""
+        return self.network, self.method, str(self.fold)

@@ -1,0 +1,42 @@
+"""Artifact sources behind one call: ``collect(source_config)`` -> ``Collection``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analysis.sources.base import Collection, Filters
+from analysis.sources.local import collect_local
+from analysis.sources.paper import collect_paper
+from analysis.sources.wandb_project import collect_wandb
+from user_errors import UserError
+
+SOURCES = ("local", "paper", "wandb")
+
+
+def collect(kind: str, options: dict[str, Any], filters: Filters, strict: bool = False) -> Collection:
+    """Heatmap sets from source ``kind`` with its ``options`` (the ``source`` config)."""
+    if kind == "local":
+        if not options.get("paths"):
+            raise UserError("source=local needs source.paths: run directories or folders above them, e.g. source.paths=[logs/train].")
+        return collect_local(list(options["paths"]), filters, options.get("label", "{model}"), strict)
+    if kind == "paper":
+        if not options.get("root"):
+            raise UserError("source=paper needs source.root: a folder of <Net>_<Expr>_heatmap.png files.")
+        return collect_paper(options["root"], filters, options.get("method", "lime"), options.get("pretrained"), strict)
+    if kind == "wandb":
+        if not options.get("project"):
+            raise UserError("source=wandb needs source.project=ENTITY/PROJECT.")
+        return collect_wandb(
+            options["project"],
+            filters,
+            sweep=options.get("sweep"),
+            group=options.get("group"),
+            tags=options.get("tags"),
+            label=options.get("label", "{model}"),
+            cache_dir=options.get("cache_dir", "~/.cache/ferlens/artifacts"),
+            strict=strict,
+        )
+    raise UserError(f"Unknown source '{kind}': use one of {', '.join(SOURCES)}.")
+
+
+__all__ = ["SOURCES", "Collection", "Filters", "collect"]

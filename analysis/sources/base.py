@@ -1,0 +1,86 @@
+"""What every artifact source returns, and the filters they share."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from analysis.heatmap_set import HeatmapSet
+from callbacks.heatmap_artifact import HeatmapArtifact
+from user_errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Filters:
+    """Keep only heatmap sets whose network, fold and method are listed (None keeps all)."""
+
+    model: Sequence[str] | None = None
+    fold: Sequence[int] | None = None
+    method: Sequence[str] | None = None
+
+    def keeps(self, network: str, fold: int | str | None, method: str) -> bool:
+        return (
+            (not self.model or network in self.model)
+            and (not self.fold or fold in self.fold or str(fold) in map(str, self.fold))
+            and (not self.method or method in self.method)
+        )
+
+    def describe(self) -> str:
+        chosen = [f"{name}={list(value)}" for name, value in vars(self).items() if value]
+        return ", ".join(chosen) if chosen else "no filters"
+
+
+@dataclass
+class Collection:
+    """The heatmap sets a source found, and what it skipped as (origin, reason)."""
+
+    sets: list[HeatmapSet] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def skip(self, origin: str, reason: str, strict: bool) -> None:
+        """Record a damaged input (or raise when ``strict``); never silent."""
+        if strict:
+            raise UserError(reason)
+        log.warning("skipped %s: %s", origin, reason)
+        self.skipped.append((origin, reason))
+
+    def add(self, heatmap_set: HeatmapSet) -> None:
+        """Add a set; a second set with the same (network, method, fold) is an error."""
+        clash = next((other for other in self.sets if other.key == heatmap_set.key), None)
+        if clash is not None:
+            network, method, fold = heatmap_set.key
+            raise UserError(
+                f"Two heatmap sets for network '{network}', method '{method}', fold {fold} ({clash.origin} and {heatmap_set.origin}): "
+                "narrow the filters or tell them apart with source.label, e.g. source.label='{model}-{name}'."
+            )
+        self.sets.append(heatmap_set)
+
+
+def run_label(manifest: dict, template: str) -> str:
+    """Network label of an artifact from ``template`` (str.format over the manifest's run
+    fields, e.g. '{model}' or '{model}-s{seed}')."""
+    try:
+        return template.format(**manifest.get("run", {}))
+    except (KeyError, IndexError, ValueError) as error:
+        fields = sorted(manifest.get("run", {}))
+        raise UserError(f"source.label '{template}' uses a field the artifact's run does not have ({error}): use fields of {fields}.") from error
+
+
+def from_artifact(artifact: HeatmapArtifact, origin: str, label: str) -> HeatmapSet:
+    """A heatmap set from a verified artifact (fold None becomes 1: a single split)."""
+    manifest = artifact.manifest
+    run, saliency = manifest.get("run", {}), manifest.get("saliency", {})
+    return HeatmapSet(
+        network=run_label(manifest, label),
+        method=saliency.get("key") or saliency.get("method", "unknown"),
+        fold=run.get("fold") if run.get("fold") is not None else 1,
+        classes=artifact.classes,
+        heatmaps=artifact.heatmaps.astype("float32"),
+        counts=[int(manifest["counts"][name]) for name in artifact.classes],
+        pretrained=run.get("pretrained"),
+        template=dict(manifest.get("template", {})),
+        origin=origin,
+    )

@@ -1,0 +1,99 @@
+"""``source=wandb``: every ``global-heatmaps`` artifact of a W&B project, via the public API.
+
+Runs are chosen on the server (sweep, group, tags); artifacts by their metadata (the
+manifest: model, fold, method) before anything is downloaded. Downloads are cached under
+``cache_dir/<entity>/<project>/<artifact>/<version>`` and verified against their checksums.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from analysis.sources.base import Collection, Filters, from_artifact, run_label
+from callbacks.heatmap_artifact import ARTIFACT_TYPE, CorruptArtifactError, read_artifact
+from user_errors import UserError
+
+
+def run_filters(sweep: str | None = None, group: str | None = None, tags: list[str] | None = None) -> dict[str, Any]:
+    """The public API's MongoDB-style run filter for a sweep id, a group and any of ``tags``."""
+    clauses: list[dict[str, Any]] = []
+    if sweep:
+        clauses.append({"sweep": sweep})
+    if group:
+        clauses.append({"group": group})
+    if tags:
+        clauses.append({"tags": {"$in": list(tags)}})
+    return {"$and": clauses} if len(clauses) > 1 else (clauses[0] if clauses else {})
+
+
+def _public_api() -> Any:
+    import wandb
+
+    try:
+        return wandb.Api(timeout=60)
+    except Exception as error:  # wandb raises several types for "no key" / "no network"
+        reason = f"{type(error).__name__}: {error}"
+        raise UserError(f"The W&B public API is not available ({reason}): run `wandb login` on a machine that reaches W&B, or use source=local.") from error
+
+
+def _latest_versions(artifacts: list[Any]) -> list[Any]:
+    """One artifact per name: the newest version (a run re-logs on later epochs)."""
+    newest: dict[str, Any] = {}
+    for artifact in artifacts:
+        name = artifact.name.split(":")[0]
+        version = int(str(artifact.version).lstrip("v") or 0)
+        if name not in newest or version > int(str(newest[name].version).lstrip("v") or 0):
+            newest[name] = artifact
+    return list(newest.values())
+
+
+def collect_wandb(
+    project: str,
+    filters: Filters,
+    sweep: str | None = None,
+    group: str | None = None,
+    tags: list[str] | None = None,
+    label: str = "{model}",
+    cache_dir: str | Path = "~/.cache/ferlens/artifacts",
+    strict: bool = False,
+    api: Any = None,
+) -> Collection:
+    """Download (or reuse from the cache), verify and read the matching artifacts of
+    ``project`` ("entity/project"). ``api`` defaults to ``wandb.Api()``."""
+    if project.count("/") != 1:
+        raise UserError(f"source.project '{project}' is not ENTITY/PROJECT: give it as e.g. source.project=my-team/ferlens.")
+    api = api or _public_api()
+    try:
+        runs = list(api.runs(project, filters=run_filters(sweep, group, tags)))
+        candidates = [artifact for run in runs for artifact in run.logged_artifacts() if artifact.type == ARTIFACT_TYPE]
+    except UserError:
+        raise
+    except Exception as error:
+        reason = f"{type(error).__name__}: {error}"
+        raise UserError(f"Listing the runs of W&B project '{project}' failed ({reason}): check the project name and your access.") from error
+    chosen = []
+    for artifact in _latest_versions(candidates):
+        manifest = dict(artifact.metadata or {})
+        run, saliency = manifest.get("run", {}), manifest.get("saliency", {})
+        if filters.keeps(run_label(manifest, label), run.get("fold") or 1, saliency.get("key") or saliency.get("method", "")):
+            chosen.append(artifact)
+    collection = Collection()
+    cache = Path(cache_dir).expanduser() / project
+    for artifact in tqdm(chosen, desc="artifacts", unit="artifact", disable=not chosen):
+        name = artifact.name.split(":")[0]
+        directory = cache / name / str(artifact.version)
+        origin = f"{project}/{name}:{artifact.version}"
+        try:
+            heatmap_artifact = read_artifact(directory)
+        except CorruptArtifactError:  # not cached yet, or a damaged cache: fetch it again
+            try:
+                artifact.download(root=str(directory), skip_cache=True)
+                heatmap_artifact = read_artifact(directory)
+            except CorruptArtifactError as error:
+                collection.skip(origin, str(error), strict)
+                continue
+        collection.add(from_artifact(heatmap_artifact, origin, label))
+    return collection

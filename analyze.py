@@ -1,0 +1,65 @@
+"""Score and cluster global heatmaps: compose the config, collect, analyze, report.
+
+python analyze.py source=local source.paths=[logs/train]
+python analyze.py source=paper source.root=../shared/reference/ekman/heatmaps_by_net masks.ekman=../shared/reference/ekman/gt
+python analyze.py source=wandb source.project=ENTITY/PROJECT source.sweep=SWEEP_ID
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from analysis.masks import load_families
+from analysis.pipeline import Analysis, analyze_collection
+from analysis.report import write_report
+from analysis.scoring import Threshold
+from analysis.sources import Filters, collect
+from train import user_message
+from user_errors import UserError
+
+log = logging.getLogger("ferlens.analyze")
+
+
+def run(cfg: DictConfig) -> Analysis:
+    """One analysis: collect the heatmap sets, score, cluster, write (and log) the report."""
+    options = OmegaConf.to_container(cfg.source, resolve=True)
+    filters = Filters(**OmegaConf.to_container(cfg.filters, resolve=True))
+    threshold = Threshold(**cfg.threshold)
+    collection = collect(options["kind"], options, filters, cfg.strict)
+    if not collection.sets:
+        skipped = f"{len(collection.skipped)} inputs skipped as damaged"
+        raise UserError(f"No heatmaps found in {where_of(options)} with {filters.describe()} ({skipped}): check the source and the filters.")
+    analysis = analyze_collection(collection, load_families(dict(cfg.masks)), threshold, cfg.progress)
+    description = {"source": f"{options['kind']} ({where_of(options)})", "filters": filters.describe()}
+    directory = write_report(analysis, cfg.report_dir, f"ferlens report {cfg.name}", description)
+    print(f"Report written to {directory} ({analysis.read} heatmap sets, {len(analysis.skipped)} skipped).")
+    if cfg.wandb.log_report:
+        from analysis.wandb_report import log_report
+
+        run_dir = log_report(directory, cfg.wandb.project or "ferlens", cfg.name, cfg.wandb.mode, cfg.wandb.dir, OmegaConf.to_container(cfg, resolve=True))
+        print(f"Report logged to W&B ({cfg.wandb.mode}): {run_dir}")
+    return analysis
+
+
+def where_of(options: dict) -> str:
+    """The place a source reads from, for the report header."""
+    return str(options.get("paths") or options.get("root") or options.get("project"))
+
+
+@hydra.main(version_base="1.3", config_path="configs", config_name="analyze")
+def main(cfg: DictConfig) -> None:
+    try:
+        run(cfg)
+    except Exception as error:
+        message = user_message(error)
+        if message is None:
+            raise
+        sys.exit(f"Error: {message}")
+
+
+if __name__ == "__main__":
+    main()
