@@ -26,7 +26,7 @@ log = logging.getLogger("ferlens.analyze")
 
 def run(cfg: DictConfig) -> Analysis:
     """One analysis: collect the heatmap sets, score, cluster, write (and log) the report."""
-    options = OmegaConf.to_container(cfg.source, resolve=True)
+    options = OmegaConf.to_container(cfg.source, resolve=True, throw_on_missing=True)
     filters = Filters(**OmegaConf.to_container(cfg.filters, resolve=True))
     threshold = Threshold(**cfg.threshold)
     collection = collect(options["kind"], options, filters, cfg.strict)

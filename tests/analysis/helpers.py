@@ -1,0 +1,52 @@
+"""Heatmap artifacts and paper-layout PNGs made up for analysis tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from callbacks.heatmap_artifact import stretch, write_artifact
+
+CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
+
+
+def blob_maps(seed: int, classes: list[str] = CLASSES) -> np.ndarray:
+    """float32 [C, 275, 224]: one Gaussian blob per class at a seed-dependent place, plus noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[:275, :224]
+    maps = []
+    for _ in classes:
+        cy, cx, width = rng.uniform(40, 235), rng.uniform(40, 184), rng.uniform(15, 40)
+        maps.append(np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * width**2)) + rng.uniform(0, 0.1, (275, 224)))
+    return np.stack(maps).astype(np.float32)
+
+
+def make_artifact(
+    directory: Path, model: str, fold: int, method: str = "gradcam", seed: int = 0, counts: list[int] | None = None, classes: list[str] = CLASSES
+) -> Path:
+    """A verified artifact for (model, fold, method) under ``directory/heatmaps/<method>``."""
+    manifest = {
+        "run": {
+            "id": f"{model}{fold}",
+            "name": f"{model}-fold{fold}",
+            "model": model,
+            "pretrained": model.startswith("pre"),
+            "fold": fold,
+            "seed": seed,
+            "epoch": 0,
+        },
+        "saliency": {"key": method, "method": method, "params": {}},
+    }
+    counts = counts or [10 + i for i in range(len(classes))]
+    return write_artifact(directory / "heatmaps" / method, blob_maps(seed, classes), counts, classes, manifest)
+
+
+def write_paper_layout(root: Path, maps_by_key: dict[tuple[str, int | None], np.ndarray], classes: list[str] = CLASSES) -> None:
+    """``<Net>_<Expr>_heatmap.png`` (fold None) or ``<Net>_CV<k>_<Expr>_heatmap.png`` files."""
+    root.mkdir(parents=True, exist_ok=True)
+    for (network, fold), maps in maps_by_key.items():
+        for name, heatmap in zip(classes, maps, strict=True):
+            prefix = network if fold is None else f"{network}_CV{fold}"
+            cv2.imwrite(str(root / f"{prefix}_{name}_heatmap.png"), stretch(heatmap))

@@ -1,0 +1,164 @@
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.heatmap_set import POOLED
+from analysis.sources import Filters, collect
+from analysis.sources.local import collect_local
+from analysis.sources.paper import collect_paper
+from analysis.sources.wandb_project import collect_wandb, run_filters
+from callbacks.heatmap_artifact import ARTIFACT_TYPE, stretch
+from tests.analysis.helpers import CLASSES, blob_maps, make_artifact, write_paper_layout
+from user_errors import UserError
+
+
+def test_local_finds_artifacts_and_filters(tmp_path):
+    make_artifact(tmp_path / "run1", "weinet", 1, seed=1)
+    make_artifact(tmp_path / "run2", "weinet", 2, seed=2)
+    make_artifact(tmp_path / "run3", "songnet", 1, "lime", seed=3)
+    found = collect_local([tmp_path], Filters())
+    assert sorted(s.key for s in found.sets) == [("songnet", "lime", "1"), ("weinet", "gradcam", "1"), ("weinet", "gradcam", "2")]
+    weinet2 = next(s for s in found.sets if s.key == ("weinet", "gradcam", "2"))
+    assert np.array_equal(weinet2.heatmaps, blob_maps(2)) and weinet2.counts == [10, 11, 12, 13, 14, 15] and weinet2.classes == CLASSES
+    assert [s.key for s in collect_local([tmp_path], Filters(model=["weinet"], fold=[2])).sets] == [("weinet", "gradcam", "2")]
+    assert [s.key for s in collect_local([tmp_path], Filters(method=["lime"])).sets] == [("songnet", "lime", "1")]
+    # the same artifact reached twice (a run directory and its parent) is read once
+    assert len(collect_local([tmp_path, tmp_path / "run1", tmp_path / "run1" / "heatmaps" / "gradcam"], Filters()).sets) == 3
+
+
+def test_local_from_wandb_run_directory(tmp_path):
+    make_artifact(tmp_path / "run", "weinet", 1)
+    (tmp_path / "run" / "wandb" / "offline-run-20261122_000000-abc").mkdir(parents=True)
+    found = collect_local([tmp_path / "run" / "wandb" / "offline-run-20261122_000000-abc"], Filters())
+    assert [s.key for s in found.sets] == [("weinet", "gradcam", "1")]
+
+
+def test_local_skips_and_reports_damaged_artifacts(tmp_path):
+    make_artifact(tmp_path / "good", "weinet", 1)
+    bad = make_artifact(tmp_path / "bad", "songnet", 1)
+    (bad / "png" / "Fear.png").write_bytes(b"tampered")
+    found = collect_local([tmp_path], Filters())
+    assert [s.network for s in found.sets] == ["weinet"]
+    assert len(found.skipped) == 1 and "Fear.png" in found.skipped[0][1] and "checksum" in found.skipped[0][1]
+    with pytest.raises(UserError, match="does not match its checksum"):
+        collect_local([tmp_path], Filters(), strict=True)
+
+
+def test_local_duplicates_and_labels(tmp_path):
+    make_artifact(tmp_path / "a", "weinet", 1, seed=1)
+    make_artifact(tmp_path / "b", "weinet", 1, seed=2)
+    with pytest.raises(UserError, match="Two heatmap sets for network 'weinet'.*source.label"):
+        collect_local([tmp_path], Filters())
+    labelled = collect_local([tmp_path], Filters(), label="{model}-s{seed}")
+    assert sorted(s.network for s in labelled.sets) == ["weinet-s1", "weinet-s2"]
+    with pytest.raises(UserError, match="source.label '\\{colour\\}'"):
+        collect_local([tmp_path], Filters(), label="{colour}")
+
+
+def test_missing_paths_and_options_are_user_errors(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        collect_local([tmp_path / "nope"], Filters())
+    with pytest.raises(UserError, match="source.paths"):
+        collect("local", {"paths": []}, Filters())
+    with pytest.raises(UserError, match="Unknown source 'ftp'"):
+        collect("ftp", {}, Filters())
+    with pytest.raises(UserError, match="not a directory"):
+        collect_paper(tmp_path / "nope", Filters())
+
+
+def test_paper_layout_pooled_and_folds(tmp_path):
+    write_paper_layout(tmp_path, {("NetA", None): blob_maps(0), ("NetA", 1): blob_maps(1), ("Net_B", 2): blob_maps(2)})
+    found = collect_paper(tmp_path, Filters(), pretrained=["NetA"])
+    assert sorted(s.key for s in found.sets) == [("NetA", "lime", "1"), ("NetA", "lime", POOLED), ("Net_B", "lime", "2")]
+    pooled = next(s for s in found.sets if s.fold == POOLED)
+    assert pooled.classes == CLASSES and pooled.pretrained is True and pooled.from_gray
+    assert np.array_equal(pooled.gray(), np.stack([stretch(m) for m in blob_maps(0)]))
+
+
+def test_paper_layout_skips_incomplete_and_unreadable(tmp_path):
+    write_paper_layout(tmp_path, {("Good", None): blob_maps(0), ("Partial", None): blob_maps(1), ("Broken", None): blob_maps(2)})
+    (tmp_path / "Partial_Fear_heatmap.png").unlink()
+    (tmp_path / "Broken_Sadness_heatmap.png").write_bytes(b"not a png")
+    found = collect_paper(tmp_path, Filters())
+    assert [s.network for s in found.sets] == ["Good"]
+    reasons = dict(found.skipped)
+    assert len(reasons) == 2
+    assert any("Partial" in origin and "no heatmap for Fear" in reason for origin, reason in reasons.items())
+    assert any("Broken_Sadness_heatmap.png cannot be read" in reason for reason in reasons.values())
+
+
+class FakeArtifact:
+    """The public API's artifact as collect_wandb uses it: name, version, type, metadata, download."""
+
+    def __init__(self, directory: Path, version: int, artifact_type: str = ARTIFACT_TYPE):
+        self.source = directory
+        self.name = f"heatmaps-{directory.parent.parent.name}-{directory.name}:v{version}"
+        self.version = f"v{version}"
+        self.type = artifact_type
+        self.metadata = json.loads((directory / "manifest.json").read_text())
+        self.downloads = 0
+
+    def download(self, root: str, skip_cache: bool | None = None) -> str:
+        self.downloads += 1
+        shutil.copytree(self.source, root, dirs_exist_ok=True)
+        return root
+
+
+class FakeRun:
+    def __init__(self, artifacts):
+        self.artifacts = artifacts
+
+    def logged_artifacts(self):
+        return self.artifacts
+
+
+class FakeApi:
+    """Serves runs of one project from local artifact directories, recording the filters."""
+
+    def __init__(self, runs):
+        self.runs_by_project = runs
+        self.calls = []
+
+    def runs(self, path, filters=None):
+        self.calls.append((path, filters))
+        return self.runs_by_project
+
+
+def test_wandb_filters_choose_latest_version_cache_and_verify(tmp_path):
+    old = FakeArtifact(make_artifact(tmp_path / "r1", "weinet", 1, seed=9), 0)
+    new = FakeArtifact(make_artifact(tmp_path / "r1b" / "r1", "weinet", 1, seed=1), 1)
+    other = FakeArtifact(make_artifact(tmp_path / "r2", "songnet", 2, seed=2), 0)
+    model_file = FakeArtifact(make_artifact(tmp_path / "r3", "vgg16", 1, seed=3), 0, artifact_type="model")
+    api = FakeApi([FakeRun([old, new, model_file]), FakeRun([other])])
+    cache = tmp_path / "cache"
+    found = collect_wandb("team/ferlens", Filters(model=["weinet"]), sweep="sw1", tags=["paper"], cache_dir=cache, api=api)
+    assert api.calls == [("team/ferlens", {"$and": [{"sweep": "sw1"}, {"tags": {"$in": ["paper"]}}]})]
+    assert [s.key for s in found.sets] == [("weinet", "gradcam", "1")]
+    assert np.array_equal(found.sets[0].heatmaps, blob_maps(1))  # v1, not v0
+    assert (old.downloads, new.downloads, other.downloads, model_file.downloads) == (0, 1, 0, 0)
+    collect_wandb("team/ferlens", Filters(model=["weinet"]), cache_dir=cache, api=api)
+    assert new.downloads == 1  # verified cache reused
+    (cache / "team/ferlens" / new.name.split(":")[0] / "v1" / "heatmaps.npy").write_bytes(b"damaged")
+    collect_wandb("team/ferlens", Filters(model=["weinet"]), cache_dir=cache, api=api)
+    assert new.downloads == 2  # damaged cache fetched again
+
+
+def test_wandb_errors_are_one_sentence(tmp_path):
+    with pytest.raises(UserError, match="ENTITY/PROJECT"):
+        collect_wandb("ferlens", Filters(), api=FakeApi([]))
+
+    class Unreachable:
+        def runs(self, path, filters=None):
+            raise ConnectionError("no route to host")
+
+    with pytest.raises(UserError, match="Listing the runs of W&B project 'team/p' failed \\(ConnectionError: no route to host\\)"):
+        collect_wandb("team/p", Filters(), api=Unreachable())
+    assert collect_wandb("team/p", Filters(), api=FakeApi([]), cache_dir=tmp_path).sets == []
+
+
+def test_run_filters():
+    assert run_filters() == {}
+    assert run_filters(group="g") == {"group": "g"}

@@ -1,0 +1,159 @@
+"""analyze.py as a user runs it: the study's table reproduced, and train -> analyze end to end."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from callbacks.heatmap_artifact import read_artifact, stretch
+from tests.conftest import ROOT, SMALL_DATA, run_train
+
+EXPRESSIONS = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
+
+
+def run_analyze(*overrides: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    return subprocess.run([sys.executable, str(ROOT / "analyze.py"), *overrides], cwd=cwd, env=environment, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def paper_report(reference_dir, tmp_path_factory) -> Path:
+    report = tmp_path_factory.mktemp("paper") / "report"
+    done = run_analyze(
+        "source=paper",
+        f"source.root={reference_dir / 'heatmaps_by_net'}",
+        f"masks.ekman={reference_dir / 'gt'}",
+        f"report_dir={report}",
+        "progress=false",
+        "hydra.run.dir=" + str(report.parent / "hydra"),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"Report written to {report} (12 heatmap sets, 0 skipped)" in done.stdout
+    return report
+
+
+def test_paper_heatmaps_reproduce_the_study_table(paper_report, reference_dir):
+    scores = pd.read_csv(paper_report / "scores.csv")
+    assert list(scores.columns) == ["network", "fold", "method", "expression", "mask_family", "metric", "value"]
+    ours = scores[(scores.mask_family == "ekman") & (scores.fold == "pooled")].set_index(["network", "expression", "metric"])["value"]
+    with open(reference_dir / "expected_by_net.csv") as file:
+        expected = list(csv.DictReader(file))
+    assert len(expected) == 72
+    for row in expected:
+        for metric in ("iou", "f1", "precision", "recall"):
+            assert ours[row["network"], row["expression"], metric] == pytest.approx(float(row[metric]), abs=1e-4), (row, metric)
+    # the study's headline figures: best ResNet50 0.3269, worst AlexNet 0.2066, grand mean 0.2689
+    table = pd.read_csv(paper_report / "tables" / "lime__ekman__iou__pooled.csv", index_col=0)
+    assert table["mean"].drop("mean").idxmax() == "ResNet50" and table.loc["ResNet50", "mean"] == pytest.approx(0.3269, abs=1e-4)
+    assert table["mean"].drop("mean").idxmin() == "AlexNet" and table.loc["AlexNet", "mean"] == pytest.approx(0.2066, abs=1e-4)
+    assert table.loc["mean", "mean"] == pytest.approx(0.2689, abs=1e-4)
+    summary = (paper_report / "summary.md").read_text()
+    assert "| ResNet50 | 0.1944 | 0.5156 | 0.2226 | 0.2797 | 0.4236 | 0.3252 | 0.3269 |" in summary
+    assert "| **mean** |" in summary and "skipped inputs: 0" in summary
+
+
+def test_paper_distances_are_one_minus_pearson(paper_report, reference_dir):
+    for expression in EXPRESSIONS:
+        distances = pd.read_csv(paper_report / "distances" / f"lime__{expression}.csv", index_col=0)
+        images = np.stack(
+            [cv2.imread(str(reference_dir / "heatmaps_by_net" / f"{net}_{expression}_heatmap.png"), 0).ravel() for net in distances.index]
+        ).astype(float)
+        assert np.allclose(distances.values, 1 - np.corrcoef(images), atol=1e-6)
+    clustering = pd.read_csv(paper_report / "clustering.csv")
+    assert len(clustering) == 6 and clustering.cophenetic.between(0.5, 1).all()
+    # the study's finding: pretrained and from-scratch networks form the two main clusters
+    scratch = "{AlexNet, SilNet, SongNet, WeiNet}"
+    assert (clustering.groups.str.startswith(scratch + " vs ") | clustering.groups.str.endswith(" vs " + scratch)).sum() >= 4
+    for name in ("heatmaps__lime", "masks", "bars__lime__ekman", "bars__lime__au", "dendrograms__lime", "distances__lime"):
+        image = cv2.imread(str(paper_report / "figures" / f"{name}.png"))
+        assert image is not None and image.std() > 10, name
+    grid = cv2.imread(str(paper_report / "figures" / "heatmaps__lime.png"))
+    assert grid.shape[0] > grid.shape[1] * 2  # 12 networks in rows, 6 expressions in columns
+
+
+def test_user_mistakes_are_one_sentence(tmp_path, reference_dir):
+    nothing = run_analyze(
+        "source=paper",
+        f"source.root={reference_dir / 'heatmaps_by_net'}",
+        "filters.model=[NoSuchNet]",
+        f"report_dir={tmp_path / 'r'}",
+        f"hydra.run.dir={tmp_path / 'h'}",
+    )
+    assert nothing.returncode != 0
+    assert nothing.stderr.strip().splitlines()[-1].startswith("Error: No heatmaps found in ") and "model=['NoSuchNet']" in nothing.stderr
+    missing = run_analyze("source=paper", f"report_dir={tmp_path / 'r'}", f"hydra.run.dir={tmp_path / 'h'}")
+    assert missing.stderr.strip().splitlines()[-1] == "Error: The setting 'source.root' is required: add source.root=<value> to the command line."
+    wrong = run_analyze("source=local", f"source.paths=[{tmp_path / 'nope'}]", f"hydra.run.dir={tmp_path / 'h'}")
+    assert "does not exist" in wrong.stderr.strip().splitlines()[-1] and "Traceback" not in wrong.stderr
+    mask_dir = run_analyze("source=paper", f"source.root={reference_dir / 'heatmaps_by_net'}", f"masks.ekman={tmp_path}", f"hydra.run.dir={tmp_path / 'h'}")
+    assert "holds no PNG files" in mask_dir.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_train_two_models_then_analyze_local(tmp_path):
+    """Two synthetic training runs with global heatmaps, then one report over both."""
+    runs = {}
+    for model in ("smallcnn", "weinet"):
+        done = run_train(
+            f"model={model}", *SMALL_DATA, "data.fold=2", "trainer.max_epochs=1", "callbacks=[default,global_saliency]", "saliency=[gradcam]",
+            "callbacks.progress_bar=null", "data.batch_size=32", f"paths.log_dir={tmp_path / 'logs'}", f"hydra.run.dir={tmp_path / model}",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        runs[model] = tmp_path / model
+        assert (runs[model] / "wandb").is_dir()
+    report = tmp_path / "report"
+    # one run given by its directory, the other by its W&B offline run directory
+    offline_run = next((runs["weinet"] / "wandb").glob("offline-run-*"))
+    done = run_analyze(
+        "source=local",
+        f"source.paths=[{runs['smallcnn']},{offline_run}]",
+        f"report_dir={report}",
+        "name=e2e",
+        "wandb.log_report=true",
+        f"wandb.dir={tmp_path / 'wandb'}",
+        f"hydra.run.dir={tmp_path / 'h'}",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    scores = pd.read_csv(report / "scores.csv")
+    assert sorted(scores.network.unique()) == ["smallcnn", "weinet"]
+    assert set(scores.fold.astype(str)) == {"2", "pooled"} and set(scores.method) == {"gradcam"}
+    assert set(scores.mask_family) == {"ekman", "au"} and set(scores.metric) == {"iou", "f1", "precision", "recall", "ncc", "cosine"}
+    assert len(scores) == 2 * 2 * 6 * 2 * 6  # networks x (fold 2, pooled) x expressions x families x metrics
+    assert scores[scores.metric != "ncc"].value.between(0, 1).all() and scores.value.between(-1, 1).all()
+    # scores recomputed from the artifacts themselves
+    artifact = read_artifact(runs["weinet"] / "heatmaps" / "gradcam")
+    from analysis.scoring import Threshold, score_heatmap
+    from faces.ekman_masks import ekman_mask
+
+    row = scores[(scores.network == "weinet") & (scores.fold.astype(str) == "2") & (scores.expression == "Fear") & (scores.mask_family == "ekman")].set_index(
+        "metric"
+    )["value"]
+    fear = artifact.classes.index("Fear")
+    expected = score_heatmap(stretch(artifact.heatmaps[fear]), ekman_mask("Fear"), Threshold())
+    assert row["iou"] == pytest.approx(expected["iou"], abs=1e-6) and row["cosine"] == pytest.approx(expected["cosine"], abs=1e-6)
+    # tables: fold-mean (one fold) equals pooled here, both present
+    fold_table = pd.read_csv(report / "tables" / "gradcam__ekman__iou__fold-mean.csv", index_col=0)
+    pooled_table = pd.read_csv(report / "tables" / "gradcam__ekman__iou__pooled.csv", index_col=0)
+    assert list(fold_table.index) == ["smallcnn", "weinet", "mean"] and list(fold_table.columns) == [*EXPRESSIONS, "mean"]
+    assert np.allclose(fold_table.values, pooled_table.values, atol=1e-6)
+    summary = (report / "summary.md").read_text()
+    assert "mean of the per-fold scores (the study's table)" in summary and "| smallcnn |" in summary and "| weinet |" in summary
+    distances = pd.read_csv(report / "distances" / "gradcam__Happiness.csv", index_col=0)
+    maps = [stretch(read_artifact(runs[m] / "heatmaps" / "gradcam").heatmaps[3]).ravel().astype(float) for m in ("smallcnn", "weinet")]
+    assert distances.loc["smallcnn", "weinet"] == pytest.approx(1 - np.corrcoef(maps)[0, 1], abs=1e-6)
+    for name in ("heatmaps__gradcam", "masks", "bars__gradcam__ekman", "bars__gradcam__au", "dendrograms__gradcam", "distances__gradcam"):
+        assert cv2.imread(str(report / "figures" / f"{name}.png")) is not None, name
+    # the report was logged to W&B (offline): tables, figures and the report artifact
+    assert "Report logged to W&B (offline)" in done.stdout
+    logged = next((tmp_path / "wandb" / "wandb").glob("offline-run-*"))
+    media = {path.name.split("_")[0] for path in (logged / "files" / "media" / "images" / "figures").glob("*.png")}
+    assert {"heatmaps", "masks", "dendrograms", "distances", "bars"} <= media
+    assert list((logged / "files" / "media" / "table").glob("scores_*.table.json"))
