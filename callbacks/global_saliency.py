@@ -2,7 +2,7 @@
 
 On the chosen validation epochs: every rank records (sample index, label, prediction) of
 its validation samples; at the epoch's end the records of all ranks are gathered, the
-same selection is made on every rank (target = predicted or true class, optionally only
+same selection is made on every rank (target = predicted class or label, optionally only
 correct predictions, at most N per class drawn with the run's seed), each selected sample
 is explained by exactly one rank, warped into the template with its landmarks and summed
 per class in a torchmetrics ``Metric`` (summed across ranks). Rank 0 writes the artifact
@@ -26,6 +26,7 @@ from callbacks.heatmap_accumulator import GlobalHeatmapAccumulator
 from callbacks.heatmap_artifact import ARTIFACT_TYPE, write_artifact
 from faces.warp import TemplateWarper
 from saliency import build_explainer
+from user_errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class GlobalSaliency(L.Callback):
         methods: ``{key: {"name": <method>, **params}}`` (the ``saliency`` config).
         epochs: validation epochs (0-based) to run on; None = the last one (and any
             ``trainer.validate`` run).
-        target: ``predicted`` (the study) or ``true`` class.
+        target: ``predicted`` class (the study) or the true class ``label``.
         correct_only: only correctly classified samples.
         per_class: at most this many samples per class (None: all).
         seed: selection seed (the run's seed).
@@ -88,8 +89,8 @@ class GlobalSaliency(L.Callback):
         triangulation: str = "template",
         output_dir: str | None = None,
     ) -> None:
-        if target not in ("predicted", "true"):
-            raise ValueError(f"Unknown target '{target}': use predicted or true.")
+        if target not in ("predicted", "label"):
+            raise UserError(f"Unknown saliency target '{target}': use predicted (the predicted class) or label (the true class).")
         self.explainers = {key: build_explainer(**dict(spec)) for key, spec in methods.items()}
         self.epochs = None if epochs is None else set(epochs)
         self.target = target

@@ -27,7 +27,8 @@ class FERModule(L.LightningModule):
         num_classes, class_names: the dataset's classes, in label order.
         input_size: network input side, pixels; normalization: ``unit`` or ``imagenet``
             (recorded for later explanation and analysis).
-        optimizer: ``{"name": <torch.optim class>, **kwargs}``, e.g. ``{"name": "Adam", "lr": 1e-3}``.
+        optimizer: ``{"name": <torch.optim class>, **kwargs}``, e.g. ``{"name": "Adam", "lr": 1e-3}``;
+            a None value drops that keyword (so a config can switch optimizers).
         scheduler: None, ``{"name": "cosine"}`` (over trainer.max_epochs), ``{"name": "step",
             "step_size", "gamma"}`` or ``{"name": "plateau", "factor", "patience"}`` (on val/acc).
         class_weights: None, ``"balanced"`` (inverse training frequency) or a list of C floats.
@@ -149,7 +150,7 @@ class FERModule(L.LightningModule):
         self._log_epoch("test")
 
     def configure_optimizers(self) -> Any:
-        options = dict(self.hparams.optimizer or {"name": "Adam", "lr": 1e-3})
+        options = {key: value for key, value in (self.hparams.optimizer or {"name": "Adam", "lr": 1e-3}).items() if value is not None}
         optimizer_class = getattr(torch.optim, options.pop("name"), None)
         if optimizer_class is None:
             raise UserError(f"Unknown optimizer '{self.hparams.optimizer['name']}': use a class name of torch.optim such as Adam, AdamW, SGD or RMSprop.")

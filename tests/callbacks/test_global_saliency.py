@@ -27,8 +27,16 @@ def test_selection_caps_each_class_with_the_seed_and_follows_the_policy():
     again, _ = select_samples(indices[::-1], labels[::-1], predictions[::-1], "predicted", False, 10, seed=1)
     assert np.array_equal(picked, again)  # independent of record order (ranks)
     assert not np.array_equal(picked, select_samples(indices, labels, predictions, "predicted", False, 10, seed=2)[0])
-    correct, classes = select_samples(indices, labels, predictions, "true", True, None, seed=1)
+    correct, classes = select_samples(indices, labels, predictions, "label", True, None, seed=1)
     assert len(correct) == 80 and (classes == correct % 3).all()
+
+
+def test_unknown_target_is_one_sentence():
+    from callbacks.global_saliency import GlobalSaliency
+    from user_errors import UserError
+
+    with pytest.raises(UserError, match="use predicted \\(the predicted class\\) or label \\(the true class\\)"):
+        GlobalSaliency({"gradcam": {"name": "gradcam"}}, target=True)  # YAML 'true' is a boolean
 
 
 @pytest.mark.slow

@@ -47,6 +47,8 @@ def test_class_weights_and_label_smoothing_change_the_loss_as_documented():
 def test_optimizer_and_scheduler_from_config():
     module = _module(optimizer={"name": "RMSprop", "lr": 1e-4}, scheduler=None)
     assert isinstance(module.configure_optimizers(), torch.optim.RMSprop)
+    switched = _module(optimizer={"name": "Adam", "lr": 1e-4, "alpha": None}, scheduler=None).configure_optimizers()  # RMSprop's alpha dropped
+    assert isinstance(switched, torch.optim.Adam) and switched.defaults["lr"] == 1e-4
     with pytest.raises(Exception, match="Unknown optimizer 'Adamm'"):
         _module(optimizer={"name": "Adamm", "lr": 1}).configure_optimizers()
 
