@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis.aggregate import FOLD_MEAN, network_table
@@ -22,7 +23,7 @@ from analysis.heatmap_set import POOLED
 from analysis.pipeline import Analysis
 from analysis.scoring import BINARY_METRICS, SOFT_METRICS
 
-SUMMARY_METRICS = ("iou", "f1")
+SUMMARY_METRICS = {"iou": "IoU", "f1": "F1"}  # metric -> heading in summary.md
 
 
 def aggregations(analysis: Analysis, method: str) -> list[str]:
@@ -88,6 +89,10 @@ def write_figures(analysis: Analysis, directory: Path) -> None:
         distance_matrices(analysis.clusterings[method]).savefig(figures / f"distances__{method}.png", dpi=110)
 
 
+def _cophenetic(value: float) -> str:
+    return "n/a (fewer than 3 networks)" if np.isnan(value) else f"{value:.4f}"
+
+
 def summary_markdown(analysis: Analysis, tables: dict, clustering: pd.DataFrame, title: str, description: dict[str, str]) -> str:
     """summary.md: what was analyzed, the network x expression tables, clustering, skips."""
     networks = sorted({s.network for s in analysis.sets})
@@ -106,10 +111,10 @@ def summary_markdown(analysis: Analysis, tables: dict, clustering: pd.DataFrame,
         if metric not in SUMMARY_METRICS:
             continue
         how = "mean of the per-fold scores (the study's table)" if aggregation == FOLD_MEAN else "scores of the pooled heatmaps"
-        lines += [f"## {metric.upper()} · {method} · {family} masks · {how}", "", _markdown(table), ""]
+        lines += [f"## {SUMMARY_METRICS[metric]} · {method} · {family} masks · {how}", "", _markdown(table), ""]
     lines += ["## Clustering (1 - Pearson r between pooled heatmaps, average linkage)", ""]
     lines += ["| method | expression | cophenetic r | top two clusters |", "|---|---|---:|---|"]
-    lines += [f"| {row.method} | {row.expression} | {row.cophenetic:.4f} | {row.groups} |" for row in clustering.itertuples()]
+    lines += [f"| {row.method} | {row.expression} | {_cophenetic(row.cophenetic)} | {row.groups} |" for row in clustering.itertuples()]
     lines.append("")
     if analysis.skipped:
         lines += ["## Skipped inputs", ""] + [f"- `{origin}`: {reason}" for origin, reason in analysis.skipped] + [""]
