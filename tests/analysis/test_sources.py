@@ -162,3 +162,12 @@ def test_wandb_errors_are_one_sentence(tmp_path):
 def test_run_filters():
     assert run_filters() == {}
     assert run_filters(group="g") == {"group": "g"}
+
+
+def test_wandb_without_a_login_is_one_sentence(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(UserError, match="The W&B public API is not available .*: run `wandb login`"):
+        collect_wandb("team/ferlens", Filters(), cache_dir=tmp_path)
