@@ -7,6 +7,7 @@ manifest: model, fold, method) before anything is downloaded. Downloads are cach
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,6 @@ def collect_wandb(
     try:
         runs = list(api.runs(project, filters=run_filters(sweep, group, tags)))
         candidates = [artifact for run in runs for artifact in run.logged_artifacts() if artifact.type == ARTIFACT_TYPE]
-    except UserError:
-        raise
     except Exception as error:
         reason = f"{type(error).__name__}: {error}"
         raise UserError(f"Listing the runs of W&B project '{project}' failed ({reason}): check the project name and your access.") from error
@@ -89,6 +88,7 @@ def collect_wandb(
         try:
             heatmap_artifact = read_artifact(directory)
         except CorruptArtifactError:  # not cached yet, or a damaged cache: fetch it again
+            shutil.rmtree(directory, ignore_errors=True)  # download() leaves existing files as they are
             try:
                 artifact.download(root=str(directory), skip_cache=True)
                 heatmap_artifact = read_artifact(directory)

@@ -102,8 +102,13 @@ class FakeArtifact:
         self.downloads = 0
 
     def download(self, root: str, skip_cache: bool | None = None) -> str:
+        """Like the real one, files already in ``root`` are left as they are."""
         self.downloads += 1
-        shutil.copytree(self.source, root, dirs_exist_ok=True)
+        for path in self.source.rglob("*"):
+            target = Path(root) / path.relative_to(self.source)
+            if path.is_file() and not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
         return root
 
 
@@ -142,8 +147,8 @@ def test_wandb_filters_choose_latest_version_cache_and_verify(tmp_path):
     collect_wandb("team/ferlens", Filters(model=["weinet"]), cache_dir=cache, api=api)
     assert new.downloads == 1  # verified cache reused
     (cache / "team/ferlens" / new.name.split(":")[0] / "v1" / "heatmaps.npy").write_bytes(b"damaged")
-    collect_wandb("team/ferlens", Filters(model=["weinet"]), cache_dir=cache, api=api)
-    assert new.downloads == 2  # damaged cache fetched again
+    again = collect_wandb("team/ferlens", Filters(model=["weinet"]), cache_dir=cache, api=api)
+    assert new.downloads == 2 and np.array_equal(again.sets[0].heatmaps, blob_maps(1))  # damaged cache fetched again
 
 
 def test_wandb_errors_are_one_sentence(tmp_path):
