@@ -21,10 +21,10 @@ class Filters:
     fold: Sequence[int] | None = None
     method: Sequence[str] | None = None
 
-    def keeps(self, network: str, fold: int | str | None, method: str) -> bool:
+    def keeps(self, network: str, method: str, fold: int | str | None) -> bool:
         return (
             (not self.model or network in self.model)
-            and (not self.fold or fold in self.fold or str(fold) in map(str, self.fold))
+            and (not self.fold or str(fold) in map(str, self.fold))
             and (not self.method or method in self.method)
         )
 
@@ -69,18 +69,26 @@ def run_label(manifest: dict, template: str) -> str:
         raise UserError(f"source.label '{template}' uses a field the artifact's run does not have ({error}): use fields of {fields}.") from error
 
 
-def from_artifact(artifact: HeatmapArtifact, origin: str, label: str) -> HeatmapSet:
-    """A heatmap set from a verified artifact (fold None becomes 1: a single split)."""
-    manifest = artifact.manifest
+def manifest_identity(manifest: dict, label: str) -> tuple[str, str, int]:
+    """(network label, method, fold) of an artifact's manifest: the method is the saliency
+    config key (else the method name); a missing fold becomes 1 (a single split)."""
     run, saliency = manifest.get("run", {}), manifest.get("saliency", {})
+    fold = run.get("fold") if run.get("fold") is not None else 1
+    return run_label(manifest, label), saliency.get("key") or saliency.get("method", "unknown"), fold
+
+
+def from_artifact(artifact: HeatmapArtifact, origin: str, label: str) -> HeatmapSet:
+    """A heatmap set from a verified artifact."""
+    manifest = artifact.manifest
+    network, method, fold = manifest_identity(manifest, label)
     return HeatmapSet(
-        network=run_label(manifest, label),
-        method=saliency.get("key") or saliency.get("method", "unknown"),
-        fold=run.get("fold") if run.get("fold") is not None else 1,
+        network=network,
+        method=method,
+        fold=fold,
         classes=artifact.classes,
         heatmaps=artifact.heatmaps.astype("float32"),
         counts=[int(manifest["counts"][name]) for name in artifact.classes],
-        pretrained=run.get("pretrained"),
+        pretrained=manifest.get("run", {}).get("pretrained"),
         template=dict(manifest.get("template", {})),
         origin=origin,
     )

@@ -40,6 +40,6 @@ def collect_local(paths: list[str | Path], filters: Filters, label: str = "{mode
         except CorruptArtifactError as error:
             collection.skip(str(directory), str(error), strict)
             continue
-        if filters.keeps(heatmap_set.network, heatmap_set.fold, heatmap_set.method):
+        if filters.keeps(heatmap_set.network, heatmap_set.method, heatmap_set.fold):
             collection.add(heatmap_set)
     return collection

@@ -43,7 +43,7 @@ def collect_paper(root: str | Path, filters: Filters, method: str = "lime", pret
     collection = Collection()
     for (network, fold), by_expression in sorted(files.items(), key=lambda item: (item[0][0], str(item[0][1]))):
         origin = str(root / (f"{network}_{'' if fold == POOLED else f'CV{fold}_'}<Expr>_heatmap.png"))
-        if not filters.keeps(network, fold, method):
+        if not filters.keeps(network, method, fold):
             continue
         missing = [name for name in classes if name not in by_expression]
         if missing:

@@ -13,7 +13,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from analysis.sources.base import Collection, Filters, from_artifact, run_label
+from analysis.sources.base import Collection, Filters, from_artifact, manifest_identity
 from callbacks.heatmap_artifact import ARTIFACT_TYPE, CorruptArtifactError, read_artifact
 from user_errors import UserError
 
@@ -73,12 +73,7 @@ def collect_wandb(
     except Exception as error:
         reason = f"{type(error).__name__}: {error}"
         raise UserError(f"Listing the runs of W&B project '{project}' failed ({reason}): check the project name and your access.") from error
-    chosen = []
-    for artifact in _latest_versions(candidates):
-        manifest = dict(artifact.metadata or {})
-        run, saliency = manifest.get("run", {}), manifest.get("saliency", {})
-        if filters.keeps(run_label(manifest, label), run.get("fold") or 1, saliency.get("key") or saliency.get("method", "")):
-            chosen.append(artifact)
+    chosen = [artifact for artifact in _latest_versions(candidates) if filters.keeps(*manifest_identity(dict(artifact.metadata or {}), label))]
     collection = Collection()
     cache = Path(cache_dir).expanduser() / project
     for artifact in tqdm(chosen, desc="artifacts", unit="artifact", disable=not chosen):
