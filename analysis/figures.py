@@ -13,54 +13,43 @@ from scipy.cluster.hierarchy import dendrogram  # noqa: E402
 
 from analysis.clustering import Clustering  # noqa: E402
 from analysis.masks import MaskFamily  # noqa: E402
-from faces.template import template_points  # noqa: E402
+from callbacks.heatmap_figure import draw_template_landmarks  # noqa: E402
 
 PRETRAINED_COLOURS = {True: "tab:blue", False: "tab:red", None: "black"}
 
 
-def _face_outline(axis: plt.Axes) -> None:
-    points = template_points()[:68]
-    axis.plot(points[:17, 0], points[:17, 1], color="white", linewidth=0.5)
-    axis.scatter(points[:, 0], points[:, 1], s=0.8, color="white")
-    axis.set_xticks([])
-    axis.set_yticks([])
+def _template_grid(rows: dict[str, list[np.ndarray]], columns: list[str], cmap: str, vmax: float, label_size: float) -> Figure:
+    """A grid of template-space images [275, 224]: one row per ``rows`` entry (its label on
+    the left), one column per ``columns`` name (titles on top), landmarks drawn over each."""
+    figure, axes = plt.subplots(len(rows), len(columns), figsize=(1.4 * len(columns), 1.75 * len(rows) + 0.4), squeeze=False)
+    for row, (label, images) in enumerate(rows.items()):
+        for column, (name, image) in enumerate(zip(columns, images, strict=True)):
+            axis = axes[row, column]
+            axis.imshow(image, cmap=cmap, vmin=0, vmax=vmax)
+            draw_template_landmarks(axis, linewidth=0.5, size=0.8)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if row == 0:
+                axis.set_title(name, fontsize=8)
+            if column == 0:
+                axis.set_ylabel(label, fontsize=label_size)
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
 
 
 def heatmap_grid(grays: dict[str, np.ndarray], classes: list[str]) -> Figure:
     """Rows = networks, columns = expressions: gray heatmaps (uint8 [C, 275, 224]) in JET over
     the template's landmarks."""
-    rows = len(grays)
-    figure, axes = plt.subplots(rows, len(classes), figsize=(1.4 * len(classes), 1.75 * rows + 0.4), squeeze=False)
-    for row, (label, gray) in enumerate(grays.items()):
-        for column, name in enumerate(classes):
-            axis = axes[row, column]
-            axis.imshow(gray[column], cmap="jet", vmin=0, vmax=255)
-            _face_outline(axis)
-            if row == 0:
-                axis.set_title(name, fontsize=8)
-            if column == 0:
-                axis.set_ylabel(label, fontsize=7)
-    figure.tight_layout()
-    plt.close(figure)
-    return figure
+    return _template_grid({label: list(gray) for label, gray in grays.items()}, classes, "jet", 255, label_size=7)
 
 
 def mask_grid(families: dict[str, MaskFamily]) -> Figure:
-    """Rows = mask families, columns = expressions: each mask over the template landmarks."""
+    """Rows = mask families, columns = expressions: each mask over the template landmarks
+    (blank where a family has no mask for an expression)."""
     expressions = list(dict.fromkeys(name for family in families.values() for name in family))
-    figure, axes = plt.subplots(len(families), len(expressions), figsize=(1.4 * len(expressions), 1.75 * len(families) + 0.4), squeeze=False)
-    for row, (family_name, family) in enumerate(families.items()):
-        for column, expression in enumerate(expressions):
-            axis = axes[row, column]
-            axis.imshow(family.get(expression, np.zeros((275, 224), bool)), cmap="gray", vmin=0, vmax=1)
-            _face_outline(axis)
-            if row == 0:
-                axis.set_title(expression, fontsize=8)
-            if column == 0:
-                axis.set_ylabel(family_name, fontsize=8)
-    figure.tight_layout()
-    plt.close(figure)
-    return figure
+    rows = {name: [family.get(expression, np.zeros((275, 224), bool)) for expression in expressions] for name, family in families.items()}
+    return _template_grid(rows, expressions, "gray", 1, label_size=8)
 
 
 def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:

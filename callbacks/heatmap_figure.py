@@ -7,21 +7,27 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from callbacks.heatmap_artifact import stretch  # noqa: E402
 from faces.template import template_points  # noqa: E402
 
 
+def draw_template_landmarks(axis: Axes, linewidth: float = 0.6, size: float = 1.5) -> None:
+    """The template's 68 landmarks and jaw outline, in white, over an image in template pixels."""
+    points = template_points()[:68]
+    axis.plot(points[:17, 0], points[:17, 1], color="white", linewidth=linewidth)
+    axis.scatter(points[:, 0], points[:, 1], s=size, color="white")
+
+
 def heatmap_figure(heatmaps: np.ndarray, classes: list[str], counts: list[int], title: str) -> Figure:
     """One panel per class: the min-max stretched heatmap [275, 224] (JET) with the
     template's 68 landmarks and jaw outline drawn over it; empty classes say so."""
-    points = template_points()[:68]
     figure, axes = plt.subplots(1, len(classes), figsize=(2.2 * len(classes), 3.2))
     for axis, name, heatmap, count in zip(np.atleast_1d(axes), classes, heatmaps, counts, strict=True):
         axis.imshow(stretch(heatmap), cmap="jet", vmin=0, vmax=255)
-        axis.plot(points[:17, 0], points[:17, 1], color="white", linewidth=0.6)
-        axis.scatter(points[:, 0], points[:, 1], s=1.5, color="white")
+        draw_template_landmarks(axis)
         axis.set_title(f"{name}\n{count} images" if count else f"{name}\n(empty)", fontsize=8)
         axis.axis("off")
     figure.suptitle(title)

@@ -22,11 +22,7 @@ class Filters:
     method: Sequence[str] | None = None
 
     def keeps(self, network: str, method: str, fold: int | str | None) -> bool:
-        return (
-            (not self.model or network in self.model)
-            and (not self.fold or str(fold) in map(str, self.fold))
-            and (not self.method or method in self.method)
-        )
+        return (not self.model or network in self.model) and (not self.fold or str(fold) in map(str, self.fold)) and (not self.method or method in self.method)
 
     def describe(self) -> str:
         chosen = [f"{name}={list(value)}" for name, value in vars(self).items() if value]
