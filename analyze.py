@@ -1,7 +1,7 @@
 """Score and cluster global heatmaps: compose the config, collect, analyze, report.
 
 python analyze.py source=local source.paths=[logs/train]
-python analyze.py source=paper source.root=../shared/reference/ekman/heatmaps_by_net masks.ekman=../shared/reference/ekman/gt
+python analyze.py source=paper                   # the study's 72 pooled heatmaps (reference/ekman)
 python analyze.py source=wandb source.project=ENTITY/PROJECT source.sweep=SWEEP_ID
 """
 
@@ -18,8 +18,7 @@ from analysis.pipeline import Analysis, analyze_collection
 from analysis.report import write_report
 from analysis.scoring import Threshold
 from analysis.sources import Filters, collect
-from train import user_message
-from user_errors import UserError
+from user_errors import UserError, user_message
 
 log = logging.getLogger("ferlens.analyze")
 

@@ -18,11 +18,10 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import MissingMandatoryValue
 
 from lightning_modules.ddp import ddp_job_scope
 from lightning_modules.summary import print_summary
-from user_errors import UserError
+from user_errors import UserError, user_message
 
 log = logging.getLogger("ferlens.train")
 
@@ -92,19 +91,6 @@ def main(cfg: DictConfig) -> float | None:
                 raise
             sys.exit(f"Error: {message}")
     return results.get("best_val_acc")
-
-
-def user_message(error: BaseException) -> str | None:
-    """The one-sentence message of a user mistake (looking through Hydra's instantiation
-    errors), or None when the error is not one."""
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, UserError):
-            return str(cause)
-        if isinstance(cause, MissingMandatoryValue):
-            return f"The setting '{cause.full_key}' is required: add {cause.full_key}=<value> to the command line."
-        cause = cause.__cause__ or cause.__context__
-    return None
 
 
 if __name__ == "__main__":

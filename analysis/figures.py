@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy.cluster.hierarchy import dendrogram
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from scipy.cluster.hierarchy import dendrogram  # noqa: E402
-
-from analysis.clustering import Clustering  # noqa: E402
-from analysis.masks import MaskFamily  # noqa: E402
-from callbacks.heatmap_figure import draw_template_landmarks  # noqa: E402
+from analysis.clustering import Clustering
+from analysis.masks import MaskFamily
+from formats.template_figure import draw_template_landmarks
 
 PRETRAINED_COLOURS = {True: "tab:blue", False: "tab:red", None: "black"}
 
@@ -21,7 +17,8 @@ PRETRAINED_COLOURS = {True: "tab:blue", False: "tab:red", None: "black"}
 def _template_grid(rows: dict[str, list[np.ndarray]], columns: list[str], cmap: str, vmax: float, label_size: float) -> Figure:
     """A grid of template-space images [275, 224]: one row per ``rows`` entry (its label on
     the left), one column per ``columns`` name (titles on top), landmarks drawn over each."""
-    figure, axes = plt.subplots(len(rows), len(columns), figsize=(1.4 * len(columns), 1.75 * len(rows) + 0.4), squeeze=False)
+    figure = Figure(figsize=(1.4 * len(columns), 1.75 * len(rows) + 0.4), layout="tight")
+    axes = figure.subplots(len(rows), len(columns), squeeze=False)
     for row, (label, images) in enumerate(rows.items()):
         for column, (name, image) in enumerate(zip(columns, images, strict=True)):
             axis = axes[row, column]
@@ -33,8 +30,6 @@ def _template_grid(rows: dict[str, list[np.ndarray]], columns: list[str], cmap: 
                 axis.set_title(name, fontsize=8)
             if column == 0:
                 axis.set_ylabel(label, fontsize=label_size)
-    figure.tight_layout()
-    plt.close(figure)
     return figure
 
 
@@ -57,7 +52,8 @@ def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:
     standard deviation over folds as error bars when there are several)."""
     expressions = list(dict.fromkeys(scores.expression))
     networks = list(dict.fromkeys(scores.network))
-    figure, axes = plt.subplots(1, len(expressions), figsize=(2.2 * len(expressions), 2.2 + 0.12 * len(networks)), sharey=True, squeeze=False)
+    figure = Figure(figsize=(2.2 * len(expressions), 2.2 + 0.12 * len(networks)), layout="tight")
+    axes = figure.subplots(1, len(expressions), sharey=True, squeeze=False)
     for axis, expression in zip(axes[0], expressions, strict=True):
         values = scores[(scores.expression == expression) & (scores.metric == metric)].groupby("network", sort=False)["value"]
         means, spreads = values.mean().reindex(networks), values.std(ddof=0).reindex(networks).fillna(0)
@@ -67,15 +63,14 @@ def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:
         axis.set_title(expression, fontsize=8)
         axis.set_xlabel(metric, fontsize=8)
     figure.suptitle(title, fontsize=9)
-    figure.tight_layout()
-    plt.close(figure)
     return figure
 
 
 def dendrograms(clusterings: dict[str, Clustering], pretrained: dict[str, bool | None]) -> Figure:
     """One dendrogram per expression (distance 1 - r, average linkage); labels coloured by
     ImageNet pretraining (blue) or not (red) when known."""
-    figure, axes = plt.subplots(1, len(clusterings), figsize=(2.6 * len(clusterings), 3.2), squeeze=False)
+    figure = Figure(figsize=(2.6 * len(clusterings), 3.2), layout="tight")
+    axes = figure.subplots(1, len(clusterings), squeeze=False)
     for axis, (expression, clustering) in zip(axes[0], clusterings.items(), strict=True):
         if clustering.linkage is None:
             axis.text(0.5, 0.5, "one network:\nno tree", ha="center", va="center", fontsize=8)
@@ -88,14 +83,13 @@ def dendrograms(clusterings: dict[str, Clustering], pretrained: dict[str, bool |
             axis.set_xlabel("1 - r", fontsize=8)
         cophenetic = "" if np.isnan(clustering.cophenetic) else f"\ncophenetic r {clustering.cophenetic:.3f}"
         axis.set_title(f"{expression}{cophenetic}", fontsize=8)
-    figure.tight_layout()
-    plt.close(figure)
     return figure
 
 
 def distance_matrices(clusterings: dict[str, Clustering]) -> Figure:
     """One 1 - r matrix per expression, rows and columns in label order, values printed."""
-    figure, axes = plt.subplots(1, len(clusterings), figsize=(3.0 * len(clusterings), 3.2), squeeze=False)
+    figure = Figure(figsize=(3.0 * len(clusterings), 3.2), layout="tight")
+    axes = figure.subplots(1, len(clusterings), squeeze=False)
     for axis, (expression, clustering) in zip(axes[0], clusterings.items(), strict=True):
         size = len(clustering.labels)
         axis.imshow(clustering.distances, cmap="viridis", vmin=0, vmax=max(1e-9, float(clustering.distances.max())))
@@ -106,6 +100,4 @@ def distance_matrices(clusterings: dict[str, Clustering]) -> Figure:
                 for j in range(size):
                     axis.text(j, i, f"{clustering.distances[i, j]:.2f}", ha="center", va="center", fontsize=4.5, color="white")
         axis.set_title(expression, fontsize=8)
-    figure.tight_layout()
-    plt.close(figure)
     return figure

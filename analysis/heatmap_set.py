@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from callbacks.heatmap_artifact import stretch
+from formats.heatmap_artifact import stretch
 
 POOLED = "pooled"  # the fold label of a heatmap set pooled over all folds
 

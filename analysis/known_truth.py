@@ -20,9 +20,9 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from analysis.scoring import Threshold, binary_scores
-from callbacks.heatmap_artifact import read_artifact, stretch
 from datamodules.synthetic import SyntheticFaces
 from datamodules.synthetic_truth import change_frequency, truth_regions
+from formats.heatmap_artifact import read_artifact, stretch
 from user_errors import UserError
 
 

@@ -21,12 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import lightning as L  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
+from formats.expressions import CLASSES_6  # noqa: E402
 from lightning_modules.fer_module import FERModule  # noqa: E402
 from lightning_modules.networks import build_network  # noqa: E402
 from lightning_modules.networks.timm_backbones import STUDY_BACKBONES  # noqa: E402
 
 STUDY_NETWORKS = ["alexnet", "weinet", "songnet", "silnet", *STUDY_BACKBONES]
-CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
+CLASSES = CLASSES_6
 
 
 def network_speed(name: str, batch: int, steps: int) -> tuple[int, float]:

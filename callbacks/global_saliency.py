@@ -6,7 +6,7 @@ same selection is made on every rank (target = predicted class or label, optiona
 correct predictions, at most N per class drawn with the run's seed), each selected sample
 is explained by exactly one rank, warped into the template with its landmarks and summed
 per class in a torchmetrics ``Metric`` (summed across ranks). Rank 0 writes the artifact
-(``callbacks/heatmap_artifact.py``) and logs it to W&B. The result does not depend on the
+(``formats/heatmap_artifact.py``) and logs it to W&B. The result does not depend on the
 number of processes.
 """
 
@@ -23,8 +23,8 @@ import torch
 import torch.distributed as dist
 
 from callbacks.heatmap_accumulator import GlobalHeatmapAccumulator
-from callbacks.heatmap_artifact import ARTIFACT_TYPE, write_artifact
 from faces.warp import TemplateWarper
+from formats.heatmap_artifact import ARTIFACT_TYPE, write_artifact
 from saliency import build_explainer
 from user_errors import UserError
 
@@ -183,7 +183,7 @@ class GlobalSaliency(L.Callback):
         if wandb_run is not None:
             import wandb
 
-            from callbacks.heatmap_figure import heatmap_figure
+            from formats.template_figure import heatmap_figure
 
             artifact = wandb.Artifact(f"heatmaps-{wandb_run.id}-{key}", type=ARTIFACT_TYPE, metadata=manifest)
             artifact.add_dir(str(directory))

@@ -17,7 +17,8 @@ import numpy as np
 from datamodules.face_drawing import Look, Part, Placement, draw_face
 from datamodules.face_shape import MEAN_SHAPE
 from datamodules.sources import DataError, FaceSample
-from datamodules.synthetic_aus import CLASSES_6, CLASSES_7, PROTOTYPES, displace
+from datamodules.synthetic_aus import PROTOTYPES, displace
+from formats.expressions import CLASSES_6, CLASSES_7
 
 _SUPERSAMPLE = 2
 _REGION_THRESHOLD = 12.0  # summed |RGB| difference (0-255) that counts as "changed"

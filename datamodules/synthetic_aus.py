@@ -81,8 +81,6 @@ PROTOTYPES: dict[str, list[tuple[int, ...]]] = {
     "Neutral": [()],
 }
 
-CLASSES_6 = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
-CLASSES_7 = CLASSES_6 + ["Neutral"]
 
 
 def displace(shape: np.ndarray, intensities: dict[int, float]) -> np.ndarray:

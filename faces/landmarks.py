@@ -16,7 +16,7 @@ import cv2
 import dlib
 import numpy as np
 
-from datamodules.sources import read_image
+from formats.images import read_image
 from user_errors import UserError
 
 PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 
 def confusion_figure(confusion: np.ndarray, class_names: list[str], title: str) -> Figure:
@@ -15,7 +11,8 @@ def confusion_figure(confusion: np.ndarray, class_names: list[str], title: str) 
     showing its count and its share of the row."""
     rows = confusion.sum(axis=1, keepdims=True)
     share = np.divide(confusion, rows, out=np.zeros(confusion.shape, float), where=rows > 0)
-    figure, axes = plt.subplots(figsize=(1 + 0.9 * len(class_names), 1 + 0.8 * len(class_names)))
+    figure = Figure(figsize=(1 + 0.9 * len(class_names), 1 + 0.8 * len(class_names)), layout="tight")
+    axes = figure.subplots()
     axes.imshow(share, cmap="Blues", vmin=0, vmax=1)
     for i in range(len(class_names)):
         for j in range(len(class_names)):
@@ -25,6 +22,4 @@ def confusion_figure(confusion: np.ndarray, class_names: list[str], title: str) 
     axes.set_xlabel("predicted")
     axes.set_ylabel("true")
     axes.set_title(title)
-    figure.tight_layout()
-    plt.close(figure)
     return figure

@@ -38,11 +38,11 @@ def compose_train():
     GlobalHydra.instance().clear()
 
 
-REFERENCE = ROOT.parent / "shared" / "reference" / "ekman"
+REFERENCE = ROOT / "reference" / "ekman"
 
 
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
-    """The study's reference data (../shared/reference/ekman): required, never skipped."""
-    assert REFERENCE.is_dir(), f"reference data missing at {REFERENCE}: the tests need the project's shared/ folder beside the repository"
+    """The study's reference data, vendored in the repository (reference/ekman, MIT)."""
+    assert REFERENCE.is_dir(), f"reference data missing at {REFERENCE}: the repository is incomplete"
     return REFERENCE

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from callbacks.heatmap_artifact import read_artifact, stretch
+from formats.heatmap_artifact import read_artifact, stretch
 from tests.conftest import ROOT, SMALL_DATA, run_train
 
 EXPRESSIONS = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]

@@ -13,6 +13,7 @@ import train
 from datamodules.folds import fold_indices
 from datamodules.synthetic import SyntheticFaces
 from tests.conftest import CONFIGS, SMALL_DATA, run_train
+from user_errors import user_message
 
 GROUPS = {
     group: sorted(p.stem for p in (CONFIGS / group).glob("*.yaml")) for group in ("data", "trainer", "model", "logger", "callbacks", "saliency", "experiment")
@@ -92,12 +93,12 @@ def test_empty_dataset_and_bad_init_checkpoint_are_one_sentence(compose_train, t
     with pytest.raises(Exception) as caught:
         train.run(cfg)
     expected = "expected sub-folders named Anger, Disgust, Fear, Happiness, Sadness, Surprise holding image files."
-    assert train.user_message(caught.value) == f"No images found under '{tmp_path / 'data'}': {expected}"
+    assert user_message(caught.value) == f"No images found under '{tmp_path / 'data'}': {expected}"
     cfg = compose_train(*SMALL_DATA, "init_from=/no/model.ckpt", f"paths.output_dir={tmp_path}", "logger=none")
     with pytest.raises(Exception) as caught:
         train.run(cfg)
-    assert "init_from checkpoint '/no/model.ckpt' does not exist" in train.user_message(caught.value)
-    assert train.user_message(ValueError("a bug")) is None
+    assert "init_from checkpoint '/no/model.ckpt' does not exist" in user_message(caught.value)
+    assert user_message(ValueError("a bug")) is None
 
 
 @pytest.mark.slow

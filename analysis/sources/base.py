@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from analysis.heatmap_set import HeatmapSet
-from callbacks.heatmap_artifact import HeatmapArtifact
+from formats.heatmap_artifact import HeatmapArtifact
 from user_errors import UserError
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from analysis.sources.base import Collection, Filters, from_artifact
-from callbacks.heatmap_artifact import CorruptArtifactError, read_artifact
+from formats.heatmap_artifact import CorruptArtifactError, read_artifact
 from user_errors import UserError
 
 

@@ -15,8 +15,8 @@ import numpy as np
 
 from analysis.heatmap_set import POOLED, HeatmapSet
 from analysis.sources.base import Collection, Filters
-from datamodules.synthetic_aus import CLASSES_7
 from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
+from formats.expressions import CLASSES_7
 from user_errors import UserError
 
 FILE_PATTERN = re.compile(r"^(?P<network>.+?)(?:_CV(?P<fold>\d+))?_(?P<expression>[A-Za-z]+)_heatmap\.png$")

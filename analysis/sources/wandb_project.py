@@ -14,7 +14,7 @@ from typing import Any
 from tqdm import tqdm
 
 from analysis.sources.base import Collection, Filters, from_artifact, manifest_identity
-from callbacks.heatmap_artifact import ARTIFACT_TYPE, CorruptArtifactError, read_artifact
+from formats.heatmap_artifact import ARTIFACT_TYPE, CorruptArtifactError, read_artifact
 from user_errors import UserError
 
 

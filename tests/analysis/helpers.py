@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from callbacks.heatmap_artifact import stretch, write_artifact
+from formats.heatmap_artifact import stretch, write_artifact
 
 CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 

@@ -9,8 +9,8 @@ from analysis.scoring import Threshold, score_heatmap
 from analysis.sources import Filters
 from analysis.sources.local import collect_local
 from analysis.sources.paper import collect_paper
-from callbacks.heatmap_artifact import stretch
 from faces.ekman_masks import ekman_mask
+from formats.heatmap_artifact import stretch
 from tests.analysis.helpers import CLASSES, blob_maps, make_artifact, write_paper_layout
 from user_errors import UserError
 

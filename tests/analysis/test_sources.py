@@ -10,7 +10,7 @@ from analysis.sources import Filters, collect
 from analysis.sources.local import collect_local
 from analysis.sources.paper import collect_paper
 from analysis.sources.wandb_project import collect_wandb, run_filters
-from callbacks.heatmap_artifact import ARTIFACT_TYPE, stretch
+from formats.heatmap_artifact import ARTIFACT_TYPE, stretch
 from tests.analysis.helpers import CLASSES, blob_maps, make_artifact, write_paper_layout
 from user_errors import UserError
 

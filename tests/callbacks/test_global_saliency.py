@@ -4,7 +4,7 @@ import torch
 
 from callbacks.global_saliency import select_samples
 from callbacks.heatmap_accumulator import GlobalHeatmapAccumulator
-from callbacks.heatmap_artifact import read_artifact
+from formats.heatmap_artifact import read_artifact
 from tests.conftest import SMALL_DATA, run_train
 
 

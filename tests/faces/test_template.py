@@ -1,14 +1,43 @@
 import csv
+import subprocess
+import sys
 
 import numpy as np
 
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, add_extra_points, template_points, template_triangles
+from faces.landmarks import predict_points
+from faces.template import (
+    TEMPLATE_FACE_BOX,
+    TEMPLATE_HEIGHT,
+    TEMPLATE_LANDMARKS,
+    TEMPLATE_WIDTH,
+    add_extra_points,
+    template_points,
+    template_sha256,
+    template_triangles,
+)
+from tests.conftest import ROOT
 
 
-def test_template_68_points_equal_the_studys_within_one_pixel(reference_dir):
+def test_shipped_template_points_equal_the_studys_csv(reference_dir):
     rows = list(csv.DictReader(open(reference_dir / "template_68_points.csv")))
     expected = np.array([(float(r["x"]), float(r["y"])) for r in rows])
-    assert np.abs(template_points()[:68] - expected).max() <= 1.0
+    np.testing.assert_array_equal(TEMPLATE_LANDMARKS, expected)
+    np.testing.assert_array_equal(template_points()[:68], expected)
+
+
+def test_shipped_template_points_equal_dlibs_computation():
+    black = np.zeros((TEMPLATE_HEIGHT, TEMPLATE_WIDTH, 3), np.uint8)
+    np.testing.assert_array_equal(predict_points(black, TEMPLATE_FACE_BOX), TEMPLATE_LANDMARKS)
+
+
+def test_template_hash_is_stable_and_points_read_only():
+    assert template_sha256() == "690978543eaf4936cbbe1020dc1c806fdf1ca385a78c8851d0abb1e83c977e19"
+    assert not template_points().flags.writeable
+
+
+def test_warping_and_analysis_do_not_import_dlib():
+    code = "import sys, analyze, faces.warp, faces.ekman_masks, faces.au, formats.template_figure; print('dlib' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip() == "False"
 
 
 def test_extra_points_rule_for_any_size():

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from callbacks.heatmap_artifact import stretch  # noqa: E402
-from faces.template import template_points  # noqa: E402
+from faces.template import template_points
+from formats.heatmap_artifact import stretch
 
 
 def draw_template_landmarks(axis: Axes, linewidth: float = 0.6, size: float = 1.5) -> None:
@@ -24,13 +20,12 @@ def draw_template_landmarks(axis: Axes, linewidth: float = 0.6, size: float = 1.
 def heatmap_figure(heatmaps: np.ndarray, classes: list[str], counts: list[int], title: str) -> Figure:
     """One panel per class: the min-max stretched heatmap [275, 224] (JET) with the
     template's 68 landmarks and jaw outline drawn over it; empty classes say so."""
-    figure, axes = plt.subplots(1, len(classes), figsize=(2.2 * len(classes), 3.2))
+    figure = Figure(figsize=(2.2 * len(classes), 3.2), layout="tight")
+    axes = figure.subplots(1, len(classes))
     for axis, name, heatmap, count in zip(np.atleast_1d(axes), classes, heatmaps, counts, strict=True):
         axis.imshow(stretch(heatmap), cmap="jet", vmin=0, vmax=255)
         draw_template_landmarks(axis)
         axis.set_title(f"{name}\n{count} images" if count else f"{name}\n(empty)", fontsize=8)
         axis.axis("off")
     figure.suptitle(title)
-    figure.tight_layout()
-    plt.close(figure)
     return figure

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from callbacks.heatmap_artifact import CorruptArtifactError, read_artifact, stretch, write_artifact
+from formats.heatmap_artifact import CorruptArtifactError, read_artifact, stretch, write_artifact
 
 CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 

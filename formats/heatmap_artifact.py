@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
+from faces.template import TEMPLATE_HEIGHT, TEMPLATE_NAME, TEMPLATE_WIDTH, template_sha256
 from user_errors import UserError
 
 SCHEMA_VERSION = 1
@@ -72,7 +72,7 @@ def write_artifact(directory: str | Path, heatmaps: np.ndarray, counts: list[int
     full = {
         **manifest,
         "schema_version": SCHEMA_VERSION,
-        "template": {"name": "gaya-morey-89", "width": TEMPLATE_WIDTH, "height": TEMPLATE_HEIGHT},
+        "template": {"name": TEMPLATE_NAME, "width": TEMPLATE_WIDTH, "height": TEMPLATE_HEIGHT, "points_sha256": template_sha256()},
         "classes": list(classes),
         "counts": {name: int(c) for name, c in zip(classes, counts, strict=True)},
         "empty_classes": [name for name, c in zip(classes, counts, strict=True) if c == 0],
