@@ -1,9 +1,9 @@
-"""LIME and Grad-CAM cost on this CPU, measured in the same run on the same model and image:
+"""LIME and CAM cost on this CPU, measured in the same run on the same model and images:
 
 - our batched LIME (1000 samples, the study's settings) against the ``lime`` package given
   the same superpixels, and against the floor of any LIME: 1000 forward passes at the best
   batch size (target: ours / floor <= 1.3);
-- Grad-CAM per image against one forward + backward pass per image.
+- Grad-CAM, Grad-CAM++ and LayerCAM per image against one forward + backward pass per image.
 
     python benchmarks/bench_lime.py [--network weinet] [--images 3]
 """
@@ -44,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     model = build_network(args.network, 6).eval()
-    size = model.input_size
+    size = model.data_config.input_size
     faces = SyntheticFaces(args.images, args.images, size, seed=0)
     images = np.stack([faces[i].image for i in range(args.images)]).astype(np.float64) / 255.0
     tensors = torch.from_numpy(images).permute(0, 3, 1, 2).float()
@@ -80,10 +80,12 @@ def main() -> None:
 
     reference = seconds(package) / args.images
 
-    gradcam = build_explainer("gradcam")
-    batch = torch.rand(16, 3, size, size)
-    gradcam(model, batch, torch.zeros(16, dtype=torch.long))  # warm-up
-    cam = seconds(lambda: gradcam(model, batch, torch.zeros(16, dtype=torch.long)), 3) / 16
+    batch, batch_targets = torch.rand(16, 3, size, size), torch.zeros(16, dtype=torch.long)
+    cams = {}
+    for method in ("gradcam", "gradcampp", "layercam"):
+        explainer = build_explainer(method)
+        explainer(model, batch, batch_targets)  # warm-up
+        cams[method] = seconds(lambda explainer=explainer: explainer(model, batch, batch_targets), 3) / 16
 
     def forward_backward() -> None:
         inputs = batch.clone().requires_grad_(True)
@@ -98,9 +100,10 @@ def main() -> None:
     print(f"{'ours (batched LIME)':<52}{ours:>11.3f}")
     print(f"{'lime package, same superpixels':<52}{reference:>11.3f}")
     print(f"{'one forward + backward (Grad-CAM baseline)':<52}{fb:>11.4f}")
-    print(f"{'Grad-CAM (captum)':<52}{cam:>11.4f}")
+    for method, cost in cams.items():
+        print(f"{method:<52}{cost:>11.4f}")
     print(f"LIME: ours / floor = {ours / floor:.2f} (target <= 1.3); lime package / ours = {reference / ours:.2f}x")
-    print(f"Grad-CAM / (forward + backward) = {cam / fb:.2f}")
+    print("CAM / (forward + backward): " + ", ".join(f"{method} {cost / fb:.2f}" for method, cost in cams.items()))
 
 
 if __name__ == "__main__":

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 
 class Explainer:
-    """Base class. ``images`` [B, 3, H, W] are the network's (normalised) inputs, ``targets``
-    [B] class indices; the model's train/eval mode is restored afterwards."""
+    """Base class. ``images`` [B, 3, H, W] are raw RGB in [0, 1] (every network normalises
+    its input itself, so black is 0 whatever its normalization), ``targets`` [B] class
+    indices; the model's train/eval mode is restored afterwards. ``name`` is set by
+    ``saliency.register_explainer``; the constructor's arguments are kept as attributes
+    (``vars(explainer)`` are the method's parameters)."""
 
-    name = "explainer"
+    name: ClassVar[str]
 
     def __call__(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         with gradients_enabled(model):
@@ -22,6 +26,7 @@ class Explainer:
         return maps.detach()
 
     def explain(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """[B, H, W] non-negative maps in image pixels (the model is in eval mode, gradients on)."""
         raise NotImplementedError
 
 

@@ -1,5 +1,6 @@
-"""LIME with Study 1's settings, batched: SLIC superpixels; 1000 binary perturbations (the
-first with every superpixel on) hiding superpixels in black; cosine distance to the
+"""LIME with Study 1's settings, batched: SLIC superpixels of the raw image; 1000 binary
+perturbations (the first with every superpixel on) hiding superpixels in black (raw 0,
+whatever the network's normalization, which the network applies itself); cosine distance to the
 all-on vector with kernel sqrt(exp(-d^2 / 0.25^2)); a weighted ridge (alpha 1, intercept)
 on the target-class probability, solved in closed form for all images at once; positive
 weights painted on their superpixels (no per-image normalisation)."""
@@ -13,7 +14,7 @@ import torch
 from skimage.segmentation import slic
 from torch import nn
 
-from datamodules.transforms import NORMALIZATIONS
+from saliency import register_explainer
 from saliency.base import Explainer
 
 
@@ -43,6 +44,7 @@ def lime_weights(features: torch.Tensor, targets: torch.Tensor, kernel_width: fl
     return torch.linalg.solve(gram, rhs)[..., 0]
 
 
+@register_explainer("lime")
 class Lime(Explainer):
     """Batched LIME (see the module docstring).
 
@@ -54,8 +56,6 @@ class Lime(Explainer):
         batch_size: perturbed images per forward pass.
         seed: seed of the perturbations (the run's seed, for reproducible maps).
     """
-
-    name = "lime"
 
     def __init__(
         self,
@@ -76,11 +76,8 @@ class Lime(Explainer):
         self.seed = seed
 
     def explain(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        mean, std = (torch.tensor(v, device=images.device).view(1, 3, 1, 1) for v in NORMALIZATIONS[getattr(model, "normalization", "unit")])
-        raw = (images * std + mean).clamp(0, 1)
-        segments = torch.from_numpy(superpixels(raw.permute(0, 2, 3, 1).cpu().numpy(), self.n_segments, self.compactness)).to(images.device)
-        black = (-mean / std).view(3, 1, 1)
-        return self.explain_with_segments(model, images, targets, segments, black)
+        segments = superpixels(images.permute(0, 2, 3, 1).cpu().numpy(), self.n_segments, self.compactness)
+        return self.explain_with_segments(model, images, targets, torch.from_numpy(segments).to(images.device))
 
     def _samples(self, image: torch.Tensor, width: int) -> torch.Tensor:
         """[num_samples, width] binary perturbations of an image with ``width`` superpixels,
@@ -92,9 +89,9 @@ class Lime(Explainer):
         drawn[0] = 1  # the first sample keeps every superpixel
         return drawn
 
-    def explain_with_segments(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor, segments: torch.Tensor, black: torch.Tensor) -> torch.Tensor:
-        """LIME maps [B, H, W] for given superpixels ``segments`` [B, H, W] (labels 0..S-1);
-        hidden superpixels take the input value ``black`` [3, 1, 1]."""
+    def explain_with_segments(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
+        """LIME maps [B, H, W] in image pixels for raw images [B, 3, H, W] in [0, 1] and given
+        superpixels ``segments`` [B, H, W] (labels 0..S-1); hidden superpixels are set to 0."""
         batch = images.shape[0]
         counts = segments.flatten(1).amax(dim=1) + 1
         width = int(counts.max())
@@ -107,7 +104,7 @@ class Lime(Explainer):
             for b in range(batch):
                 for start in range(0, self.num_samples, self.batch_size):
                     keep = samples[b, start : start + self.batch_size][:, segments[b]]  # [n, H, W]
-                    perturbed = torch.where(keep[:, None].bool(), images[b], black)
+                    perturbed = torch.where(keep[:, None].bool(), images[b], 0.0)
                     logits = model(perturbed)
                     probabilities[b, start : start + len(keep)] = logits.softmax(dim=1)[:, targets[b]]
         coefficients = lime_weights(samples.float(), probabilities, self.kernel_width, self.alpha).float()  # [B, S]
