@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 from formats.expressions import CLASSES_6  # noqa: E402
 from lightning_modules.fer_module import FERModule  # noqa: E402
-from lightning_modules.networks import build_network  # noqa: E402
+from lightning_modules.networks import build_network, resolve_data_config  # noqa: E402
 from lightning_modules.networks.timm_backbones import STUDY_BACKBONES  # noqa: E402
 
 STUDY_NETWORKS = ["alexnet", "weinet", "songnet", "silnet", *STUDY_BACKBONES]
@@ -35,7 +35,8 @@ def network_speed(name: str, batch: int, steps: int) -> tuple[int, float]:
     torch.manual_seed(0)
     net = build_network(name, 6)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
-    images, labels = torch.rand(batch, 3, net.input_size, net.input_size), torch.randint(0, 6, (batch,))
+    size = net.data_config.input_size
+    images, labels = torch.rand(batch, 3, size, size), torch.randint(0, 6, (batch,))
 
     def step() -> None:
         loss = torch.nn.functional.cross_entropy(net(images), labels)
@@ -47,7 +48,7 @@ def network_speed(name: str, batch: int, steps: int) -> tuple[int, float]:
     start = time.perf_counter()
     for _ in range(steps):
         step()
-    return net.input_size, batch * steps / (time.perf_counter() - start)
+    return size, batch * steps / (time.perf_counter() - start)
 
 
 class _Batches(TensorDataset):
@@ -58,12 +59,12 @@ class _Batches(TensorDataset):
 
 def loop_overhead(name: str, batch: int, batches: int) -> tuple[float, float]:
     """(plain PyTorch seconds, Lightning seconds) for one epoch of ``batches`` training steps."""
-    size = build_network(name, 6).input_size
+    size = resolve_data_config(name).input_size
     data = _Batches(torch.rand(batch * batches, 3, size, size), torch.randint(0, 6, (batch * batches,)))
 
     def fresh() -> FERModule:
         torch.manual_seed(0)
-        return FERModule({"name": name}, 6, CLASSES, input_size=size, optimizer={"name": "Adam", "lr": 1e-4})
+        return FERModule({"name": name}, 6, CLASSES, optimizer={"name": "Adam", "lr": 1e-4})
 
     module = fresh()
     optimizer = module.configure_optimizers()

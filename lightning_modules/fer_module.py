@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.loggers import WandbLogger
 from torch import nn
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score, MulticlassRecall
@@ -22,17 +24,22 @@ class FERModule(L.LightningModule):
     """Cross-entropy training of a FER network, with torchmetrics per stage.
 
     Args:
-        net: ``{"name": <registry name>, "pretrained": bool, "weights": path | None}``
-            (recorded, so checkpoints reload with no arguments) or any ``nn.Module``.
+        net: ``{"name": <registry name or timm id>, "pretrained": bool, "weights": path | None,
+            **settings}`` (recorded, so checkpoints reload with no arguments) or any ``nn.Module``.
         num_classes, class_names: the dataset's classes, in label order.
-        input_size: network input side, pixels; normalization: ``unit`` or ``imagenet``
-            (recorded for later explanation and analysis).
+        input_size: network input side, pixels; normalization: a name of
+            ``networks.data_config.NORMALIZATIONS`` or ``timm``; None = the network's own.
+            Recorded as resolved (``net.data_config``), for explanation and analysis.
         optimizer: ``{"name": <torch.optim class>, **kwargs}``, e.g. ``{"name": "Adam", "lr": 1e-3}``;
             a None value drops that keyword (so a config can switch optimizers).
         scheduler: None, ``{"name": "cosine"}`` (over trainer.max_epochs), ``{"name": "step",
             "step_size", "gamma"}`` or ``{"name": "plateau", "factor", "patience"}`` (on val/acc).
         class_weights: None, ``"balanced"`` (inverse training frequency) or a list of C floats.
         label_smoothing: cross-entropy label smoothing in [0, 1).
+        net_init: how the network's weights were initialised when training began (``net`` as
+            given: ``pretrained``, ``weights``); recorded only. Checkpoints store ``net`` with
+            ``pretrained: false, weights: null``, so reloading rebuilds the architecture without a
+            download or the original weights file, then loads the trained weights.
     """
 
     def __init__(
@@ -40,16 +47,25 @@ class FERModule(L.LightningModule):
         net: dict[str, Any] | nn.Module,
         num_classes: int,
         class_names: list[str],
-        input_size: int = 64,
-        normalization: str = "unit",
+        input_size: int | None = None,
+        normalization: str | None = None,
         optimizer: dict[str, Any] | None = None,
         scheduler: dict[str, Any] | None = None,
         class_weights: str | list[float] | None = None,
         label_smoothing: float = 0.0,
+        net_init: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        if isinstance(net, nn.Module):
+            self.net = net
+        else:
+            self.net = build_network(num_classes=num_classes, input_size=input_size, normalization=normalization, **net)
+            net_init = dict(net_init or net)
+        data_config = getattr(self.net, "data_config", None)
+        if data_config is not None:
+            input_size, normalization = data_config.input_size, data_config.normalization
+        # records the arguments' current values: the resolved input, how the weights began
         self.save_hyperparameters(ignore=["net"] if isinstance(net, nn.Module) else None)
-        self.net = net if isinstance(net, nn.Module) else build_network(num_classes=num_classes, input_size=input_size, **net)
         self.class_names = list(class_names)
         self.register_buffer("class_weight", torch.ones(num_classes), persistent=False)
         self.metrics = nn.ModuleDict({f"{stage}_metrics": self._stage_metrics(num_classes) for stage in STAGES})
@@ -126,7 +142,7 @@ class FERModule(L.LightningModule):
         if not self.trainer.is_global_zero:
             return
         for logger in self.loggers:
-            if type(logger).__name__ == "WandbLogger":
+            if isinstance(logger, WandbLogger):
                 import wandb
 
                 figure = confusion_figure(confusion.cpu().numpy(), self.class_names, f"{stage} confusion, epoch {self.current_epoch}")
@@ -139,6 +155,13 @@ class FERModule(L.LightningModule):
                     }
                 )
                 figure.clf()
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Store the architecture only: ``net`` with ``pretrained: false, weights: null`` (the
+        trained weights are in the checkpoint; ``net_init`` keeps how training began)."""
+        hparams = checkpoint.get(self.CHECKPOINT_HYPER_PARAMS_KEY)
+        if hparams and isinstance(hparams.get("net"), Mapping):
+            checkpoint[self.CHECKPOINT_HYPER_PARAMS_KEY] = {**hparams, "net": {**hparams["net"], "pretrained": False, "weights": None}}
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch("train")

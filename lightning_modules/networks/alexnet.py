@@ -6,15 +6,16 @@ from __future__ import annotations
 from torch import nn
 
 from lightning_modules.networks import register_network
+from lightning_modules.networks.data_config import DataConfig
 from lightning_modules.networks.keras_layers import KerasStyleNet, conv_relu, glorot_uniform_, pool
 from lightning_modules.networks.weights import load_weights
 
 
 class AlexNet(KerasStyleNet):
-    input_size = 224
+    default_input_size = 224
     cam_layer = "features.relu5"
 
-    def __init__(self, num_classes: int) -> None:
+    def __init__(self, num_classes: int, data_config: DataConfig) -> None:
         features = (
             conv_relu(1, 3, 96, 11, stride=4) + pool(1, 3, 2) + conv_relu(2, 96, 256, 5) + pool(2, 3, 2)
             + conv_relu(3, 256, 384, 3) + conv_relu(4, 384, 384, 3) + conv_relu(5, 384, 256, 3) + pool(5, 3, 2)
@@ -25,10 +26,10 @@ class AlexNet(KerasStyleNet):
             nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(0.4),
             nn.Linear(4096, num_classes),
         ]  # fmt: skip
-        super().__init__(features, classifier)
+        super().__init__(data_config, features, classifier)
         glorot_uniform_(self)
 
 
-@register_network("alexnet")
-def alexnet(num_classes: int, pretrained: bool = False, weights: str | None = None) -> nn.Module:
-    return load_weights(AlexNet(num_classes), "alexnet", pretrained, weights)
+@register_network("alexnet", AlexNet.resolve_data_config)
+def alexnet(num_classes: int, data_config: DataConfig, pretrained: bool = False, weights: str | None = None) -> nn.Module:
+    return load_weights(AlexNet(num_classes, data_config), "alexnet", pretrained, weights)

@@ -14,6 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lightning_modules.networks.base import Network
+from lightning_modules.networks.data_config import DataConfig
+
 
 def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     """(before, after) padding of one axis of ``size`` pixels, as TensorFlow's 'same'."""
@@ -67,21 +70,19 @@ def pool(index: int, kernel: int, stride: int) -> list[tuple[str, nn.Module]]:
     return [(f"pool{index}", SameMaxPool2d(kernel, stride))]
 
 
-class KerasStyleNet(nn.Module):
-    """``features`` (named conv/pool stack) -> flatten -> ``classifier``; logits out.
+class KerasStyleNet(Network):
+    """``normalize`` -> ``features`` (named conv/pool stack) -> flatten -> ``classifier``; logits out.
 
-    Subclasses set ``input_size``, ``normalization`` and ``cam_layer`` (a name inside
-    ``features``)."""
+    Subclasses set ``default_input_size`` (the only size their dense head takes) and
+    ``cam_layer`` (a name inside ``features``)."""
 
-    input_size: int
-    normalization = "unit"
-    cam_layer: str
+    fixed_input_size = True
 
-    def __init__(self, features: list[tuple[str, nn.Module]], classifier: list[nn.Module]) -> None:
-        super().__init__()
+    def __init__(self, data_config: DataConfig, features: list[tuple[str, nn.Module]], classifier: list[nn.Module]) -> None:
+        super().__init__(data_config)
         self.features = nn.Sequential(OrderedDict(features))
         self.classifier = nn.Sequential(nn.Flatten(), *classifier)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """[B, 3, S, S] -> logits [B, num_classes]."""
-        return self.classifier(self.features(images))
+        """Raw RGB [B, 3, S, S] in [0, 1] -> logits [B, num_classes]."""
+        return self.classifier(self.features(self.normalize(images)))

@@ -6,15 +6,16 @@ from __future__ import annotations
 from torch import nn
 
 from lightning_modules.networks import register_network
+from lightning_modules.networks.data_config import DataConfig
 from lightning_modules.networks.keras_layers import KerasStyleNet, conv_relu, pool
 from lightning_modules.networks.weights import load_weights
 
 
 class SilNet(KerasStyleNet):
-    input_size = 150
+    default_input_size = 150
     cam_layer = "features.relu5"
 
-    def __init__(self, num_classes: int) -> None:
+    def __init__(self, num_classes: int, data_config: DataConfig) -> None:
         features = (
             conv_relu(1, 3, 32, 11) + pool(1, 2, 2) + conv_relu(2, 32, 32, 7) + conv_relu(3, 32, 32, 7) + pool(3, 2, 1)
             + conv_relu(4, 32, 64, 5) + conv_relu(5, 64, 64, 5) + pool(5, 2, 1)
@@ -27,13 +28,13 @@ class SilNet(KerasStyleNet):
             nn.ReLU(inplace=True),
             nn.Linear(512, num_classes),
         ]
-        super().__init__(features, classifier)
+        super().__init__(data_config, features, classifier)
         for layer in self.modules():
             if isinstance(layer, nn.Conv2d | nn.Linear):
                 nn.init.xavier_normal_(layer.weight)
                 nn.init.zeros_(layer.bias)
 
 
-@register_network("silnet")
-def silnet(num_classes: int, pretrained: bool = False, weights: str | None = None) -> nn.Module:
-    return load_weights(SilNet(num_classes), "silnet", pretrained, weights)
+@register_network("silnet", SilNet.resolve_data_config)
+def silnet(num_classes: int, data_config: DataConfig, pretrained: bool = False, weights: str | None = None) -> nn.Module:
+    return load_weights(SilNet(num_classes, data_config), "silnet", pretrained, weights)

@@ -8,19 +8,21 @@ import torch
 from torch import nn
 
 from lightning_modules.networks import register_network
+from lightning_modules.networks.base import Network
+from lightning_modules.networks.data_config import DataConfig
 from lightning_modules.networks.weights import load_weights
 
 
-class SmallCNN(nn.Module):
+class SmallCNN(Network):
     """Four 3x3 conv blocks (32-64-128-128, BatchNorm, ReLU, max-pool after the first
-    three), global average pooling, dropout, linear head. 64x64 input -> 8x8 last feature map."""
+    three), global average pooling, dropout, linear head. 64x64 input (any size from 8 on)
+    -> 8x8 last feature map (S/8)."""
 
-    input_size = 64
-    normalization = "unit"
+    default_input_size = 64
     cam_layer = "features.relu4"
 
-    def __init__(self, num_classes: int, dropout: float = 0.3) -> None:
-        super().__init__()
+    def __init__(self, num_classes: int, data_config: DataConfig, dropout: float = 0.3) -> None:
+        super().__init__(data_config)
         widths = [3, 32, 64, 128, 128]
         layers: list[tuple[str, nn.Module]] = []
         for i in range(4):
@@ -35,10 +37,10 @@ class SmallCNN(nn.Module):
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(widths[-1], num_classes))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """[B, 3, S, S] -> logits [B, num_classes]."""
-        return self.head(self.features(images))
+        """Raw RGB [B, 3, S, S] in [0, 1] -> logits [B, num_classes]."""
+        return self.head(self.features(self.normalize(images)))
 
 
-@register_network("smallcnn")
-def smallcnn(num_classes: int, pretrained: bool = False, weights: str | None = None) -> nn.Module:
-    return load_weights(SmallCNN(num_classes), "smallcnn", pretrained, weights, head="head")
+@register_network("smallcnn", SmallCNN.resolve_data_config)
+def smallcnn(num_classes: int, data_config: DataConfig, pretrained: bool = False, weights: str | None = None, dropout: float = 0.3) -> nn.Module:
+    return load_weights(SmallCNN(num_classes, data_config, dropout), "smallcnn", pretrained, weights, head="head")

@@ -5,24 +5,25 @@ from __future__ import annotations
 from torch import nn
 
 from lightning_modules.networks import register_network
+from lightning_modules.networks.data_config import DataConfig
 from lightning_modules.networks.keras_layers import KerasStyleNet, conv_relu, glorot_uniform_, pool
 from lightning_modules.networks.weights import load_weights
 
 
 class SongNet(KerasStyleNet):
-    input_size = 224
+    default_input_size = 224
     cam_layer = "features.relu4"
 
-    def __init__(self, num_classes: int) -> None:
+    def __init__(self, num_classes: int, data_config: DataConfig) -> None:
         features = (
             conv_relu(1, 3, 64, 5) + pool(1, 3, 2) + conv_relu(2, 64, 64, 5) + pool(2, 3, 2)
             + conv_relu(3, 64, 32, 3) + pool(3, 3, 2) + [("drop3", nn.Dropout(0.5))]
             + conv_relu(4, 32, 32, 3) + pool(4, 3, 2) + [("drop4", nn.Dropout(0.5))]
         )  # fmt: skip
-        super().__init__(features, [nn.Linear(32 * 14 * 14, num_classes)])
+        super().__init__(data_config, features, [nn.Linear(32 * 14 * 14, num_classes)])
         glorot_uniform_(self)
 
 
-@register_network("songnet")
-def songnet(num_classes: int, pretrained: bool = False, weights: str | None = None) -> nn.Module:
-    return load_weights(SongNet(num_classes), "songnet", pretrained, weights)
+@register_network("songnet", SongNet.resolve_data_config)
+def songnet(num_classes: int, data_config: DataConfig, pretrained: bool = False, weights: str | None = None) -> nn.Module:
+    return load_weights(SongNet(num_classes, data_config), "songnet", pretrained, weights)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -11,8 +12,9 @@ from user_errors import UserError
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Tensors of a ``.safetensors``, ``.pth``/``.pt`` or Lightning ``.ckpt`` file. A checkpoint
-    of ``FERModule`` is unwrapped to its network (``net.`` prefix removed)."""
+    """Tensors of a ``.safetensors``, ``.pth``/``.pt`` or Lightning ``.ckpt`` file, read safely
+    (``weights_only``: no code of the file runs). A checkpoint of ``FERModule`` is unwrapped to
+    its network (``net.`` prefix removed)."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise UserError(f"Weights file '{path}' does not exist: set model.net.weights to a local .safetensors, .pth or .ckpt file.")
@@ -22,8 +24,12 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
             state = load_file(str(path))
         else:
-            state = torch.load(path, map_location="cpu", weights_only=False)
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
+        if isinstance(error, pickle.UnpicklingError) and "Unsupported global" in str(error):
+            raise UserError(
+                f"Weights file '{path}' holds Python objects, which are not loaded for safety: save only its tensors, torch.save(model.state_dict(), path)."
+            ) from error
         raise UserError(
             f"Weights file '{path}' could not be read ({type(error).__name__}): check that it is a complete safetensors or PyTorch file."
         ) from error

@@ -73,3 +73,86 @@ def test_checkpoint_round_trip_without_arguments(tmp_path):
     module.eval(), restored.eval()
     x = torch.rand(3, 3, 64, 64)
     assert torch.equal(module(x), restored(x))
+
+
+def test_the_resolved_input_and_the_initial_weights_are_recorded():
+    module = _module()
+    assert (module.hparams.input_size, module.hparams.normalization) == (64, "unit")  # None in, the network's own recorded
+    assert module.hparams.net_init == {"name": "smallcnn", "pretrained": False, "weights": None}
+    wrapped = FERModule(net=build_network("smallcnn", 6, input_size=96, normalization="imagenet"), num_classes=6, class_names=CLASSES)
+    assert (wrapped.hparams.input_size, wrapped.hparams.normalization) == (96, "imagenet") and "net" not in wrapped.hparams
+
+
+class _FakeHub:
+    """Stands in for the timm/Hugging Face hub: ``pretrained=True`` fills the model with fixed
+    'ImageNet' weights (seeded), unless the hub is blocked."""
+
+    def __init__(self, create_model) -> None:
+        self.create_model, self.blocked, self.downloads = create_model, False, 0
+
+    def __call__(self, name: str, pretrained: bool = False, **kwargs) -> torch.nn.Module:
+        if pretrained and self.blocked:
+            raise ConnectionError("hub unreachable")
+        model = self.create_model(name, pretrained=False, **kwargs)
+        if pretrained:
+            self.downloads += 1
+            generator = torch.Generator().manual_seed(123)
+            with torch.no_grad():
+                for parameter in model.parameters():
+                    parameter.copy_(0.05 * torch.randn(parameter.shape, generator=generator))
+        return model
+
+
+def _fit_one_step(module: FERModule, directory, size: int) -> str:
+    """One training step (batch of 4 images of ``size`` pixels) with a ModelCheckpoint; the checkpoint's path."""
+    import lightning as L
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    generator = torch.Generator().manual_seed(0)
+    samples = torch.utils.data.StackDataset(image=torch.rand(4, 3, size, size, generator=generator), label=torch.tensor([0, 1, 2, 3]))
+    checkpoint = ModelCheckpoint(dirpath=directory)
+    trainer = L.Trainer(
+        max_epochs=1, limit_val_batches=0, logger=False, callbacks=[checkpoint], enable_progress_bar=False, enable_model_summary=False, accelerator="cpu"
+    )
+    trainer.fit(module, train_dataloaders=torch.utils.data.DataLoader(samples, batch_size=4))
+    return checkpoint.best_model_path
+
+
+@pytest.mark.parametrize("start", ["hub", "weights file"])
+def test_a_checkpoint_of_a_pretrained_backbone_reloads_offline_without_its_weights_file(tmp_path, monkeypatch, start):
+    import timm
+
+    from lightning_modules.networks.timm_backbones import STUDY_BACKBONES
+
+    hub = _FakeHub(timm.create_model)
+    monkeypatch.setattr(timm, "create_model", hub)
+    net = {"name": "mobilenetv3large", "pretrained": True, "weights": None}
+    if start == "weights file":
+        net["weights"] = str(tmp_path / "imagenet.pth")
+        torch.save(hub(STUDY_BACKBONES["mobilenetv3large"], pretrained=True, num_classes=1000).state_dict(), net["weights"])
+    module = FERModule(net=net, num_classes=6, class_names=CLASSES, input_size=32, optimizer={"name": "Adam", "lr": 1e-3})
+    assert hub.downloads == 1  # either the 'download' or the file's weights, both from the fake hub
+    path = _fit_one_step(module, tmp_path / "checkpoints", 32)
+
+    hub.blocked = True
+    if start == "weights file":
+        (tmp_path / "imagenet.pth").unlink()
+    restored = FERModule.load_from_checkpoint(path, weights_only=True)
+    assert restored.hparams.net == {"name": "mobilenetv3large", "pretrained": False, "weights": None}  # the architecture only
+    assert restored.hparams.net_init == net and module.hparams.net == net  # how training began; the live module unchanged
+    assert (restored.hparams.input_size, restored.hparams.normalization) == (32, "unit")
+    module.eval(), restored.eval()
+    images = torch.rand(3, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(module(images), restored(images))
+
+
+def test_a_trained_checkpoint_loads_safely_as_a_weights_file(tmp_path):
+    module = _module(optimizer={"name": "Adam", "lr": 1e-2})
+    before = {k: v.clone() for k, v in module.net.state_dict().items()}
+    path = _fit_one_step(module, tmp_path, 64)  # holds optimizer and callback states besides the weights
+    assert torch.load(path, map_location="cpu", weights_only=True)["hyper_parameters"]["net_init"]["name"] == "smallcnn"
+    loaded = build_network("smallcnn", 6, weights=path).state_dict()
+    trained = module.net.state_dict()
+    assert loaded.keys() == trained.keys() and all(torch.equal(loaded[k], trained[k]) for k in trained)
+    assert not torch.equal(trained["features.conv1.weight"], before["features.conv1.weight"])  # the trained weights, not the initial ones

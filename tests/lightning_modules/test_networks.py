@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 import torch
 from safetensors.torch import save_file
 
-from lightning_modules.networks import build_network
+from lightning_modules.networks import build_network, resolve_data_config
 from lightning_modules.networks.features import capture_features
 from lightning_modules.networks.keras_layers import same_padding
 from lightning_modules.networks.timm_backbones import STUDY_BACKBONES
@@ -46,8 +48,9 @@ def test_keras_same_padding():
 def _network_contract(name: str) -> None:
     torch.manual_seed(0)
     net = build_network(name, 6)
-    size = net.input_size
-    assert size == INPUT_SIZES.get(name, 64) and net.normalization in ("unit", "imagenet")
+    size = net.data_config.input_size
+    assert size == INPUT_SIZES.get(name, 64) and net.data_config.normalization == "unit"  # Study 1: x/255
+    assert net.data_config == resolve_data_config(name)
     images, labels = torch.rand(4, 3, size, size), torch.tensor([0, 1, 2, 3])
     with capture_features(net) as captured:
         logits = net(images)
@@ -88,7 +91,8 @@ def test_network_contract_large(name):
 
 def test_any_timm_id_builds_with_the_same_adaptation():
     net = build_network("resnet18", 6, input_size=96)
-    assert net.input_size == 96 and net(torch.rand(2, 3, 96, 96)).shape == (2, 6)
+    assert net.data_config.input_size == 96 and net.data_config.normalization == "imagenet"  # its pretrained_cfg mean and std
+    assert net(torch.rand(2, 3, 96, 96)).shape == (2, 6)
     assert count(net) == pytest.approx(11_176_512 + 512 * 6 + 6, rel=1e-6)
 
 
@@ -120,6 +124,10 @@ def test_weight_errors_are_one_sentence(tmp_path):
         build_network("weinet", 6, weights=str(tmp_path / "broken.safetensors"))
     with pytest.raises(UserError, match="weinet has no ImageNet weights"):
         build_network("weinet", 6, pretrained=True)
+    # read with weights_only: a pickled object (here an argparse.Namespace) would run code
+    torch.save({"state_dict": build_network("weinet", 6).state_dict(), "args": argparse.Namespace(lr=1)}, tmp_path / "objects.pth")
+    with pytest.raises(UserError, match=r"holds Python objects, which are not loaded for safety: save only its tensors, torch.save\(model.state_dict"):
+        build_network("weinet", 6, weights=str(tmp_path / "objects.pth"))
 
 
 def test_unreachable_hub_offers_local_weights_or_no_pretraining(tmp_path):
