@@ -1,7 +1,7 @@
 """Score and cluster global heatmaps: compose the config, collect, analyze, report.
 
 python analyze.py source=local source.paths=[logs/train]
-python analyze.py source=paper                   # the study's 72 pooled heatmaps (reference/ekman)
+python analyze.py source=paper                   # the study's 72 pooled heatmaps (the repository's reference/ekman)
 python analyze.py source=wandb source.project=ENTITY/PROJECT source.sweep=SWEEP_ID
 """
 
@@ -17,7 +17,7 @@ from analysis.masks import load_families
 from analysis.pipeline import Analysis, analyze_collection
 from analysis.report import write_report
 from analysis.scoring import Threshold
-from analysis.sources import Filters, collect
+from analysis.sources import Filters, collect, source_options
 from user_errors import UserError, user_message
 
 log = logging.getLogger("ferlens.analyze")
@@ -26,16 +26,20 @@ log = logging.getLogger("ferlens.analyze")
 def run(cfg: DictConfig) -> Analysis:
     """One analysis: collect the heatmap sets, score, cluster, write (and log) the report."""
     options = OmegaConf.to_container(cfg.source, resolve=True, throw_on_missing=True)
+    options = source_options(options["kind"], options)
     filters = Filters(**OmegaConf.to_container(cfg.filters, resolve=True))
     threshold = Threshold(**cfg.threshold)
     collection = collect(options["kind"], options, filters, cfg.strict)
     if not collection.sets:
         skipped = f"{len(collection.skipped)} inputs skipped as damaged"
         raise UserError(f"No heatmaps found in {where_of(options)} with {filters.describe()} ({skipped}): check the source and the filters.")
-    analysis = analyze_collection(collection, load_families(dict(cfg.masks)), threshold, cfg.progress)
+    analysis = analyze_collection(collection, load_families(dict(cfg.masks)), threshold, cfg.progress, cfg.min_count)
     description = {"source": f"{options['kind']} ({where_of(options)})", "filters": filters.describe()}
     directory = write_report(analysis, cfg.report_dir, f"ferlens report {cfg.name}", description)
     print(f"Report written to {directory} ({analysis.read} heatmap sets, {len(analysis.skipped)} skipped).")
+    empty = analysis.empty_cells()
+    if empty:
+        print(f"Warning: {len(empty)} empty class heatmap(s) scored NaN and left out of the means: see {directory / 'summary.md'}.")
     if cfg.wandb.log_report:
         from analysis.wandb_report import log_report
 

@@ -14,16 +14,20 @@ from formats.template_figure import draw_template_landmarks
 PRETRAINED_COLOURS = {True: "tab:blue", False: "tab:red", None: "black"}
 
 
-def _template_grid(rows: dict[str, list[np.ndarray]], columns: list[str], cmap: str, vmax: float, label_size: float) -> Figure:
+def _template_grid(rows: dict[str, list[np.ndarray | None]], columns: list[str], cmap: str, vmax: float, label_size: float) -> Figure:
     """A grid of template-space images [275, 224]: one row per ``rows`` entry (its label on
-    the left), one column per ``columns`` name (titles on top), landmarks drawn over each."""
+    the left), one column per ``columns`` name (titles on top), landmarks drawn over each;
+    a None image is an empty class, marked "(empty)" instead of drawn."""
     figure = Figure(figsize=(1.4 * len(columns), 1.75 * len(rows) + 0.4), layout="tight")
     axes = figure.subplots(len(rows), len(columns), squeeze=False)
     for row, (label, images) in enumerate(rows.items()):
         for column, (name, image) in enumerate(zip(columns, images, strict=True)):
             axis = axes[row, column]
-            axis.imshow(image, cmap=cmap, vmin=0, vmax=vmax)
-            draw_template_landmarks(axis, linewidth=0.5, size=0.8)
+            if image is None:
+                axis.text(0.5, 0.5, "(empty)", ha="center", va="center", fontsize=8, transform=axis.transAxes)
+            else:
+                axis.imshow(image, cmap=cmap, vmin=0, vmax=vmax)
+                draw_template_landmarks(axis, linewidth=0.5, size=0.8)
             axis.set_xticks([])
             axis.set_yticks([])
             if row == 0:
@@ -33,10 +37,10 @@ def _template_grid(rows: dict[str, list[np.ndarray]], columns: list[str], cmap: 
     return figure
 
 
-def heatmap_grid(grays: dict[str, np.ndarray], classes: list[str]) -> Figure:
-    """Rows = networks, columns = expressions: gray heatmaps (uint8 [C, 275, 224]) in JET over
-    the template's landmarks."""
-    return _template_grid({label: list(gray) for label, gray in grays.items()}, classes, "jet", 255, label_size=7)
+def heatmap_grid(grays: dict[str, list[np.ndarray | None]], classes: list[str]) -> Figure:
+    """Rows = networks, columns = expressions: gray heatmaps (uint8 [275, 224] per class) in
+    JET over the template's landmarks; None (an empty class) is marked "(empty)"."""
+    return _template_grid(grays, classes, "jet", 255, label_size=7)
 
 
 def mask_grid(families: dict[str, MaskFamily]) -> Figure:
@@ -49,7 +53,8 @@ def mask_grid(families: dict[str, MaskFamily]) -> Figure:
 
 def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:
     """One panel per expression: ``metric`` per network (mean over the rows given, with the
-    standard deviation over folds as error bars when there are several)."""
+    standard deviation over folds as error bars when there are several); a network with no
+    score (an empty class) is marked "(empty)"."""
     expressions = list(dict.fromkeys(scores.expression))
     networks = list(dict.fromkeys(scores.network))
     figure = Figure(figsize=(2.2 * len(expressions), 2.2 + 0.12 * len(networks)), layout="tight")
@@ -57,7 +62,9 @@ def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:
     for axis, expression in zip(axes[0], expressions, strict=True):
         values = scores[(scores.expression == expression) & (scores.metric == metric)].groupby("network", sort=False)["value"]
         means, spreads = values.mean().reindex(networks), values.std(ddof=0).reindex(networks).fillna(0)
-        axis.barh(range(len(networks)), means.values, xerr=spreads.values, color="tab:gray")
+        axis.barh(range(len(networks)), means.fillna(0).values, xerr=spreads.values, color="tab:gray")
+        for position in np.flatnonzero(means.isna().values):
+            axis.text(0, position, " (empty)", va="center", fontsize=6)
         axis.set_yticks(range(len(networks)), networks, fontsize=7)
         axis.invert_yaxis()
         axis.set_title(expression, fontsize=8)
@@ -68,12 +75,13 @@ def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:
 
 def dendrograms(clusterings: dict[str, Clustering], pretrained: dict[str, bool | None]) -> Figure:
     """One dendrogram per expression (distance 1 - r, average linkage); labels coloured by
-    ImageNet pretraining (blue) or not (red) when known."""
+    ImageNet pretraining (blue) or not (red) when known; networks left out (empty class) named in the title."""
     figure = Figure(figsize=(2.6 * len(clusterings), 3.2), layout="tight")
     axes = figure.subplots(1, len(clusterings), squeeze=False)
     for axis, (expression, clustering) in zip(axes[0], clusterings.items(), strict=True):
         if clustering.linkage is None:
-            axis.text(0.5, 0.5, "one network:\nno tree", ha="center", va="center", fontsize=8)
+            count = len(clustering.labels)
+            axis.text(0.5, 0.5, f"{count} network{'' if count == 1 else 's'}:\nno tree", ha="center", va="center", fontsize=8)
             axis.axis("off")
         else:
             dendrogram(clustering.linkage, labels=clustering.labels, ax=axis, orientation="right", color_threshold=0, above_threshold_color="black")
@@ -82,7 +90,8 @@ def dendrograms(clusterings: dict[str, Clustering], pretrained: dict[str, bool |
                 tick.set_fontsize(7)
             axis.set_xlabel("1 - r", fontsize=8)
         cophenetic = "" if np.isnan(clustering.cophenetic) else f"\ncophenetic r {clustering.cophenetic:.3f}"
-        axis.set_title(f"{expression}{cophenetic}", fontsize=8)
+        excluded = f"\nleft out (empty): {', '.join(clustering.excluded)}" if clustering.excluded else ""
+        axis.set_title(f"{expression}{cophenetic}{excluded}", fontsize=8)
     return figure
 
 
@@ -92,6 +101,11 @@ def distance_matrices(clusterings: dict[str, Clustering]) -> Figure:
     axes = figure.subplots(1, len(clusterings), squeeze=False)
     for axis, (expression, clustering) in zip(axes[0], clusterings.items(), strict=True):
         size = len(clustering.labels)
+        axis.set_title(expression, fontsize=8)
+        if size == 0:
+            axis.text(0.5, 0.5, "no network", ha="center", va="center", fontsize=8)
+            axis.axis("off")
+            continue
         axis.imshow(clustering.distances, cmap="viridis", vmin=0, vmax=max(1e-9, float(clustering.distances.max())))
         axis.set_xticks(range(size), clustering.labels, rotation=90, fontsize=6)
         axis.set_yticks(range(size), clustering.labels, fontsize=6)
@@ -99,5 +113,4 @@ def distance_matrices(clusterings: dict[str, Clustering]) -> Figure:
             for i in range(size):
                 for j in range(size):
                     axis.text(j, i, f"{clustering.distances[i, j]:.2f}", ha="center", va="center", fontsize=4.5, color="white")
-        axis.set_title(expression, fontsize=8)
     return figure

@@ -17,7 +17,8 @@ class HeatmapSet:
 
     heatmaps: float32 [C, H, W] in template pixels, the per-class mean saliency (unstretched
         when it comes from an artifact; the gray PNG / 255 when only PNGs exist).
-    counts: images behind each class mean (None when the source does not say).
+    counts: images behind each class mean (None when the source does not say); a class
+        with fewer than ``min_count`` images is missing (see ``missing``).
     fold: the fold number, or ``POOLED`` for a heatmap pooled over all folds.
     origin: where it came from (directory, file pattern or W&B artifact name), for messages.
     from_gray: the heatmaps are stored gray images / 255 (the study's PNG layout); they are
@@ -40,6 +41,13 @@ class HeatmapSet:
         if self.from_gray:
             return np.round(self.heatmaps * 255).astype(np.uint8)
         return np.stack([stretch(heatmap) for heatmap in self.heatmaps])
+
+    def missing(self, min_count: int = 1) -> list[bool]:
+        """Per class: True when it rests on fewer than ``min_count`` images (an empty class:
+        its map is no heatmap, every score NaN). Never True when the source gives no counts."""
+        if self.counts is None:
+            return [False] * len(self.classes)
+        return [count < min_count for count in self.counts]
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -2,11 +2,13 @@
 
 python -m analysis.known_truth <run dir> [--random <random-weights run dir>] [--min-share 0.25]
 
-For each method of ``<run dir>/heatmaps/``: whether each class's heatmap peaks inside the
-pixels that class's AUs changed (in at least ``min-share`` of its validation images,
-warped to the template), and the IoU of its Otsu region with them; with ``--random``, the
-same for a run of the same network with random weights (``train=false``), and the ratio
-(a model-randomization sanity check).
+For each method of ``<run dir>/heatmaps/``, each class's heatmap against the pixels that
+class's AUs changed (in at least ``min-share`` of its validation images, warped to the
+template): whether it peaks inside them (the pointing game), the IoU of its Otsu region
+with them, and the other localisation metrics of the unthresholded map (relevance mass and
+rank accuracy, ROC-AUC), each averaged over the classes that have images; with ``--random``,
+the same for a run of the same network with random weights (``train=false``), and the IoU
+ratio (a model-randomization sanity check).
 """
 
 from __future__ import annotations
@@ -19,47 +21,78 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from analysis.scoring import Threshold, binary_scores
+from analysis.scoring import LOCALISATION_METRICS, Threshold, binary_scores, localisation_scores
 from datamodules.synthetic import SyntheticFaces
 from datamodules.synthetic_truth import change_frequency, truth_regions
 from formats.heatmap_artifact import read_artifact, stretch
 from user_errors import UserError
 
 
+def artifact_directories(run_dir: str | Path) -> list[Path]:
+    """The run's heatmap artifacts, ``<run dir>/heatmaps/<method>``, sorted by method."""
+    directories = sorted(path.parent for path in (Path(run_dir) / "heatmaps").glob("*/manifest.json"))
+    if not directories:
+        raise UserError(f"'{run_dir}' has no heatmaps/<method>/manifest.json: run train.py with callbacks=[default,global_saliency].")
+    return directories
+
+
 def run_truth(run_dir: str | Path, min_share: float = 0.25) -> np.ndarray:
     """bool [C, 275, 224]: the generating AU regions of each class for the validation split of
-    the run's own (synthetic) data config."""
+    the run's own (synthetic) data config; an input size the saved config leaves to the
+    network (null) is the one the run's artifacts record."""
     config_path = Path(run_dir) / ".hydra" / "config.yaml"
     if not config_path.is_file():
         raise UserError(f"'{run_dir}' has no .hydra/config.yaml: give the directory of a train.py run.")
-    datamodule = hydra.utils.instantiate(OmegaConf.load(config_path).data)
+    config = OmegaConf.load(config_path)
+    if config.model.get("input_size") is None:
+        input_size = read_artifact(artifact_directories(run_dir)[0]).manifest["run"].get("input_size")
+        if input_size is None:
+            raise UserError(f"The run in '{run_dir}' records no input size (config or artifact): rerun it with this ferlens.")
+        OmegaConf.update(config, "model.input_size", input_size)
+    datamodule = hydra.utils.instantiate(config.data)
     if not isinstance(datamodule.source, SyntheticFaces):
         raise UserError(f"The run in '{run_dir}' did not train on synthetic faces: known truth exists only for data=synthetic.")
     datamodule.setup()
     return truth_regions(change_frequency(datamodule.source, np.asarray(datamodule.splits["val"])), min_share)
 
 
-def score_against_truth(heatmaps: np.ndarray, truth: np.ndarray) -> tuple[list[bool], list[float]]:
-    """Per class: does the heatmap [C, H, W] peak inside the truth [C, H, W], and the IoU of
-    its Otsu region (on the stretched uint8 map) with the truth."""
-    peaks, ious = [], []
-    for heatmap, region in zip(heatmaps, truth, strict=True):
-        peaks.append(bool(region[np.unravel_index(np.argmax(heatmap), heatmap.shape)]))
+SOFT_MEANS = ("mass_accuracy", "rank_accuracy", "roc_auc")  # averaged per method, like the IoU
+
+
+def score_against_truth(heatmaps: np.ndarray, truth: np.ndarray, counts: list[int]) -> pd.DataFrame:
+    """One row per class: ``iou`` of the Otsu region of the stretched heatmap [C, H, W] with
+    the truth [C, H, W], and the localisation metrics of the unthresholded heatmap; NaN
+    for a class without images (``counts`` 0: missing, not zero)."""
+    rows = []
+    for heatmap, region, count in zip(heatmaps, truth, counts, strict=True):
+        if count == 0:
+            rows.append(dict.fromkeys(("iou", *LOCALISATION_METRICS), np.nan))
+            continue
         gray = stretch(heatmap)
-        ious.append(binary_scores(gray > Threshold().level(gray), region)["iou"])
-    return peaks, ious
+        rows.append({"iou": binary_scores(gray > Threshold().level(gray), region)["iou"], **localisation_scores(heatmap, region)})
+    return pd.DataFrame(rows)
+
+
+def method_summary(directory: Path, truth: np.ndarray, prefix: str = "") -> dict[str, float]:
+    """The artifact in ``directory`` against the truth: classes with images, pointing-game
+    hits (``peaks_inside``), and the means over those classes of the IoU and ``SOFT_MEANS``."""
+    artifact = read_artifact(directory)
+    scores = score_against_truth(artifact.heatmaps, truth, [int(artifact.manifest["counts"][name]) for name in artifact.classes])
+    present = scores.dropna(subset=["iou"])
+    row = {"classes": len(present), "peaks_inside": int(present.pointing_game.sum()), "mean_iou": float(present.iou.mean())}
+    row |= {metric: float(present[metric].mean()) for metric in SOFT_MEANS}
+    return {prefix + key: value for key, value in row.items()}
 
 
 def evaluate(run_dir: str | Path, random_dir: str | Path | None = None, min_share: float = 0.25) -> pd.DataFrame:
-    """One row per method: peaks inside (count), mean IoU, and with ``random_dir`` the random-weights mean IoU and the ratio."""
+    """One row per method: ``method_summary`` of the run, and with ``random_dir`` the same
+    for random weights (``random_`` columns) and the IoU ratio."""
     truth = run_truth(run_dir, min_share)
     rows = []
-    for directory in sorted((Path(run_dir) / "heatmaps").iterdir()):
-        peaks, ious = score_against_truth(read_artifact(directory).heatmaps, truth)
-        row = {"method": directory.name, "peaks_inside": sum(peaks), "classes": len(peaks), "mean_iou": float(np.mean(ious))}
+    for directory in artifact_directories(run_dir):
+        row = {"method": directory.name, **method_summary(directory, truth)}
         if random_dir is not None:
-            random_peaks, random_ious = score_against_truth(read_artifact(Path(random_dir) / "heatmaps" / directory.name).heatmaps, truth)
-            row |= {"random_peaks_inside": sum(random_peaks), "random_mean_iou": float(np.mean(random_ious))}
+            row |= method_summary(Path(random_dir) / "heatmaps" / directory.name, truth, "random_")
             row["iou_ratio"] = row["mean_iou"] / row["random_mean_iou"] if row["random_mean_iou"] else float("inf")
         rows.append(row)
     return pd.DataFrame(rows)

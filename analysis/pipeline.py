@@ -15,13 +15,17 @@ from analysis.scoring import Threshold
 from analysis.sources import Collection
 from user_errors import UserError
 
+TEMPLATE_KEYS = ("name", "width", "height", "points_sha256")  # compared where both sets give them
+
 
 @dataclass
 class Analysis:
     """Everything a report shows.
 
-    sets: the sources' sets plus the pooled ones. scores: tidy scores of every set.
-    clusterings: {method: {expression: Clustering of the networks' pooled heatmaps}}.
+    sets: the sources' sets plus the pooled ones. scores: tidy scores of every set (NaN for
+    missing classes). clusterings: {method: {expression: Clustering of the networks' pooled
+    heatmaps}}, networks whose class is missing left out. min_count: the fewest images a
+    class heatmap needs to be scored.
     """
 
     sets: list[HeatmapSet]
@@ -31,6 +35,7 @@ class Analysis:
     threshold: Threshold
     skipped: list[tuple[str, str]] = field(default_factory=list)
     read: int = 0  # heatmap sets the source gave (before pooling)
+    min_count: int = 1
 
     @property
     def classes(self) -> list[str]:
@@ -43,9 +48,19 @@ class Analysis:
     def pooled(self, method: str) -> list[HeatmapSet]:
         return [s for s in self.sets if s.method == method and s.fold == POOLED]
 
+    def empty_cells(self) -> list[tuple[str, str, str, str]]:
+        """(network, method, fold, class) of every class heatmap resting on fewer than ``min_count`` images."""
+        return [
+            (s.network, s.method, str(s.fold), name)
+            for s in self.sets
+            for name, missing in zip(s.classes, s.missing(self.min_count), strict=True)
+            if missing
+        ]
+
 
 def check_compatible(sets: list[HeatmapSet]) -> None:
-    """All sets must share one template and one class list; else one sentence naming two."""
+    """All sets must share one template (name, size, and the hash of its points where both
+    give it) and one class list; else one sentence naming two."""
     first = sets[0]
     for other in sets[1:]:
         if other.classes != first.classes:
@@ -53,23 +68,35 @@ def check_compatible(sets: list[HeatmapSet]) -> None:
                 f"'{first.origin}' has classes {first.classes} but '{other.origin}' has {other.classes}: "
                 "analyze runs with the same class list together (use the filters)."
             )
-        if other.template and first.template and other.template != first.template:
+        if any(key in other.template and key in first.template and other.template[key] != first.template[key] for key in TEMPLATE_KEYS):
             raise UserError(f"'{first.origin}' uses template {first.template} but '{other.origin}' uses {other.template}: analyze one template at a time.")
         if other.heatmaps.shape != first.heatmaps.shape:
             shapes = f"{first.heatmaps.shape} but '{other.origin}' {other.heatmaps.shape}"
             raise UserError(f"'{first.origin}' holds heatmaps {shapes}: analyze one template at a time.")
 
 
-def analyze_collection(collection: Collection, families: dict[str, MaskFamily], threshold: Threshold, progress: bool = True) -> Analysis:
-    """Pool folds, score every set against every family, cluster each method's pooled heatmaps per expression."""
+def cluster_method(pooled: list[HeatmapSet], min_count: int) -> dict[str, Clustering]:
+    """Per class: the clustering of the pooled heatmaps (gray / 255) of the networks that do
+    not miss that class; the others are listed as excluded."""
+    grays = [s.gray() for s in pooled]  # N x uint8 [C, H, W]
+    missing = [s.missing(min_count) for s in pooled]
+    clusterings = {}
+    for c, expression in enumerate(pooled[0].classes):
+        present = [i for i in range(len(pooled)) if not missing[i][c]]
+        maps = np.array([grays[i][c] for i in present], np.float64) / 255  # [N, H, W]
+        excluded = [s.network for s, lacks in zip(pooled, missing, strict=True) if lacks[c]]
+        clusterings[expression] = cluster_maps([pooled[i].network for i in present], maps, excluded)
+    return clusterings
+
+
+def analyze_collection(collection: Collection, families: dict[str, MaskFamily], threshold: Threshold, progress: bool = True, min_count: int = 1) -> Analysis:
+    """Pool folds, score every set against every family, cluster each method's pooled
+    heatmaps per expression; class heatmaps on fewer than ``min_count`` images are missing."""
+    if min_count < 1:
+        raise UserError(f"min_count={min_count} would score heatmaps made of no image: give min_count=1 or more.")
     check_compatible(collection.sets)
-    sets = pool_folds(collection.sets)
-    scores = score_sets(sets, families, threshold, progress)
-    clusterings: dict[str, dict[str, Clustering]] = {}
-    for method in dict.fromkeys(s.method for s in sets):
-        pooled = [s for s in sets if s.method == method and s.fold == POOLED]
-        grays = np.stack([s.gray() for s in pooled])  # [N, C, H, W]
-        clusterings[method] = {
-            expression: cluster_maps([s.network for s in pooled], grays[:, c].astype(np.float64) / 255) for c, expression in enumerate(pooled[0].classes)
-        }
-    return Analysis(sets, scores, clusterings, families, threshold, list(collection.skipped), len(collection.sets))
+    sets = pool_folds(collection.sets, min_count)
+    scores = score_sets(sets, families, threshold, min_count, progress)
+    methods = dict.fromkeys(s.method for s in sets)
+    clusterings = {method: cluster_method([s for s in sets if s.method == method and s.fold == POOLED], min_count) for method in methods}
+    return Analysis(sets, scores, clusterings, families, threshold, list(collection.skipped), len(collection.sets), min_count)

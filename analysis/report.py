@@ -3,27 +3,39 @@
 reports/<name>/
   scores.csv                    network, fold, method, expression, mask_family, metric, value
   tables/<method>__<family>__<metric>__<aggregation>.csv   network x expression (+ means)
-  clustering.csv                method, expression, cophenetic, groups (top two clusters)
+  tables/<method>__n__<aggregation>.csv   what each cell rests on: folds (fold-mean) or images (pooled)
+  clustering.csv                method, expression, cophenetic, groups (top two clusters), excluded
   distances/<method>__<Expr>.csv   1 - r between the networks' pooled heatmaps
   figures/heatmaps__<method>.png, masks.png, bars__<method>__<family>.png,
           dendrograms__<method>.png, distances__<method>.png
-  summary.md                    the tables as in the study, clustering, skipped inputs
+  summary.md                    empty-class warning, grand means, the tables as in the study,
+                                clustering, skipped inputs
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from analysis.aggregate import FOLD_MEAN, network_table
+from analysis.aggregate import FOLD_MEAN, count_table, network_table
 from analysis.figures import dendrograms, distance_matrices, heatmap_grid, mask_grid, score_bars
 from analysis.heatmap_set import POOLED
 from analysis.pipeline import Analysis
-from analysis.scoring import BINARY_METRICS, SOFT_METRICS
+from analysis.scoring import METRICS
 
-SUMMARY_METRICS = {"iou": "IoU", "f1": "F1"}  # metric -> heading in summary.md
+# metric -> heading in summary.md (every metric is in scores.csv, tables/ and the grand means)
+SUMMARY_METRICS = {
+    "iou": "IoU",
+    "f1": "F1",
+    "mass_accuracy": "Relevance mass accuracy",
+    "rank_accuracy": "Relevance rank accuracy",
+    "pointing_game": "Pointing game",
+    "roc_auc": "ROC-AUC",
+}
+COUNT_HEADINGS = {FOLD_MEAN: "folds each fold-mean cell rests on", POOLED: "images behind each pooled heatmap"}
 
 
 def aggregations(analysis: Analysis, method: str) -> list[str]:
@@ -32,20 +44,30 @@ def aggregations(analysis: Analysis, method: str) -> list[str]:
     return [FOLD_MEAN, POOLED] if has_folds else [POOLED]
 
 
-def _markdown(table: pd.DataFrame) -> str:
-    header = "| network | " + " | ".join(table.columns) + " |"
+def _score_cell(value: float) -> str:
+    return "(empty)" if np.isnan(value) else f"{value:.4f}"
+
+
+def _count_cell(value: float) -> str:
+    return "?" if np.isnan(value) else str(int(value))
+
+
+def _markdown(table: pd.DataFrame, cell: Callable[[float], str] = _score_cell, first: str = "network") -> str:
+    """A markdown table: the index in the first column (``first`` its heading), cells formatted by ``cell``."""
+    header = f"| {first} | " + " | ".join(str(column) for column in table.columns) + " |"
     rule = "|---|" + "---:|" * len(table.columns)
-    rows = [f"| {'**mean**' if index == 'mean' else index} | " + " | ".join(f"{value:.4f}" for value in row) + " |" for index, row in table.iterrows()]
+    rows = [f"| {'**mean**' if index == 'mean' else index} | " + " | ".join(cell(value) for value in row) + " |" for index, row in table.iterrows()]
     return "\n".join([header, rule, *rows])
 
 
 def write_tables(analysis: Analysis, directory: Path) -> dict[tuple[str, str, str, str], pd.DataFrame]:
-    """Every (method, family, metric, aggregation) table as CSV; returns them by that key."""
+    """Every (method, family, metric, aggregation) table as CSV (NaN = empty, written blank);
+    returns them by that key."""
     tables = {}
     (directory / "tables").mkdir(parents=True, exist_ok=True)
     for method in analysis.methods:
         for family in analysis.families:
-            for metric in BINARY_METRICS + SOFT_METRICS:
+            for metric in METRICS:
                 for aggregation in aggregations(analysis, method):
                     table = network_table(analysis.scores, metric, family, method, aggregation)
                     if not table.empty:
@@ -54,8 +76,32 @@ def write_tables(analysis: Analysis, directory: Path) -> dict[tuple[str, str, st
     return tables
 
 
+def write_count_tables(analysis: Analysis, directory: Path) -> dict[tuple[str, str], pd.DataFrame]:
+    """Per (method, aggregation): network x class table of what each cell rests on
+    (``count_table``), as ``tables/<method>__n__<aggregation>.csv``; returns them by that key."""
+    counts = {}
+    for method in analysis.methods:
+        for aggregation in aggregations(analysis, method):
+            table = count_table(analysis.sets, method, aggregation, analysis.min_count)
+            table.to_csv(directory / "tables" / f"{method}__n__{aggregation}.csv")
+            counts[method, aggregation] = table
+    return counts
+
+
+def grand_means(tables: dict[tuple[str, str, str, str], pd.DataFrame]) -> pd.DataFrame:
+    """One row per (method, masks, aggregation), one column per metric: the grand mean (the
+    mean of the per-network means, empty classes left out)."""
+    values = {(method, family, aggregation): {} for method, family, _, aggregation in tables}
+    for (method, family, metric, aggregation), table in tables.items():
+        values[method, family, aggregation][metric] = table.loc["mean", "mean"]
+    frame = pd.DataFrame.from_dict(values, orient="index", columns=list(METRICS))
+    frame.index = [" · ".join(key) for key in frame.index]
+    return frame
+
+
 def write_clustering(analysis: Analysis, directory: Path) -> pd.DataFrame:
-    """Distance matrices and the per-expression cophenetic correlation and top-two groups."""
+    """Distance matrices and the per-expression cophenetic correlation, top-two groups and the
+    networks left out (their class is empty)."""
     (directory / "distances").mkdir(parents=True, exist_ok=True)
     rows = []
     for method, by_expression in analysis.clusterings.items():
@@ -63,20 +109,22 @@ def write_clustering(analysis: Analysis, directory: Path) -> pd.DataFrame:
             pd.DataFrame(clustering.distances, index=clustering.labels, columns=clustering.labels).to_csv(
                 directory / "distances" / f"{method}__{expression}.csv", float_format="%.6f"
             )
-            groups = " vs ".join("{" + ", ".join(group) + "}" for group in clustering.groups(2))
-            rows.append((method, expression, clustering.cophenetic, groups))
-    frame = pd.DataFrame(rows, columns=["method", "expression", "cophenetic", "groups"])
+            groups = " vs ".join("{" + ", ".join(group) + "}" for group in clustering.groups(2)) if clustering.labels else "no network"
+            rows.append((method, expression, clustering.cophenetic, groups, ", ".join(clustering.excluded)))
+    frame = pd.DataFrame(rows, columns=["method", "expression", "cophenetic", "groups", "excluded"])
     frame.to_csv(directory / "clustering.csv", index=False, float_format="%.6f")
     return frame
 
 
 def write_figures(analysis: Analysis, directory: Path) -> None:
+    """The report's figures; an empty class is marked "(empty)" in the heatmap grid and the bars."""
     figures = directory / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     mask_grid(analysis.families).savefig(figures / "masks.png", dpi=110)
     for method in analysis.methods:
         pooled = analysis.pooled(method)
-        heatmap_grid({s.network: s.gray() for s in pooled}, analysis.classes).savefig(figures / f"heatmaps__{method}.png", dpi=110)
+        grays = {s.network: [None if missing else gray for gray, missing in zip(s.gray(), s.missing(analysis.min_count), strict=True)] for s in pooled}
+        heatmap_grid(grays, analysis.classes).savefig(figures / f"heatmaps__{method}.png", dpi=110)
         scores = analysis.scores[analysis.scores.method == method]
         primary = aggregations(analysis, method)[0]
         scores = scores[scores.fold == POOLED] if primary == POOLED else scores[scores.fold != POOLED]
@@ -93,28 +141,56 @@ def _cophenetic(value: float) -> str:
     return "n/a (fewer than 3 networks)" if np.isnan(value) else f"{value:.4f}"
 
 
-def summary_markdown(analysis: Analysis, tables: dict, clustering: pd.DataFrame, title: str, description: dict[str, str]) -> str:
-    """summary.md: what was analyzed, the network x expression tables, clustering, skips."""
+def empty_warning(analysis: Analysis) -> list[str]:
+    """The summary's opening warning naming every empty (network, method, fold, class) cell; none when there is none."""
+    cells = analysis.empty_cells()
+    if not cells:
+        return []
+    by_set: dict[tuple[str, str, str], list[str]] = {}
+    for network, method, fold, name in cells:
+        by_set.setdefault((network, method, fold), []).append(name)
+    named = "; ".join(f"{network} · {method} · fold {fold}: {', '.join(names)}" for (network, method, fold), names in by_set.items())
+    return [
+        f"> **Warning: {len(cells)} empty class heatmap(s)** (fewer than min_count={analysis.min_count} images): "
+        f"scored NaN, shown as (empty), left out of every mean and of the clustering: {named}.",
+        "",
+    ]
+
+
+def summary_markdown(
+    analysis: Analysis, tables: dict, counts: dict[tuple[str, str], pd.DataFrame], clustering: pd.DataFrame, title: str, description: dict[str, str]
+) -> str:
+    """summary.md: the empty-class warning, what was analyzed, the grand means, the network x
+    expression tables with what their cells rest on, clustering, skips."""
     networks = sorted({s.network for s in analysis.sets})
     folds = sorted({str(s.fold) for s in analysis.sets if s.fold != POOLED})
-    lines = [f"# {title}", ""]
+    lines = [f"# {title}", "", *empty_warning(analysis)]
     lines += [f"- {key}: {value}" for key, value in description.items()]
     lines += [
         f"- heatmap sets read: {analysis.read} "
         f"({len(networks)} networks, methods {', '.join(analysis.methods)}, folds {', '.join(folds) or 'none (pooled only)'})",
         f"- threshold: {analysis.threshold} on the min-max stretched uint8 heatmap (pixel > t is important)",
+        "- localisation metrics (mass accuracy, rank accuracy, pointing game, ROC-AUC) on the unthresholded heatmap",
+        f"- min_count: {analysis.min_count} (a class heatmap on fewer images is empty: NaN, left out of the means)",
         f"- mask families: {', '.join(analysis.families)}",
         f"- skipped inputs: {len(analysis.skipped)}",
         "",
     ]
+    if tables:
+        lines += ["## Grand means (mean of the per-network means)", "", _markdown(grand_means(tables), first="method · masks · aggregation"), ""]
+    for (method, aggregation), table in counts.items():
+        known = _markdown(table, _count_cell) if table.notna().any(axis=None) else "Not known: the source gives no image counts."
+        lines += [f"## n · {method} · {COUNT_HEADINGS[aggregation]}", "", known, ""]
     for (method, family, metric, aggregation), table in tables.items():
         if metric not in SUMMARY_METRICS:
             continue
         how = "mean of the per-fold scores (the study's table)" if aggregation == FOLD_MEAN else "scores of the pooled heatmaps"
         lines += [f"## {SUMMARY_METRICS[metric]} · {method} · {family} masks · {how}", "", _markdown(table), ""]
     lines += ["## Clustering (1 - Pearson r between pooled heatmaps, average linkage)", ""]
-    lines += ["| method | expression | cophenetic r | top two clusters |", "|---|---|---:|---|"]
-    lines += [f"| {row.method} | {row.expression} | {_cophenetic(row.cophenetic)} | {row.groups} |" for row in clustering.itertuples()]
+    lines += ["| method | expression | cophenetic r | top two clusters | left out (empty) |", "|---|---|---:|---|---|"]
+    lines += [
+        f"| {row.method} | {row.expression} | {_cophenetic(row.cophenetic)} | {row.groups} | {row.excluded or '-'} |" for row in clustering.itertuples()
+    ]
     lines.append("")
     if analysis.skipped:
         lines += ["## Skipped inputs", ""] + [f"- `{origin}`: {reason}" for origin, reason in analysis.skipped] + [""]
@@ -127,7 +203,8 @@ def write_report(analysis: Analysis, directory: str | Path, title: str, descript
     directory.mkdir(parents=True, exist_ok=True)
     analysis.scores.to_csv(directory / "scores.csv", index=False, float_format="%.6f")
     tables = write_tables(analysis, directory)
+    counts = write_count_tables(analysis, directory)
     clustering = write_clustering(analysis, directory)
     write_figures(analysis, directory)
-    (directory / "summary.md").write_text(summary_markdown(analysis, tables, clustering, title, description))
+    (directory / "summary.md").write_text(summary_markdown(analysis, tables, counts, clustering, title, description))
     return directory

@@ -54,6 +54,12 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def artifact_files(classes: list[str]) -> list[str]:
+    """The files of an artifact with ``classes``, relative to its directory: each one has a
+    sha256 entry in the manifest and is verified by ``read_artifact``."""
+    return ["heatmaps.npy"] + [f"{kind}/{name}.png" for kind in ("png", "jet") for name in classes]
+
+
 def write_artifact(directory: str | Path, heatmaps: np.ndarray, counts: list[int], classes: list[str], manifest: dict) -> Path:
     """Write the artifact into ``directory`` (created); ``manifest`` holds the run, saliency
     and selection entries, completed here with schema, template, classes, counts and
@@ -68,7 +74,7 @@ def write_artifact(directory: str | Path, heatmaps: np.ndarray, counts: list[int
         gray = stretch(heatmap)
         cv2.imwrite(str(directory / "png" / f"{name}.png"), gray)
         cv2.imwrite(str(directory / "jet" / f"{name}.png"), cv2.applyColorMap(gray, cv2.COLORMAP_JET))
-    files = ["heatmaps.npy"] + [f"{kind}/{name}.png" for kind in ("png", "jet") for name in classes]
+    files = artifact_files(classes)
     full = {
         **manifest,
         "schema_version": SCHEMA_VERSION,
@@ -82,9 +88,31 @@ def write_artifact(directory: str | Path, heatmaps: np.ndarray, counts: list[int
     return directory
 
 
+def _check_entries(directory: Path, manifest: dict) -> None:
+    """The manifest must give classes, counts for each, a template with its size and a sha256
+    entry for every file of the artifact (``artifact_files``), each a path inside the directory."""
+    missing = [key for key in ("classes", "counts", "template", "sha256") if not isinstance(manifest.get(key), list if key == "classes" else dict)]
+    template = manifest.get("template") if isinstance(manifest.get("template"), dict) else {}
+    missing += [f"template {key}" for key in ("height", "width") if "template" not in missing and not isinstance(template.get(key), int)]
+    if missing:
+        raise CorruptArtifactError(f"The manifest of '{directory}' lacks {', '.join(missing)}: the artifact is incomplete, write it again.")
+    uncounted = [name for name in manifest["classes"] if name not in manifest["counts"]]
+    if uncounted:
+        raise CorruptArtifactError(f"The manifest of '{directory}' gives no count for {', '.join(uncounted)}: the artifact is incomplete, write it again.")
+    unlisted = [name for name in artifact_files(manifest["classes"]) if name not in manifest["sha256"]]
+    if unlisted:
+        raise CorruptArtifactError(
+            f"The manifest of '{directory}' has no sha256 for {', '.join(unlisted)}: the artifact cannot be verified, download or write it again."
+        )
+    outside = [name for name in manifest["sha256"] if Path(name).is_absolute() or ".." in Path(name).parts]
+    if outside:
+        raise CorruptArtifactError(f"The manifest of '{directory}' lists files outside the artifact ({', '.join(outside)}): refusing it, write it again.")
+
+
 def read_artifact(directory: str | Path) -> HeatmapArtifact:
-    """Read and verify an artifact directory; a damaged one raises ``CorruptArtifactError``
-    with one sentence saying what is wrong."""
+    """Read and verify an artifact directory: every file it reads must have a matching sha256
+    in the manifest. A damaged or incomplete one raises ``CorruptArtifactError`` with one
+    sentence saying what is wrong."""
     directory = Path(directory)
     manifest_path = directory / "manifest.json"
     if not manifest_path.is_file():
@@ -95,11 +123,14 @@ def read_artifact(directory: str | Path) -> HeatmapArtifact:
         raise CorruptArtifactError(
             f"The manifest of '{directory}' is not valid JSON ({error.msg}): the artifact is damaged, download or write it again."
         ) from error
+    if not isinstance(manifest, dict):
+        raise CorruptArtifactError(f"The manifest of '{directory}' is not a JSON object: the artifact is damaged, download or write it again.")
     if manifest.get("schema_version") != SCHEMA_VERSION:
         raise CorruptArtifactError(
             f"'{directory}' has schema version {manifest.get('schema_version')}, this ferlens reads {SCHEMA_VERSION}: rewrite it with this version."
         )
-    for name, expected in manifest.get("sha256", {}).items():
+    _check_entries(directory, manifest)
+    for name, expected in manifest["sha256"].items():
         path = directory / name
         if not path.is_file() or _sha256(path) != expected:
             raise CorruptArtifactError(f"'{path}' is missing or does not match its checksum: the artifact is damaged, download or write it again.")

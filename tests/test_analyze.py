@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.scoring import METRICS
 from formats.heatmap_artifact import read_artifact, stretch
-from tests.conftest import ROOT, SMALL_DATA, run_train
+from tests.conftest import REFERENCE, ROOT, SMALL_DATA, run_train
 
 EXPRESSIONS = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 
@@ -26,14 +27,15 @@ def run_analyze(*overrides: str, cwd: Path = ROOT) -> subprocess.CompletedProces
 
 @pytest.fixture(scope="module")
 def paper_report(reference_dir, tmp_path_factory) -> Path:
+    """source=paper with its default root, run from outside the repository: the vendored heatmaps are found all the same."""
     report = tmp_path_factory.mktemp("paper") / "report"
     done = run_analyze(
         "source=paper",
-        f"source.root={reference_dir / 'heatmaps_by_net'}",
         f"masks.ekman={reference_dir / 'gt'}",
         f"report_dir={report}",
         "progress=false",
         "hydra.run.dir=" + str(report.parent / "hydra"),
+        cwd=report.parent,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"Report written to {report} (12 heatmap sets, 0 skipped)" in done.stdout
@@ -58,6 +60,30 @@ def test_paper_heatmaps_reproduce_the_study_table(paper_report, reference_dir):
     summary = (paper_report / "summary.md").read_text()
     assert "| ResNet50 | 0.1944 | 0.5156 | 0.2226 | 0.2797 | 0.4236 | 0.3252 | 0.3269 |" in summary
     assert "| **mean** |" in summary and "skipped inputs: 0" in summary
+    assert f"- source: paper ({REFERENCE / 'heatmaps_by_net'})" in summary and "Warning" not in summary
+    assert "Not known: the source gives no image counts." in summary  # the study's PNGs carry no counts
+
+
+def test_paper_localisation_metrics(paper_report, reference_dir):
+    from sklearn.metrics import roc_auc_score
+
+    # grand means over the 12 networks' pooled heatmaps, per mask family (measured)
+    measured = {
+        "ekman": {"mass_accuracy": 0.3558, "rank_accuracy": 0.4292, "pointing_game": 0.4583, "roc_auc": 0.7036},
+        "au": {"mass_accuracy": 0.3034, "rank_accuracy": 0.4158, "pointing_game": 0.5972, "roc_auc": 0.7502},
+    }
+    for family, metrics in measured.items():
+        for metric, value in metrics.items():
+            table = pd.read_csv(paper_report / "tables" / f"lime__{family}__{metric}__pooled.csv", index_col=0)
+            assert table.loc["mean", "mean"] == pytest.approx(value, abs=1e-4), (family, metric)
+    assert "| lime · ekman · pooled | 0.2689 |" in (paper_report / "summary.md").read_text()
+    scores = pd.read_csv(paper_report / "scores.csv").set_index(["network", "expression", "mask_family", "metric"])["value"]
+    for network, expression in (("ResNet50", "Disgust"), ("AlexNet", "Fear"), ("WeiNet", "Surprise")):
+        gray = cv2.imread(str(reference_dir / "heatmaps_by_net" / f"{network}_{expression}_heatmap.png"), cv2.IMREAD_GRAYSCALE).ravel()
+        mask = cv2.imread(str(reference_dir / "gt" / f"{expression}_gt.png"), cv2.IMREAD_GRAYSCALE).ravel() > 127
+        assert scores[network, expression, "ekman", "roc_auc"] == pytest.approx(roc_auc_score(mask, gray), abs=1e-6)
+        assert scores[network, expression, "ekman", "mass_accuracy"] == pytest.approx(gray[mask].sum() / gray.sum(), abs=1e-6)
+        assert scores[network, expression, "ekman", "pointing_game"] == float(mask[gray == gray.max()].all())
 
 
 def test_paper_distances_are_one_minus_pearson(paper_report, reference_dir):
@@ -89,8 +115,10 @@ def test_user_mistakes_are_one_sentence(tmp_path, reference_dir):
     )
     assert nothing.returncode != 0
     assert nothing.stderr.strip().splitlines()[-1].startswith("Error: No heatmaps found in ") and "model=['NoSuchNet']" in nothing.stderr
-    missing = run_analyze("source=paper", f"report_dir={tmp_path / 'r'}", f"hydra.run.dir={tmp_path / 'h'}")
-    assert missing.stderr.strip().splitlines()[-1] == "Error: The setting 'source.root' is required: add source.root=<value> to the command line."
+    missing = run_analyze("source=wandb", f"report_dir={tmp_path / 'r'}", f"hydra.run.dir={tmp_path / 'h'}")
+    assert missing.stderr.strip().splitlines()[-1] == "Error: The setting 'source.project' is required: add source.project=<value> to the command line."
+    no_images = run_analyze("source=paper", "min_count=0", f"report_dir={tmp_path / 'r'}", f"hydra.run.dir={tmp_path / 'h'}")
+    assert no_images.stderr.strip().splitlines()[-1] == "Error: min_count=0 would score heatmaps made of no image: give min_count=1 or more."
     wrong = run_analyze("source=local", f"source.paths=[{tmp_path / 'nope'}]", f"hydra.run.dir={tmp_path / 'h'}")
     assert "does not exist" in wrong.stderr.strip().splitlines()[-1] and "Traceback" not in wrong.stderr
     mask_dir = run_analyze("source=paper", f"source.root={reference_dir / 'heatmaps_by_net'}", f"masks.ekman={tmp_path}", f"hydra.run.dir={tmp_path / 'h'}")
@@ -125,9 +153,10 @@ def test_train_two_models_then_analyze_local(tmp_path):
     scores = pd.read_csv(report / "scores.csv")
     assert sorted(scores.network.unique()) == ["smallcnn", "weinet"]
     assert set(scores.fold.astype(str)) == {"2", "pooled"} and set(scores.method) == {"gradcam"}
-    assert set(scores.mask_family) == {"ekman", "au"} and set(scores.metric) == {"iou", "f1", "precision", "recall", "ncc", "cosine"}
-    assert len(scores) == 2 * 2 * 6 * 2 * 6  # networks x (fold 2, pooled) x expressions x families x metrics
-    assert scores[scores.metric != "ncc"].value.between(0, 1).all() and scores.value.between(-1, 1).all()
+    assert set(scores.mask_family) == {"ekman", "au"} and set(scores.metric) == set(METRICS)
+    assert len(scores) == 2 * 2 * 6 * 2 * len(METRICS)  # networks x (fold 2, pooled) x expressions x families x metrics
+    scored = scores.dropna()  # NaN only for a class the run selected no image of
+    assert scored[scored.metric != "ncc"].value.between(0, 1).all() and scored.value.between(-1, 1).all()
     # scores recomputed from the artifacts themselves
     artifact = read_artifact(runs["weinet"] / "heatmaps" / "gradcam")
     from analysis.scoring import Threshold, score_heatmap
@@ -137,13 +166,17 @@ def test_train_two_models_then_analyze_local(tmp_path):
         "metric"
     )["value"]
     fear = artifact.classes.index("Fear")
-    expected = score_heatmap(stretch(artifact.heatmaps[fear]), ekman_mask("Fear"), Threshold())
-    assert row["iou"] == pytest.approx(expected["iou"], abs=1e-6) and row["cosine"] == pytest.approx(expected["cosine"], abs=1e-6)
+    if artifact.manifest["counts"]["Fear"] == 0:
+        assert row.isna().all()
+    else:
+        expected = score_heatmap(stretch(artifact.heatmaps[fear]), ekman_mask("Fear"), Threshold(), artifact.heatmaps[fear])
+        for metric in ("iou", "cosine", "mass_accuracy", "roc_auc"):
+            assert row[metric] == pytest.approx(expected[metric], abs=1e-6), metric
     # tables: fold-mean (one fold) equals pooled here, both present
     fold_table = pd.read_csv(report / "tables" / "gradcam__ekman__iou__fold-mean.csv", index_col=0)
     pooled_table = pd.read_csv(report / "tables" / "gradcam__ekman__iou__pooled.csv", index_col=0)
     assert list(fold_table.index) == ["smallcnn", "weinet", "mean"] and list(fold_table.columns) == [*EXPRESSIONS, "mean"]
-    assert np.allclose(fold_table.values, pooled_table.values, atol=1e-6)
+    assert np.allclose(fold_table.values, pooled_table.values, atol=1e-6, equal_nan=True)
     summary = (report / "summary.md").read_text()
     assert "mean of the per-fold scores (the study's table)" in summary and "| smallcnn |" in summary and "| weinet |" in summary
     distances = pd.read_csv(report / "distances" / "gradcam__Happiness.csv", index_col=0)

@@ -6,22 +6,29 @@ from typing import Any
 
 from analysis.sources.base import Collection, Filters
 from analysis.sources.local import collect_local
-from analysis.sources.paper import collect_paper
+from analysis.sources.paper import REFERENCE_HEATMAPS, collect_paper
 from analysis.sources.wandb_project import collect_wandb
 from user_errors import UserError
 
 SOURCES = ("local", "paper", "wandb")
 
 
+def source_options(kind: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The options of source ``kind`` with their defaults filled in: source=paper without a
+    root reads the study's heatmaps vendored in this repository (``REFERENCE_HEATMAPS``)."""
+    if kind == "paper" and not options.get("root"):
+        return {**options, "root": str(REFERENCE_HEATMAPS)}
+    return options
+
+
 def collect(kind: str, options: dict[str, Any], filters: Filters, strict: bool = False) -> Collection:
     """Heatmap sets from source ``kind`` with its ``options`` (the ``source`` config)."""
+    options = source_options(kind, options)
     if kind == "local":
         if not options.get("paths"):
             raise UserError("source=local needs source.paths: run directories or folders above them, e.g. source.paths=[logs/train].")
         return collect_local(list(options["paths"]), filters, options.get("label", "{model}"), strict)
     if kind == "paper":
-        if not options.get("root"):
-            raise UserError("source=paper needs source.root: a folder of <Net>_<Expr>_heatmap.png files.")
         return collect_paper(options["root"], filters, options.get("method", "lime"), options.get("pretrained"), strict)
     if kind == "wandb":
         if not options.get("project"):
@@ -39,4 +46,4 @@ def collect(kind: str, options: dict[str, Any], filters: Filters, strict: bool =
     raise UserError(f"Unknown source '{kind}': use one of {', '.join(SOURCES)}.")
 
 
-__all__ = ["SOURCES", "Collection", "Filters", "collect"]
+__all__ = ["SOURCES", "Collection", "Filters", "collect", "source_options"]

@@ -15,10 +15,12 @@ import numpy as np
 
 from analysis.heatmap_set import POOLED, HeatmapSet
 from analysis.sources.base import Collection, Filters
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
+from faces.template import TEMPLATE_HEIGHT, TEMPLATE_NAME, TEMPLATE_WIDTH
 from formats.expressions import CLASSES_7
 from user_errors import UserError
 
+#: The study's 72 pooled heatmaps vendored in this repository (found from this file, not the cwd).
+REFERENCE_HEATMAPS = Path(__file__).resolve().parents[2] / "reference" / "ekman" / "heatmaps_by_net"
 FILE_PATTERN = re.compile(r"^(?P<network>.+?)(?:_CV(?P<fold>\d+))?_(?P<expression>[A-Za-z]+)_heatmap\.png$")
 
 
@@ -63,7 +65,7 @@ def collect_paper(root: str | Path, filters: Filters, method: str = "lime", pret
                 classes=classes,
                 heatmaps=np.stack(images).astype(np.float32) / 255,
                 pretrained=None if pretrained is None else network in pretrained,
-                template={"name": "gaya-morey-89", "width": TEMPLATE_WIDTH, "height": TEMPLATE_HEIGHT},
+                template={"name": TEMPLATE_NAME, "width": TEMPLATE_WIDTH, "height": TEMPLATE_HEIGHT},
                 origin=origin,
                 from_gray=True,
             )

@@ -26,7 +26,8 @@ def blob_maps(seed: int, classes: list[str] = CLASSES) -> np.ndarray:
 def make_artifact(
     directory: Path, model: str, fold: int, method: str = "gradcam", seed: int = 0, counts: list[int] | None = None, classes: list[str] = CLASSES
 ) -> Path:
-    """A verified artifact for (model, fold, method) under ``directory/heatmaps/<method>``."""
+    """A verified artifact for (model, fold, method) under ``directory/heatmaps/<method>``; a
+    class with count 0 has a zero map, as GlobalSaliency writes it."""
     manifest = {
         "run": {
             "id": f"{model}{fold}",
@@ -40,7 +41,8 @@ def make_artifact(
         "saliency": {"key": method, "method": method, "params": {}},
     }
     counts = counts or [10 + i for i in range(len(classes))]
-    return write_artifact(directory / "heatmaps" / method, blob_maps(seed, classes), counts, classes, manifest)
+    maps = blob_maps(seed, classes) * (np.array(counts) > 0)[:, None, None]
+    return write_artifact(directory / "heatmaps" / method, maps, counts, classes, manifest)
 
 
 def write_paper_layout(root: Path, maps_by_key: dict[tuple[str, int | None], np.ndarray], classes: list[str] = CLASSES) -> None:

@@ -1,9 +1,12 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from analysis.known_truth import evaluate
+from analysis.known_truth import evaluate, method_summary
+from analysis.scoring import localisation_scores
+from tests.analysis.helpers import blob_maps, make_artifact
 from tests.conftest import ROOT, run_train
 
 # a WeiNet on 900 synthetic faces for 8 epochs (about 2 minutes on 2 cores)
@@ -36,6 +39,22 @@ def test_trained_weinet_heatmaps_find_the_generating_aus_better_than_random_weig
         text=True,
     )
     assert printed.returncode == 0 and "iou_ratio" in printed.stdout and f"{table.loc['attention', 'mean_iou']:.3f}" in printed.stdout
+    for column in ("mass_accuracy", "rank_accuracy", "roc_auc", "random_roc_auc"):
+        assert column in printed.stdout and table[column].between(0, 1).all(), column
+
+
+def test_method_summary_scores_localisation_and_leaves_empty_classes_out(tmp_path):
+    directory = make_artifact(tmp_path, "weinet", 1, seed=8, counts=[5, 0, 5, 5, 5, 5])
+    maps = blob_maps(8)
+    truth = maps > np.quantile(maps, 0.95, axis=(1, 2), keepdims=True)  # each class's own top 5 %: found exactly
+    truth[5] = ~truth[5]  # ... except Surprise, whose truth is everything but its peak
+    summary = method_summary(directory, truth)
+    assert summary["classes"] == 5 and summary["peaks_inside"] == 4  # Disgust (no image) is left out
+    assert summary["rank_accuracy"] == pytest.approx((4 + localisation_scores(maps[5], truth[5])["rank_accuracy"]) / 5)
+    assert summary["roc_auc"] == pytest.approx(4 / 5)  # 1 for the four found, 0 for Surprise
+    present = [0, 2, 3, 4, 5]
+    assert summary["mass_accuracy"] == pytest.approx(np.mean([localisation_scores(maps[c], truth[c])["mass_accuracy"] for c in present]))
+    assert method_summary(directory, truth, "random_")["random_classes"] == 5
 
 
 def test_known_truth_needs_a_synthetic_run(tmp_path):

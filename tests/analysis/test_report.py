@@ -1,6 +1,8 @@
+import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.figures import heatmap_grid
 from analysis.masks import au_family, directory_family, ekman_family
 from analysis.pipeline import analyze_collection
 from analysis.report import write_report
@@ -41,3 +43,36 @@ def test_mask_directory_of_plain_names(tmp_path):
         cv2.imwrite(str(tmp_path / f"{expression}.png"), mask.astype("uint8") * 255)
     loaded = directory_family(tmp_path)
     assert sorted(loaded) == sorted(ekman_family()) and all((loaded[e] == m).all() for e, m in ekman_family().items())
+
+
+def test_report_names_empty_classes_first_and_shows_what_cells_rest_on(tmp_path):
+    make_artifact(tmp_path / "runs" / "a", "weinet", 1, seed=1, counts=[5, 0, 5, 5, 5, 5])
+    make_artifact(tmp_path / "runs" / "b", "weinet", 2, seed=8, counts=[5, 7, 5, 5, 5, 5])
+    make_artifact(tmp_path / "runs" / "c", "songnet", 1, seed=3, counts=[0] * 6)
+    analysis = analyze_collection(collect_local([tmp_path / "runs"], Filters()), {"ekman": ekman_family()}, Threshold(), progress=False)
+    report = write_report(analysis, tmp_path / "report", "empties", {"source": "test"})
+    lines = (report / "summary.md").read_text().splitlines()
+    assert lines[2].startswith("> **Warning: 13 empty class heatmap(s)** (fewer than min_count=1 images)")
+    assert "weinet · gradcam · fold 1: Disgust;" in lines[2]
+    assert "songnet · gradcam · fold pooled: Anger, Disgust, Fear, Happiness, Sadness, Surprise." in lines[2]
+    summary = "\n".join(lines)
+    assert "| weinet | 2 | 1 | 2 | 2 | 2 | 2 |" in summary and "| songnet | 0 | 0 | 0 | 0 | 0 | 0 |" in summary  # folds behind each fold-mean cell
+    assert "| weinet | 10 | 7 | 10 | 10 | 10 | 10 |" in summary  # images behind each pooled heatmap
+    assert "## Relevance mass accuracy · gradcam · ekman masks · scores of the pooled heatmaps" in summary
+    assert "## ROC-AUC · gradcam · ekman masks · mean of the per-fold scores (the study's table)" in summary
+    assert "| songnet | (empty) | (empty) |" in summary and "| gradcam · ekman · fold-mean |" in summary
+    assert "| gradcam | Disgust | n/a (fewer than 3 networks) | {weinet} | songnet |" in summary
+    folds = pd.read_csv(report / "tables" / "gradcam__n__fold-mean.csv", index_col=0)
+    assert folds.loc["weinet", "Disgust"] == 1 and folds.loc["songnet", "Anger"] == 0
+    table = pd.read_csv(report / "tables" / "gradcam__ekman__roc_auc__fold-mean.csv", index_col=0)
+    assert table.loc["songnet"].isna().all() and table.loc["mean", "Fear"] == pytest.approx(table.loc["weinet", "Fear"])
+    clustering = pd.read_csv(report / "clustering.csv")
+    assert (clustering.excluded == "songnet").all()
+
+
+def test_heatmap_grid_marks_empty_classes():
+    gray = np.full((275, 224), 128, np.uint8)
+    figure = heatmap_grid({"weinet": [None, gray]}, ["Anger", "Disgust"])
+    empty, drawn = figure.axes
+    assert [text.get_text() for text in empty.texts] == ["(empty)"] and not empty.images
+    assert not drawn.texts and len(drawn.images) == 1

@@ -2,7 +2,20 @@ import numpy as np
 import pytest
 from skimage.filters import threshold_otsu
 
-from analysis.scoring import Threshold, binary_scores, score_heatmap, soft_scores
+from analysis.scoring import (
+    METRICS,
+    Threshold,
+    binary_scores,
+    localisation_scores,
+    mass_accuracy,
+    missing_scores,
+    pointing_game,
+    rank_accuracy,
+    roc_auc,
+    score_heatmap,
+    soft_scores,
+)
+from formats.heatmap_artifact import stretch
 from user_errors import UserError
 
 
@@ -56,3 +69,60 @@ def test_soft_scores_equal_numpy():
 def test_shape_mismatch_is_a_user_error():
     with pytest.raises(UserError, match="same template"):
         score_heatmap(np.zeros((5, 5), np.uint8), np.zeros((4, 4), bool), Threshold())
+
+
+def test_mass_accuracy_counts_the_positive_mass_inside():
+    heatmap = np.array([[4.0, -2.0, 0.0], [1.0, 3.0, 0.0]])
+    mask = np.array([[True, True, False], [False, False, True]])
+    assert mass_accuracy(heatmap, mask) == pytest.approx(4 / 8)  # positive mass 4 + 1 + 3, the -2 inside counts 0
+    assert mass_accuracy(heatmap * 10 + 0, mask) == pytest.approx(0.5)  # scale-free
+    assert mass_accuracy(-np.abs(heatmap), mask) == 0.0  # no positive mass: none inside
+
+
+def test_rank_accuracy_shares_tied_slots():
+    mask = np.array([[True, False, False], [False, True, True]])  # K = 3
+    assert rank_accuracy(np.array([[5.0, 4, 3], [2, 1, 0]]), mask) == pytest.approx(1 / 3)  # top 3 = 5, 4, 3: only the 5 inside
+    tied_mask = np.array([[False, True, False], [False, True, True]])
+    # the 5 (outside) takes one slot; three 3s, one inside, share the other two: 2 x 1/3 hits
+    assert rank_accuracy(np.array([[5.0, 3, 3], [3, 1, 0]]), tied_mask) == pytest.approx((2 / 3) / 3)
+    assert rank_accuracy(np.full((2, 3), 0.7), mask) == pytest.approx(3 / 6)  # constant map: chance level K / pixels
+    assert np.isnan(rank_accuracy(np.ones((2, 3)), np.zeros((2, 3), bool)))
+
+
+def test_pointing_game_needs_every_maximum_inside():
+    heatmap = np.array([[0.0, 1.0], [0.2, 0.0]])
+    assert pointing_game(heatmap, np.array([[False, True], [False, False]])) == 1.0
+    assert pointing_game(heatmap, np.array([[True, False], [True, True]])) == 0.0
+    ties = np.array([[2.0, 0.0], [0.0, 2.0]])
+    assert pointing_game(ties, np.array([[True, False], [False, False]])) == 0.0  # one tied maximum outside
+    assert pointing_game(ties, np.array([[True, False], [False, True]])) == 1.0
+    assert pointing_game(np.zeros((2, 2)), np.array([[True, True], [True, False]])) == 0.0  # a constant map has no peak
+    assert pointing_game(np.zeros((2, 2)), np.ones((2, 2), bool)) == 1.0
+
+
+def test_roc_auc_by_hand_and_equal_to_sklearn():
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc(np.array([[3.0, 1.0], [2.0, 0.0]]), np.array([[True, False], [False, True]])) == pytest.approx(2 / 4)
+    # one positive (1) against 1, 0, 0: a tie counts one half
+    assert roc_auc(np.array([[1.0, 1.0], [0.0, 0.0]]), np.array([[True, False], [False, False]])) == pytest.approx(2.5 / 3)
+    assert roc_auc(np.full((3, 3), 4.0), np.eye(3, dtype=bool)) == 0.5
+    assert np.isnan(roc_auc(np.ones((3, 3)), np.zeros((3, 3), bool))) and np.isnan(roc_auc(np.ones((3, 3)), np.ones((3, 3), bool)))
+    rng = np.random.default_rng(3)
+    for seed in range(5):
+        mask = rng.random((40, 30)) < 0.1 + 0.15 * seed
+        for heatmap in (rng.integers(0, 6, (40, 30)).astype(np.uint8), rng.random((40, 30)).astype(np.float32) + mask * 0.3):  # many ties; floats
+            assert roc_auc(heatmap, mask) == pytest.approx(roc_auc_score(mask.ravel(), heatmap.ravel()), abs=1e-12)
+
+
+def test_localisation_reads_the_float_map_and_missing_is_nan():
+    heatmap = np.array([[3.0, 1.0], [-1.0, -1.0]])
+    mask = np.array([[False, True], [True, True]])
+    gray = stretch(heatmap)  # [[255, 128], [0, 0]]: stretching moves the mass
+    scores = score_heatmap(gray, mask, Threshold(), heatmap)
+    assert scores["mass_accuracy"] == pytest.approx(1 / 4)  # positive mass 3 + 1, the 1 inside
+    assert localisation_scores(gray, mask)["mass_accuracy"] == pytest.approx(128 / 383)
+    assert scores["pointing_game"] == 0.0 and scores["roc_auc"] == 0.0 and scores["rank_accuracy"] == pytest.approx(2 / 3)  # the 3 outside tops all
+    assert score_heatmap(gray, mask, Threshold()) == {**scores, **localisation_scores(gray, mask)}  # without a float map: the gray one
+    assert list(scores) == list(METRICS)
+    assert set(missing_scores()) == set(METRICS) and all(np.isnan(value) for value in missing_scores().values())

@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from formats.heatmap_artifact import CorruptArtifactError, read_artifact, stretch, write_artifact
+from faces.template import template_sha256
+from formats.heatmap_artifact import CorruptArtifactError, artifact_files, read_artifact, stretch, write_artifact
 
 CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 
@@ -23,7 +24,8 @@ def test_write_read_verify_round_trip(tmp_path):
     np.testing.assert_array_equal(artifact.heatmaps, heatmaps)
     assert artifact.classes == CLASSES
     assert artifact.manifest["counts"]["Happiness"] == 7 and artifact.manifest["empty_classes"] == ["Sadness"]
-    assert artifact.manifest["template"] == {"name": "gaya-morey-89", "width": 224, "height": 275}
+    assert artifact.manifest["template"] == {"name": "gaya-morey-89", "width": 224, "height": 275, "points_sha256": template_sha256()}
+    assert sorted(artifact.manifest["sha256"]) == sorted(artifact_files(CLASSES)) and len(artifact_files(CLASSES)) == 13
     assert artifact.manifest["run"]["model"] == "weinet"
     gray = cv2.imread(str(directory / "png" / "Anger.png"), cv2.IMREAD_UNCHANGED)
     assert gray.shape == (275, 224) and gray.dtype == np.uint8 and gray.min() == 0 and gray.max() == 255
@@ -47,3 +49,28 @@ def test_damaged_artifacts_are_refused_in_one_sentence(tmp_path, damage, message
     damage(directory)
     with pytest.raises(CorruptArtifactError, match=message):
         read_artifact(directory)
+
+
+def _edit_manifest(directory, edit) -> None:
+    manifest = json.loads((directory / "manifest.json").read_text())
+    edit(manifest)
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: m["sha256"].pop("heatmaps.npy"), r"has no sha256 for heatmaps\.npy: the artifact cannot be verified"),
+        (lambda m: m["sha256"].pop("jet/Fear.png"), r"has no sha256 for jet/Fear\.png: the artifact cannot be verified"),
+        (lambda m: m.pop("sha256"), r"lacks sha256: the artifact is incomplete"),
+        (lambda m: m["counts"].pop("Anger"), r"gives no count for Anger"),
+        (lambda m: m["template"].pop("height"), r"lacks template height"),
+        (lambda m: m["sha256"].update({"../outside.txt": "0" * 64}), r"lists files outside the artifact \(\.\./outside\.txt\)"),
+    ],
+)
+def test_incomplete_manifests_are_refused_in_one_sentence(tmp_path, edit, message):
+    _, directory = _write(tmp_path)
+    _edit_manifest(directory, edit)
+    with pytest.raises(CorruptArtifactError, match=message) as refused:
+        read_artifact(directory)
+    assert str(refused.value).count(". ") == 0 and str(refused.value).endswith(".")  # one sentence
