@@ -16,11 +16,17 @@ from pathlib import Path
 import hydra
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import LearningRateMonitor
+from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from analysis.quick import score_artifact
+from callbacks.global_saliency import GlobalSaliency
+from formats.heatmap_artifact import read_artifact
 from lightning_modules.ddp import ddp_job_scope
-from lightning_modules.summary import print_summary
+from lightning_modules.networks import resolve_data_config
+from lightning_modules.summary import HeatmapSummary, print_summary
 from user_errors import UserError, user_message
 
 log = logging.getLogger("ferlens.train")
@@ -35,20 +41,35 @@ def _load_initial_weights(module: L.LightningModule, checkpoint: str) -> None:
     path = Path(checkpoint).expanduser()
     if not path.is_file():
         raise UserError(f"init_from checkpoint '{path}' does not exist: pass the path of a .ckpt file written by a previous run.")
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise UserError(f"init_from checkpoint '{path}' could not be read safely ({type(error).__name__}): pass a .ckpt file written by ferlens.") from error
     module.load_state_dict(state.get("state_dict", state))
+
+
+def resolve_model_inputs(cfg: DictConfig) -> None:
+    """Fill ``model.input_size`` and ``model.normalization`` with the network's own values
+    where the config leaves them null (the network's data config is the one source of truth;
+    the data config reads them through ``${model.input_size}``)."""
+    net = OmegaConf.to_container(cfg.model.net, resolve=True)
+    extra = {key: value for key, value in net.items() if key not in ("name", "pretrained", "weights")}
+    data_config = resolve_data_config(net["name"], input_size=cfg.model.input_size, normalization=cfg.model.normalization, **extra)
+    OmegaConf.update(cfg, "model.input_size", data_config.input_size)
+    OmegaConf.update(cfg, "model.normalization", data_config.normalization)
 
 
 def run(cfg: DictConfig) -> dict[str, float]:
     """One training job. Returns the final metrics (best validation, test)."""
     started = time.perf_counter()
     L.seed_everything(cfg.seed, workers=True)
+    resolve_model_inputs(cfg)
     datamodule = hydra.utils.instantiate(cfg.data)
     module = hydra.utils.instantiate(cfg.model, num_classes=datamodule.num_classes, class_names=datamodule.class_names, _convert_="all")
     if cfg.init_from:
         _load_initial_weights(module, cfg.init_from)
     loggers = _instantiate_group(cfg.get("logger"))
-    callbacks = [c for c in _instantiate_group(cfg.get("callbacks")) if loggers or type(c).__name__ != "LearningRateMonitor"]
+    callbacks = [c for c in _instantiate_group(cfg.get("callbacks")) if loggers or not isinstance(c, LearningRateMonitor)]
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
@@ -68,16 +89,28 @@ def run(cfg: DictConfig) -> dict[str, float]:
     return results
 
 
+def _heatmap_summaries(trainer: L.Trainer) -> list[HeatmapSummary]:
+    """The artifacts GlobalSaliency wrote in this run, scored against the Ekman and AU masks."""
+    summaries = []
+    for callback in trainer.callbacks:
+        if isinstance(callback, GlobalSaliency):
+            for key, directories in callback.written.items():
+                for directory in directories:
+                    artifact = read_artifact(directory)
+                    summaries.append(HeatmapSummary(key, directory, artifact.manifest, score_artifact(directory), directory / "overview.png"))
+    return summaries
+
+
 @rank_zero_only
 def _finish(cfg: DictConfig, loggers: list, trainer: L.Trainer, best: str | None, results: dict[str, float], seconds: float) -> None:
     places = {"output directory": cfg.paths.output_dir, "best checkpoint": best or "none (no checkpoint callback)"}
     for logger in loggers:
-        if type(logger).__name__ == "WandbLogger":
+        if isinstance(logger, WandbLogger):
             places["W&B run"] = f"{logger.experiment.dir} ({logger.experiment.settings.mode}; `wandb sync` uploads offline runs)"
             logger.experiment.finish()
         else:
             places[f"{type(logger).__name__}"] = logger.log_dir
-    print_summary(f"{cfg.model.net.name} on {cfg.data.name}, fold {cfg.data.fold}", results, places, seconds)
+    print_summary(f"{cfg.model.net.name} on {cfg.data.name}, fold {cfg.data.fold}", results, places, seconds, _heatmap_summaries(trainer))
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")

@@ -1,17 +1,24 @@
-"""GlobalSaliency: one global heatmap per expression, accumulated over the validation set.
+"""GlobalSaliency: one global heatmap per expression, from the weights the user is told about.
 
-On the chosen validation epochs: every rank records (sample index, label, prediction) of
-its validation samples; at the epoch's end the records of all ranks are gathered, the
-same selection is made on every rank (target = predicted class or label, optionally only
-correct predictions, at most N per class drawn with the run's seed), each selected sample
-is explained by exactly one rank, warped into the template with its landmarks and summed
-per class in a torchmetrics ``Metric`` (summed across ranks). Rank 0 writes the artifact
-(``formats/heatmap_artifact.py``) and logs it to W&B. The result does not depend on the
-number of processes.
+When: by default once, after fit, for the **best checkpoint** (the weights ``trainer.test``
+uses), on the validation split; with ``epochs=[...]`` at the end of those validation epochs
+instead, each into ``heatmaps/<key>/epoch=N/``; and at the end of ``trainer.validate`` (the
+weights given, e.g. ``init_from=``).
+
+How: every rank predicts its share of the validation samples; the records of all ranks are
+gathered, the same selection is made on every rank (target = predicted class or label,
+optionally only correct predictions, at most N per class drawn with the run's seed), each
+selected sample is explained by exactly one rank, warped into the template with its
+landmarks and summed per class in a torchmetrics ``Metric`` (summed across ranks). Rank 0
+writes the artifact (``formats/heatmap_artifact.py``) with the exact weights in its manifest
+and logs it to W&B. The result does not depend on the number of processes. A pass whose
+selected samples mostly lack landmarks stops with one sentence instead of writing an
+all-zero artifact.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import subprocess
 from pathlib import Path
@@ -21,10 +28,13 @@ import lightning as L
 import numpy as np
 import torch
 import torch.distributed as dist
+from lightning.pytorch.loggers import WandbLogger
+from tqdm.auto import tqdm
 
 from callbacks.heatmap_accumulator import GlobalHeatmapAccumulator
 from faces.warp import TemplateWarper
 from formats.heatmap_artifact import ARTIFACT_TYPE, write_artifact
+from formats.template_figure import heatmap_figure
 from saliency import build_explainer
 from user_errors import UserError
 
@@ -59,13 +69,22 @@ def select_samples(
     return indices[picked], classes[picked]
 
 
+def _gather(local: Any) -> list[Any]:
+    """``local`` of every rank (a one-item list without DDP)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return [local]
+    everything: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(everything, local)
+    return everything
+
+
 class GlobalSaliency(L.Callback):
     """Per-expression global heatmaps of each configured saliency method.
 
     Args:
         methods: ``{key: {"name": <method>, **params}}`` (the ``saliency`` config).
-        epochs: validation epochs (0-based) to run on; None = the last one (and any
-            ``trainer.validate`` run).
+        epochs: None (default) = once after fit, for the best checkpoint; or validation
+            epochs (0-based) to run on, each written to ``heatmaps/<key>/epoch=N/``.
         target: ``predicted`` class (the study) or the true class ``label``.
         correct_only: only correctly classified samples.
         per_class: at most this many samples per class (None: all).
@@ -73,7 +92,10 @@ class GlobalSaliency(L.Callback):
         batch_size: samples explained at once.
         warp_mode: ``nearest`` (the study) or ``bilinear``.
         triangulation: ``template`` (fast) or ``face`` (the study's per-face rule).
-        output_dir: where ``heatmaps/<method>/`` goes (default: the trainer's root dir).
+        max_skipped_fraction: stop (one sentence) when more than this share of the selected
+            samples cannot be warped (no landmarks); all skipped always stops.
+        progress: show a progress bar for the explanation pass.
+        output_dir: where ``heatmaps/<key>/`` goes (default: the trainer's root dir).
     """
 
     def __init__(
@@ -87,12 +109,16 @@ class GlobalSaliency(L.Callback):
         batch_size: int = 16,
         warp_mode: str = "nearest",
         triangulation: str = "template",
+        max_skipped_fraction: float = 0.1,
+        progress: bool = True,
         output_dir: str | None = None,
     ) -> None:
         if target not in ("predicted", "label"):
             raise UserError(f"Unknown saliency target '{target}': use predicted (the predicted class) or label (the true class).")
+        if not methods:
+            raise UserError("GlobalSaliency has no saliency method: add one, e.g. saliency=[gradcampp], or drop the callback with callbacks=default.")
         self.explainers = {key: build_explainer(**dict(spec)) for key, spec in methods.items()}
-        self.epochs = None if epochs is None else set(epochs)
+        self.epochs = None if epochs is None else sorted(set(epochs))
         self.target = target
         self.correct_only = correct_only
         self.per_class = per_class
@@ -100,41 +126,69 @@ class GlobalSaliency(L.Callback):
         self.batch_size = batch_size
         self.warp_mode = warp_mode
         self.triangulation = triangulation
+        self.max_skipped_fraction = max_skipped_fraction
+        self.progress = progress
         self.output_dir = output_dir
-        self._records: list[torch.Tensor] = []
+        #: artifact directories written by this run, ``{key: [directory, ...]}`` (rank 0)
+        self.written: dict[str, list[Path]] = {}
+        self._explained_epochs: set[int] = set()
 
-    def _active(self, trainer: L.Trainer) -> bool:
+    # --- when -----------------------------------------------------------------------------
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking:
-            return False
-        if trainer.state.fn == "validate":
-            return True
-        if self.epochs is None:
-            return trainer.current_epoch == trainer.max_epochs - 1
-        return trainer.current_epoch in self.epochs
-
-    def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._records = []
-
-    def on_validation_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: dict, batch_idx: int, dataloader_idx: int = 0
-    ) -> None:
-        if self._active(trainer):
-            predictions = outputs["logits"].argmax(dim=1).cpu()
-            self._records.append(torch.stack([batch["index"].cpu(), batch["label"].cpu(), predictions], dim=1))
-
-    def _gathered_records(self) -> np.ndarray:
-        local = torch.cat(self._records).numpy() if self._records else np.zeros((0, 3), np.int64)
-        if not (dist.is_available() and dist.is_initialized()):
-            return local
-        everything: list[np.ndarray] = [None] * dist.get_world_size()  # type: ignore[list-item]
-        dist.all_gather_object(everything, local)
-        return np.concatenate(everything)
-
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not self._active(trainer):
             return
-        records = self._gathered_records()
-        self._records = []
+        if trainer.state.fn == "validate":
+            weights = {"source": "given weights", "checkpoint": None, "epoch": trainer.current_epoch, "val_acc": _metric(trainer, "val/acc")}
+            self.explain(trainer, pl_module, weights, subdirectory=None)
+        elif self.epochs is not None and trainer.current_epoch in self.epochs:
+            weights = {"source": f"epoch {trainer.current_epoch}", "checkpoint": None, "epoch": trainer.current_epoch, "val_acc": _metric(trainer, "val/acc")}
+            self.explain(trainer, pl_module, weights, subdirectory=f"epoch={trainer.current_epoch}")
+            self._explained_epochs.add(trainer.current_epoch)
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.epochs is not None:
+            missed = [e for e in self.epochs if e not in self._explained_epochs]
+            if missed and trainer.is_global_zero:
+                log.warning("GlobalSaliency: epochs %s ran no validation (training stopped early or validation was skipped): no heatmaps for them.", missed)
+            return
+        checkpoint = trainer.checkpoint_callback
+        best = checkpoint.best_model_path if checkpoint is not None else ""
+        final = copy.deepcopy(pl_module.state_dict())
+        pl_module.to(trainer.strategy.root_device)  # fit's teardown moved it to the CPU
+        try:
+            if best:
+                state = torch.load(best, map_location=pl_module.device, weights_only=True)
+                pl_module.load_state_dict(state["state_dict"])
+                weights = {"source": "best checkpoint", "checkpoint": str(Path(best).resolve()), "epoch": int(state["epoch"])}
+                weights["val_acc"] = _number(checkpoint.best_model_score)
+            else:
+                if trainer.is_global_zero:
+                    log.warning("GlobalSaliency: no best checkpoint (no ModelCheckpoint monitoring a metric): explaining the final weights.")
+                weights = {"source": "final weights", "checkpoint": None, "epoch": trainer.current_epoch - 1, "val_acc": _metric(trainer, "val/acc")}
+            self.explain(trainer, pl_module, weights, subdirectory=None)
+        finally:
+            pl_module.load_state_dict(final)
+
+    # --- how ------------------------------------------------------------------------------
+
+    def _predictions(self, trainer: L.Trainer, pl_module: L.LightningModule) -> np.ndarray:
+        """[N, 3] (sample index, label, predicted class) of every validation sample, all ranks."""
+        records = []
+        training = pl_module.training
+        pl_module.eval()
+        with torch.no_grad():
+            for batch in trainer.datamodule.val_dataloader():  # each rank its share, none padded
+                predictions = pl_module(batch["image"].to(pl_module.device)).argmax(dim=1).cpu()
+                records.append(torch.stack([batch["index"], batch["label"], predictions], dim=1))
+        pl_module.train(training)
+        local = torch.cat(records).numpy() if records else np.zeros((0, 3), np.int64)
+        return np.concatenate(_gather(local))
+
+    def explain(self, trainer: L.Trainer, pl_module: L.LightningModule, weights: dict[str, Any], subdirectory: str | None) -> None:
+        """Select, explain, warp and accumulate the validation samples with every method,
+        then write one artifact per method (``heatmaps/<key>[/<subdirectory>]``)."""
+        records = self._predictions(trainer, pl_module)
         indices, classes = select_samples(records[:, 0], records[:, 1], records[:, 2], self.target, self.correct_only, self.per_class, self.seed)
         rank, world = trainer.global_rank, trainer.world_size
         mine_indices, mine_classes = indices[rank::world], classes[rank::world]
@@ -144,48 +198,106 @@ class GlobalSaliency(L.Callback):
         class_names = list(pl_module.class_names)
         for key, explainer in self.explainers.items():
             accumulator = GlobalHeatmapAccumulator(len(class_names)).to(pl_module.device)
+            skipped_here: list[int] = []
+            bar = tqdm(total=len(indices), desc=f"heatmaps {key} ({weights['source']})", unit="image", disable=not (self.progress and trainer.is_global_zero))
             for start in range(0, len(mine_indices), self.batch_size):
                 items = [dataset[position[int(i)]] for i in mine_indices[start : start + self.batch_size]]
                 images = torch.stack([item["image"] for item in items]).to(pl_module.device)
                 landmarks = torch.stack([item["landmarks"] for item in items])
                 targets = torch.as_tensor(mine_classes[start : start + self.batch_size], device=pl_module.device)
                 valid = torch.isfinite(landmarks).flatten(1).all(dim=1)
+                skipped_here += [item["index"] for item, ok in zip(items, valid.tolist(), strict=True) if not ok]
                 maps = explainer(pl_module.net, images, targets)
                 accumulator.update(warper.to_template(maps, landmarks, self.warp_mode), targets, valid)
+                bar.update(len(items) * world)
+            bar.close()
             means, counts, skipped = accumulator.compute()  # all ranks take part (sum across ranks)
+            skipped_indices = sorted(i for part in _gather(skipped_here) for i in part)
+            self._check_skipped(trainer, len(indices), skipped_indices, key)
             if trainer.is_global_zero:
-                self._publish(trainer, pl_module, key, explainer, means.cpu().numpy(), counts.tolist(), int(skipped))
+                directory = Path(self.output_dir or trainer.default_root_dir) / "heatmaps" / key
+                directory = directory / subdirectory if subdirectory else directory
+                self._publish(trainer, pl_module, directory, key, explainer, weights, means.cpu().numpy(), counts.tolist(), skipped_indices)
 
-    def _publish(self, trainer: L.Trainer, pl_module: L.LightningModule, key: str, explainer: Any, means: np.ndarray, counts: list[int], skipped: int) -> None:
+    def _check_skipped(self, trainer: L.Trainer, selected: int, skipped: list[int], key: str) -> None:
+        """Stop (one sentence) when nothing was selected, or too many selected samples lack landmarks."""
+        if selected == 0:
+            raise UserError("GlobalSaliency found no validation sample to explain (empty validation split): check the data split and its size.")
+        if len(skipped) < selected and len(skipped) <= self.max_skipped_fraction * selected:
+            if skipped and trainer.is_global_zero:
+                log.warning("GlobalSaliency %s: %d of %d selected samples lack landmarks, skipped: %s", key, len(skipped), selected, _names(trainer, skipped))
+            return
+        raise UserError(
+            f"GlobalSaliency cannot warp {len(skipped)} of the {selected} selected validation images into the template because they have no landmarks "
+            f"(e.g. {_names(trainer, skipped[:3])}), above max_skipped_fraction={self.max_skipped_fraction:g}: use a dataset with landmarks "
+            "(the synthetic faces, or face preparation with dlib landmarks), or drop the callback with callbacks=default; the checkpoints were kept."
+        )
+
+    def _publish(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        directory: Path,
+        key: str,
+        explainer: Any,
+        weights: dict[str, Any],
+        means: np.ndarray,
+        counts: list[int],
+        skipped: list[int],
+    ) -> None:
         hparams = pl_module.hparams
+        net = dict(hparams.get("net_init") or hparams.get("net") or {})
         datamodule = trainer.datamodule
-        wandb_run = next((logger.experiment for logger in trainer.loggers if type(logger).__name__ == "WandbLogger"), None)
+        wandb_run = next((logger.experiment for logger in trainer.loggers if isinstance(logger, WandbLogger)), None)
+        data_config = pl_module.net.data_config
         manifest = {
             "run": {
                 "id": getattr(wandb_run, "id", None),
                 "name": getattr(wandb_run, "name", None),
-                "model": dict(hparams.get("net", {})).get("name", type(pl_module.net).__name__),
-                "pretrained": bool(dict(hparams.get("net", {})).get("pretrained", False)),
+                "model": net.get("name", type(pl_module.net).__name__),
+                "pretrained": bool(net.get("pretrained", False)),
                 "dataset": getattr(datamodule, "name", None),
                 "fold": getattr(datamodule, "fold", None),
                 "seed": self.seed,
-                "epoch": trainer.current_epoch,
+                "epoch": weights["epoch"],
+                "input_size": data_config.input_size,
+                "normalization": data_config.normalization,
+                "mean": list(data_config.mean),
+                "std": list(data_config.std),
             },
+            "weights": weights,
             "saliency": {"key": key, "method": explainer.name, "params": {k: v for k, v in vars(explainer).items() if isinstance(v, int | float | str | bool)}},
-            "selection": {"target": self.target, "correct_only": self.correct_only, "per_class": self.per_class, "seed": self.seed},
+            "selection": {"split": "val", "target": self.target, "correct_only": self.correct_only, "per_class": self.per_class, "seed": self.seed},
             "warp": {"mode": self.warp_mode, "triangulation": self.triangulation},
-            "skipped_no_landmarks": skipped,
+            "skipped_no_landmarks": len(skipped),
+            "skipped_samples": _names(trainer, skipped).split(", ") if skipped else [],
             "code_version": code_version(),
         }
-        directory = Path(self.output_dir or trainer.default_root_dir) / "heatmaps" / key
-        write_artifact(directory, means, counts, list(pl_module.class_names), manifest)
-        log.info("global %s heatmaps (counts %s, %d skipped) written to %s", key, counts, skipped, directory)
+        class_names = list(pl_module.class_names)
+        write_artifact(directory, means, counts, class_names, manifest)
+        figure = heatmap_figure(means, class_names, counts, f"{manifest['run']['model']} {key}, {weights['source']} (epoch {weights['epoch']})")
+        figure.savefig(directory / "overview.png", dpi=120)
+        self.written.setdefault(key, []).append(directory)
+        log.info("global %s heatmaps of the %s (counts %s, %d skipped) written to %s", key, weights["source"], counts, len(skipped), directory)
         if wandb_run is not None:
             import wandb
 
-            from formats.template_figure import heatmap_figure
-
-            artifact = wandb.Artifact(f"heatmaps-{wandb_run.id}-{key}", type=ARTIFACT_TYPE, metadata=manifest)
+            name = f"heatmaps-{wandb_run.id}-{key}" + (f"-{directory.name}" if directory.name != key else "")
+            artifact = wandb.Artifact(name.replace("=", "-"), type=ARTIFACT_TYPE, metadata=manifest)
             artifact.add_dir(str(directory))
             wandb_run.log_artifact(artifact)
-            wandb_run.log({f"heatmaps/{key}": wandb.Image(heatmap_figure(means, list(pl_module.class_names), counts, key)), "epoch": trainer.current_epoch})
+            wandb_run.log({f"heatmaps/{key}": wandb.Image(figure)})
+
+
+def _metric(trainer: L.Trainer, name: str) -> float | None:
+    return _number(trainer.callback_metrics.get(name))
+
+
+def _number(value: torch.Tensor | float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _names(trainer: L.Trainer, indices: list[int]) -> str:
+    """Readable names of source samples: file names where the source has paths, else indices."""
+    paths = getattr(trainer.datamodule.source, "paths", None)
+    return ", ".join(str(paths[i]) if paths is not None else f"sample {i}" for i in indices)

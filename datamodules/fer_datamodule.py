@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from datamodules.folds import fold_indices
 from datamodules.sources import FaceSample
-from datamodules.transforms import FaceTransform
+from datamodules.transforms import FaceTransform, seed_worker
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +44,16 @@ class FERDataModule(L.LightningDataModule):
     Args:
         name: dataset name, used in run names and artifacts.
         source: a dataset source (``datamodules.sources``), e.g. ``SyntheticFaces``.
-        input_size: side of the network input, pixels (taken from the model config).
+        input_size: side of the network input, pixels (the network's own, resolved by
+            train.py into ``model.input_size``).
         fold: 1-based fold; test = that subject group, validation = the next one.
         num_folds: number of subject groups.
         split_seed: seed of the subject shuffle (fixed across runs for comparable folds).
         batch_size: training batch size per process; evaluation uses ``eval_batch_size``
             (default: the same).
         augment: geometric + photometric training augmentation.
-        normalization: ``unit`` (x/255, the study) or ``imagenet``.
+        seed: the run seed; augmentation draws from it (per rank, and per worker and epoch
+            in DataLoader workers), so runs with one seed repeat.
         cache_in_memory: decode/render every sample once and keep it.
     """
 
@@ -68,7 +70,7 @@ class FERDataModule(L.LightningDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         augment: bool = False,
-        normalization: str = "unit",
+        seed: int = 0,
         cache_in_memory: bool = True,
     ) -> None:
         super().__init__()
@@ -83,7 +85,7 @@ class FERDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.augment = augment
-        self.normalization = normalization
+        self.seed = seed
         self.cache_in_memory = cache_in_memory
         self.splits: dict[str, np.ndarray] = {}
         self._samples: list[FaceSample] | object | None = None
@@ -109,7 +111,9 @@ class FERDataModule(L.LightningDataModule):
         return torch.bincount(torch.from_numpy(labels), minlength=self.num_classes)
 
     def dataset(self, split: str, augment: bool | None = None) -> FERDataset:
-        transform = FaceTransform(self.input_size, self.augment if augment is None else augment, self.normalization)
+        rank = self.trainer.global_rank if self.trainer is not None else 0
+        seed = int(np.random.SeedSequence([self.seed, rank]).generate_state(1)[0])
+        transform = FaceTransform(self.input_size, self.augment if augment is None else augment, seed)
         return FERDataset(self._samples, self.splits[split], transform)
 
     def _loader(self, dataset: FERDataset, batch_size: int, shuffle: bool, sampler: torch.utils.data.Sampler | None = None) -> DataLoader:
@@ -121,6 +125,7 @@ class FERDataModule(L.LightningDataModule):
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
+            worker_init_fn=seed_worker,
             drop_last=False,
         )
 

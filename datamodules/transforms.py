@@ -2,6 +2,13 @@
 
 Landmarks use the pixel-centre convention (pixel ``(r, c)`` is at ``x=c, y=r``);
 albumentations uses pixel corners, so they are shifted by half a pixel around it.
+
+Images leave here as raw RGB in [0, 1]: each network normalizes its own input (its
+``data_config``), so explainers see raw pixels and black is 0.
+
+Augmentation is reproducible: a transform draws from its own generators, seeded from the
+run seed; in DataLoader workers ``seed_worker`` reseeds each worker's copy from the run
+seed and the worker's torch seed (which differs per worker and per epoch).
 """
 
 from __future__ import annotations
@@ -11,12 +18,6 @@ import numpy as np
 import torch
 
 from datamodules.face_shape import FLIP_PERMUTATION
-from user_errors import UserError
-
-NORMALIZATIONS = {
-    "unit": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),  # x / 255, as the study did
-    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
-}
 
 
 def to_rgb(image: np.ndarray) -> np.ndarray:
@@ -31,17 +32,14 @@ def to_rgb(image: np.ndarray) -> np.ndarray:
 class FaceTransform:
     """Resize to ``size``; with ``augment``, also the geometric augmentations of Study 2
     (rotation +-6 deg, random resized crop scale 0.8-1, horizontal flip with the landmark
-    indices mirrored) and mild photometric ones. Returns image [3, S, S] float and
-    landmarks [68, 2] float in the output's pixels (NaN stays NaN)."""
+    indices mirrored) and mild photometric ones, drawn from generators seeded by ``seed``.
+    Returns image [3, S, S] float RGB in [0, 1] and landmarks [68, 2] float in the output's
+    pixels (NaN stays NaN)."""
 
-    def __init__(self, size: int, augment: bool = False, normalization: str = "unit") -> None:
-        if normalization not in NORMALIZATIONS:
-            raise UserError(f"Unknown normalization '{normalization}': choose one of {', '.join(NORMALIZATIONS)}.")
+    def __init__(self, size: int, augment: bool = False, seed: int = 0) -> None:
         self.size = size
         self.augment = augment
-        mean, std = NORMALIZATIONS[normalization]
-        self.mean = torch.tensor(mean).view(3, 1, 1)
-        self.std = torch.tensor(std).view(3, 1, 1)
+        self.seed = seed
         steps: list[A.BasicTransform] = [A.Resize(size, size)]
         if augment:
             steps = [
@@ -51,6 +49,12 @@ class FaceTransform:
                 A.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.02, p=0.8),
             ]
         self.pipeline = A.Compose(steps, keypoint_params=A.KeypointParams(format="xy", remove_invisible=False))
+        self.reseed(seed)
+
+    def reseed(self, seed: int) -> None:
+        """Restart the augmentation generators (albumentations' and the flip's) from ``seed``."""
+        self.pipeline.set_random_seed(seed)
+        self.flip_rng = np.random.default_rng(seed)
 
     def __call__(self, image: np.ndarray, landmarks: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         image = to_rgb(image)
@@ -58,11 +62,21 @@ class FaceTransform:
         points = np.zeros((68, 2), np.float32) if missing else landmarks.astype(np.float32) + 0.5
         out = self.pipeline(image=image, keypoints=points)
         image, points = out["image"], np.asarray(out["keypoints"], np.float32)[:, :2] - 0.5
-        if self.augment and np.random.random() < 0.5:
+        if self.augment and self.flip_rng.random() < 0.5:
             image = image[:, ::-1]
             points = points[FLIP_PERMUTATION]
             points[:, 0] = image.shape[1] - 1 - points[:, 0]
         if missing:
             points = np.full((68, 2), np.nan, np.float32)
-        tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 255.0
-        return (tensor - self.mean) / self.std, torch.from_numpy(points)
+        return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 255.0, torch.from_numpy(points)
+
+
+def seed_worker(worker_id: int) -> None:
+    """DataLoader ``worker_init_fn``: reseed this worker's copy of the dataset's transform
+    from the run seed and the worker's torch seed (PyTorch draws it from the seeded main
+    process for every worker of every epoch's iterator), so workers differ from each other
+    and runs with one seed repeat."""
+    info = torch.utils.data.get_worker_info()
+    transform = getattr(info.dataset, "transform", None)
+    if isinstance(transform, FaceTransform):
+        transform.reseed(int(np.random.SeedSequence([transform.seed, torch.initial_seed() % 2**63]).generate_state(1)[0]))

@@ -25,3 +25,28 @@ def test_ci_runs_the_readme_test_command_in_a_fresh_environment():
     picked = subprocess.run(["bash", "-c", extraction], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     assert picked == _commands()[1]
     assert 'eval "$command"' in ci
+
+
+def test_ci_tests_the_repository_alone_in_an_empty_directory():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert 'scratch="$(mktemp -d)"' in ci and 'git clone --quiet "$repository" "$scratch/ferlens"' in ci and 'cd "$scratch/ferlens"' in ci
+
+
+def test_no_tracked_file_reaches_outside_the_repository():
+    outside = ["../" + "shared", "/work" + "/", "steer" + "ing"]
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    offenders = [
+        f"{name}: {pattern}"
+        for name in files
+        if (ROOT / name).suffix in {".py", ".md", ".yaml", ".toml", ".txt", ".cfg", ""} and (ROOT / name).is_file()
+        for pattern in outside
+        if pattern in (ROOT / name).read_text(errors="ignore")
+    ]
+    assert not offenders, offenders
+
+
+def test_vendored_reference_keeps_its_licence_and_origin():
+    reference = ROOT / "reference" / "ekman"
+    assert "MIT License" in (reference / "LICENSE").read_text()
+    assert "github.com/Xavi3398/ekman_expressions" in (reference / "README.md").read_text()
+    assert len(list((reference / "heatmaps_by_net").glob("*_heatmap.png"))) == 72 and len(list((reference / "gt").glob("*_gt.png"))) == 6

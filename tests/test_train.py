@@ -10,8 +10,10 @@ import pytest
 from omegaconf import OmegaConf
 
 import train
+from analysis.quick import score_artifact
 from datamodules.folds import fold_indices
 from datamodules.synthetic import SyntheticFaces
+from formats.heatmap_artifact import read_artifact
 from tests.conftest import CONFIGS, SMALL_DATA, run_train
 from user_errors import user_message
 
@@ -24,8 +26,10 @@ GROUPS = {
 def test_every_config_composes_and_resolves(compose_train, tmp_path, group, choice):
     extra = ["data.source.root=/some/data"] if (group, choice) == ("data", "folder") else []
     cfg = compose_train(f"{group}={choice}", f"paths.output_dir={tmp_path}", *extra)
+    train.resolve_model_inputs(cfg)  # the network's own input size and normalization
     container = OmegaConf.to_container(cfg, resolve=True)
-    assert container["model"]["input_size"] == container["data"]["input_size"]
+    assert container["model"]["input_size"] == container["data"]["input_size"] >= 8
+    assert container["model"]["normalization"] in ("unit", "imagenet", "inception", "clip", "timm")
     if group in ("logger", "callbacks") or (group, choice) == ("experiment", "paper"):
         group = "callbacks" if group == "experiment" else group
         objects = train._instantiate_group(cfg[group])
@@ -102,13 +106,24 @@ def test_empty_dataset_and_bad_init_checkpoint_are_one_sentence(compose_train, t
 
 
 @pytest.mark.slow
-def test_default_run_reaches_90_percent_validation_accuracy(compose_train, tmp_path):
-    """The README's `python train.py`, in-process, with the CSV logger instead of W&B."""
-    cfg = compose_train(f"paths.output_dir={tmp_path}", "logger=csv", "callbacks.progress_bar=null")
-    results = train.run(cfg)
-    assert results["best_val_acc"] >= 0.90
-    assert results["test/acc"] >= 0.85
-    assert len(list((tmp_path / "checkpoints").glob("epoch*.ckpt"))) == 1
+def test_default_run_reaches_90_percent_and_shows_its_heatmaps_and_their_scores(tmp_path):
+    """The README's `python train.py` (CSV logger instead of W&B): trains, explains the best
+    checkpoint with Grad-CAM++, prints the IoU table against both mask families and the figure."""
+    result = run_train(f"hydra.run.dir={tmp_path}", "logger=csv", "callbacks.progress_bar=null", env={"COLUMNS": "160"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    best = next((tmp_path / "checkpoints").glob("epoch*.ckpt"))
+    artifact = read_artifact(tmp_path / "heatmaps" / "gradcampp")
+    assert artifact.manifest["weights"]["val_acc"] >= 0.90 and _logged_metrics(tmp_path)["test/acc"] >= 0.85
+    assert artifact.manifest["weights"]["checkpoint"] == str(best.resolve()) and artifact.manifest["saliency"]["method"] == "gradcampp"
+    assert min(artifact.manifest["counts"].values()) >= 40 and artifact.heatmaps.min() >= 0 and artifact.heatmaps.max() > 0
+    scores = score_artifact(tmp_path / "heatmaps" / "gradcampp")
+    out = result.stdout
+    assert f"gradcampp heatmaps of the best checkpoint (epoch {artifact.manifest['weights']['epoch']}" in out
+    assert "IoU Ekman" in out and "IoU AU" in out and "mass in Ekman" in out
+    for name, row in scores.iterrows():  # one printed row per class: images, IoU Ekman, IoU AU, ...
+        assert f"{name} " in out and f"{row['ekman_iou']:.3f}" in out and f"{row['au_iou']:.3f}" in out
+    figure = tmp_path / "heatmaps" / "gradcampp" / "overview.png"
+    assert f"gradcampp figure: {figure}" in out and figure.stat().st_size > 20_000
 
 
 def _logged_metrics(run_dir: Path) -> dict[str, float]:
@@ -152,4 +167,5 @@ def test_ddp_multirun_gives_one_directory_and_one_wandb_run_per_job(tmp_path):
         assert list(runs[0].glob("files/media/images/val/confusion_*.png"))  # the confusion matrix figure
         assert list(runs[0].glob("files/media/table/val/confusion_table_*.table.json"))
         assert len(list((tmp_path / job / "checkpoints").glob("epoch*.ckpt"))) == 1
+        assert read_artifact(tmp_path / job / "heatmaps" / "gradcampp").manifest["weights"]["source"] == "best checkpoint"  # after fit, under DDP
     assert not (tmp_path / "logs").exists()

@@ -58,24 +58,88 @@ def test_two_process_heatmaps_equal_one_process(tmp_path):
         assert one.heatmaps.max() > 0
 
 
-def test_samples_without_landmarks_are_skipped_and_counted(tmp_path):
+def _folder_without_landmarks(root):
+    """A class-folder dataset of synthetic faces: readers give no landmarks (NaN)."""
     import cv2
 
     from datamodules.synthetic import SyntheticFaces
 
     faces = SyntheticFaces(60, 12, 64, seed=0)
-    for i in range(60):  # a folder dataset: no landmarks (NaN) for any image
+    for i in range(60):
         sample = faces[i]
-        folder = tmp_path / "data" / faces.class_names[sample.label]
+        folder = root / faces.class_names[sample.label]
         folder.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(folder / f"{sample.subject}_{i}.png"), cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR))
+
+
+def test_samples_without_landmarks_stop_the_run_in_one_sentence_not_an_all_zero_artifact(tmp_path):
+    _folder_without_landmarks(tmp_path / "data")
     result = run_train(
         "data=folder", f"data.source.root={tmp_path / 'data'}", "data.num_workers=0", "data.num_folds=4", "trainer.max_epochs=1",
-        "callbacks=[default,global_saliency]", "callbacks.progress_bar=null", f"hydra.run.dir={tmp_path / 'run'}",
+        "logger=none", "callbacks.progress_bar=null", f"hydra.run.dir={tmp_path / 'run'}",
+    )  # fmt: skip
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: GlobalSaliency cannot warp 15 of the 15 selected validation images into the template because they have no landmarks")
+    assert "_0.png" in last or ".png" in last  # names what was skipped
+    assert "the checkpoints were kept" in last and "Traceback" not in result.stderr
+    assert not (tmp_path / "run" / "heatmaps").exists()
+    assert list((tmp_path / "run" / "checkpoints").glob("*.ckpt"))
+
+
+def test_a_few_skipped_samples_are_counted_and_named_below_the_limit():
+    from callbacks.global_saliency import GlobalSaliency
+    from user_errors import UserError
+
+    callback = GlobalSaliency({"gradcampp": {"name": "gradcampp"}}, max_skipped_fraction=0.1)
+
+    class Trainer:
+        is_global_zero = True
+        datamodule = type("D", (), {"source": type("S", (), {"paths": [f"img{i}.png" for i in range(100)]})()})()
+
+    callback._check_skipped(Trainer(), 100, [3, 7], "gradcampp")  # 2 % skipped: a warning
+    with pytest.raises(UserError, match=r"cannot warp 11 of the 100 .* \(e.g. img0.png, img1.png, img2.png\), above max_skipped_fraction=0.1"):
+        callback._check_skipped(Trainer(), 100, list(range(11)), "gradcampp")
+    with pytest.raises(UserError, match="no validation sample to explain"):
+        callback._check_skipped(Trainer(), 0, [], "gradcampp")
+
+
+@pytest.mark.slow
+def test_heatmaps_come_from_the_best_checkpoint_whatever_stops_training(tmp_path):
+    """max_epochs=-1 with max_steps: the old last-epoch trigger never fired. The artifact
+    must describe the best checkpoint and equal a separate explanation of that checkpoint."""
+    fit = run_train(
+        *SMALL_DATA, "data.fold=2", "trainer.max_epochs=-1", "trainer.max_steps=6", "data.batch_size=16", "logger=none",
+        "callbacks.progress_bar=null", "saliency=[gradcampp]", f"hydra.run.dir={tmp_path / 'fit'}",
+    )  # fmt: skip
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    assert "heatmaps gradcampp (best checkpoint)" in fit.stderr  # the progress bar of the explanation pass
+    artifact = read_artifact(tmp_path / "fit" / "heatmaps" / "gradcampp")
+    weights = artifact.manifest["weights"]
+    best = next(p for p in (tmp_path / "fit" / "checkpoints").glob("epoch*.ckpt"))
+    assert weights["source"] == "best checkpoint" and weights["checkpoint"] == str(best.resolve())
+    assert weights["epoch"] == int(best.name[5:8]) and abs(weights["val_acc"] - float(best.stem.split("acc")[1])) < 1e-4
+    assert artifact.manifest["run"]["epoch"] == weights["epoch"] and sum(artifact.manifest["counts"].values()) > 0
+    again = run_train(
+        *SMALL_DATA, "data.fold=2", "train=false", "test=false", f"init_from={best}", "logger=none", "callbacks=[global_saliency]",
+        "saliency=[gradcampp]", f"hydra.run.dir={tmp_path / 'again'}",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr[-3000:]
+    separate = read_artifact(tmp_path / "again" / "heatmaps" / "gradcampp")
+    assert separate.manifest["weights"]["source"] == "given weights" and separate.manifest["counts"] == artifact.manifest["counts"]
+    np.testing.assert_allclose(separate.heatmaps, artifact.heatmaps, rtol=1e-5, atol=1e-6 * float(artifact.heatmaps.max()))
+    assert artifact.heatmaps.max() > 0
+
+
+@pytest.mark.slow
+def test_chosen_epochs_each_get_their_own_artifact(tmp_path):
+    result = run_train(
+        *SMALL_DATA, "data.fold=2", "trainer.max_epochs=2", "logger=none", "callbacks.progress_bar=null", "saliency=[gradcampp]",
+        "callbacks.global_saliency.epochs=[0,1]", f"hydra.run.dir={tmp_path}",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact = read_artifact(tmp_path / "run" / "heatmaps" / "gradcam")
-    assert artifact.manifest["skipped_no_landmarks"] == 15 and sum(artifact.manifest["counts"].values()) == 0
-    assert artifact.manifest["empty_classes"] == artifact.classes and np.isfinite(artifact.heatmaps).all() and artifact.heatmaps.max() == 0
-    runs = list((tmp_path / "run" / "wandb").glob("offline-run-*"))
-    assert list(runs[0].glob("files/media/images/heatmaps/gradcam_*.png"))  # the figure reached W&B (offline)
+    first, second = (read_artifact(tmp_path / "heatmaps" / "gradcampp" / f"epoch={e}") for e in (0, 1))
+    assert (first.manifest["weights"]["epoch"], second.manifest["weights"]["epoch"]) == (0, 1)
+    assert first.manifest["weights"]["source"] == "epoch 0" and first.manifest["weights"]["val_acc"] is not None
+    assert not np.allclose(first.heatmaps, second.heatmaps)  # not one overwriting the other
+    assert not (tmp_path / "heatmaps" / "gradcampp" / "manifest.json").exists()

@@ -1,7 +1,11 @@
+import lightning as L
+import numpy as np
 import torch
+from torch.utils.data import DataLoader
 
 from datamodules.fer_datamodule import FERDataModule
 from datamodules.synthetic import SyntheticFaces
+from datamodules.transforms import seed_worker
 
 
 def test_batches_follow_the_sample_contract():
@@ -17,3 +21,31 @@ def test_batches_follow_the_sample_contract():
     seen = torch.cat([b["index"] for b in module.val_dataloader()])
     assert sorted(seen.tolist()) == sorted(module.splits["val"].tolist())
     assert module.train_class_counts().sum() == sizes["train"]
+
+
+def _first_batch(seed: int, num_workers: int) -> dict:
+    L.seed_everything(seed, workers=True)
+    module = FERDataModule(SyntheticFaces(40, 8, 48, seed=5), input_size=40, num_folds=4, batch_size=8, augment=True, seed=seed, num_workers=num_workers)
+    module.setup("fit")
+    return next(iter(module.train_dataloader()))
+
+
+def test_two_runs_with_one_seed_give_identical_first_batches():
+    for workers in (0, 2):
+        first, again = _first_batch(3, workers), _first_batch(3, workers)
+        assert torch.equal(first["index"], again["index"])
+        assert torch.equal(first["image"], again["image"]) and torch.equal(first["landmarks"], again["landmarks"])
+    assert not torch.equal(_first_batch(4, 0)["image"], _first_batch(3, 0)["image"])
+
+
+def test_two_workers_draw_different_augmentations():
+    """Every worker gets the same image: forked workers must not repeat each other's draws."""
+    L.seed_everything(0, workers=True)
+    module = FERDataModule(SyntheticFaces(40, 8, 48, seed=5), input_size=40, num_folds=4, augment=True, seed=0, num_workers=2)
+    module.setup("fit")
+    dataset = module.dataset("train")
+    dataset.indices = np.full(4, dataset.indices[0])  # one image, four times
+    loader = DataLoader(dataset, batch_size=1, num_workers=2, worker_init_fn=seed_worker)
+    images = [batch["image"][0] for batch in loader]  # worker 0, worker 1, worker 0, worker 1
+    assert not torch.equal(images[0], images[1])
+    assert not torch.equal(images[0], images[2])  # a worker's stream moves on between samples
