@@ -109,7 +109,7 @@ def test_heatmaps_come_from_the_best_checkpoint_whatever_stops_training(tmp_path
     """max_epochs=-1 with max_steps: the old last-epoch trigger never fired. The artifact
     must describe the best checkpoint and equal a separate explanation of that checkpoint."""
     fit = run_train(
-        *SMALL_DATA, "data.fold=2", "trainer.max_epochs=-1", "trainer.max_steps=6", "data.batch_size=16", "logger=none",
+        *SMALL_DATA, "data.fold=2", "trainer.max_epochs=-1", "+trainer.max_steps=6", "data.batch_size=16", "logger=none",
         "callbacks.progress_bar=null", "saliency=[gradcampp]", f"hydra.run.dir={tmp_path / 'fit'}",
     )  # fmt: skip
     assert fit.returncode == 0, fit.stderr[-3000:]

@@ -1,0 +1,31 @@
+import math
+
+import pandas as pd
+
+from lightning_modules.summary import HeatmapSummary, print_summary
+
+
+def test_end_summary_prints_counts_scores_and_warns_about_empty_classes(tmp_path, capsys):
+    scores = pd.DataFrame(
+        {
+            "count": [12, 0, 7],
+            "ekman_iou": [0.3125, math.nan, 0.25],
+            "au_iou": [0.5, math.nan, 0.125],
+            "ekman_mass_accuracy": [0.4, math.nan, 0.6],
+            "au_mass_accuracy": [0.2, math.nan, 0.4],
+            "ekman_roc_auc": [0.9, math.nan, 0.8],
+        },
+        index=pd.Index(["Anger", "Disgust", "Fear"], name="class"),
+    )
+    manifest = {"counts": {"Anger": 12, "Disgust": 0, "Fear": 7}, "weights": {"source": "best checkpoint", "epoch": 4, "val_acc": 0.75}}
+    summary = HeatmapSummary("gradcampp", tmp_path, manifest, scores, tmp_path / "overview.png")
+    print_summary("smallcnn on synthetic, fold 1", {"val/acc": 0.75}, {"output directory": str(tmp_path)}, 90.0, [summary])
+    out = capsys.readouterr().out
+    assert "gradcampp heatmaps of the best checkpoint (epoch 4, val acc 0.7500)" in out
+    assert "IoU Ekman" in out and "IoU AU" in out and "mass in Ekman" in out and "roc" not in out.lower()
+    rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("│") and line.split()[1] in ("Anger", "Disgust", "Fear", "mean")}
+    assert "12" in rows["Anger"] and "0.312" in rows["Anger"] and "0.500" in rows["Anger"]
+    assert rows["Disgust"].count("-") == 4 and " 0 " in rows["Disgust"]  # missing, not zero
+    assert "19" in rows["mean"] and "0.281" in rows["mean"] and "0.312" in rows["mean"]  # NaN left out of the means
+    assert "Warning: no gradcampp heatmap for Disgust (no image selected): missing, not zero." in out
+    assert f"gradcampp figure: {tmp_path / 'overview.png'}" in out
