@@ -26,7 +26,7 @@ from callbacks.global_saliency import GlobalSaliency
 from formats.heatmap_artifact import read_artifact
 from lightning_modules.ddp import ddp_job_scope
 from lightning_modules.networks import resolve_data_config
-from lightning_modules.summary import HeatmapSummary, constant_classes, print_summary
+from lightning_modules.summary import HeatmapSummary, print_summary
 from user_errors import UserError, user_message
 
 log = logging.getLogger("ferlens.train")
@@ -97,8 +97,7 @@ def _heatmap_summaries(trainer: L.Trainer) -> list[HeatmapSummary]:
             for key, directories in callback.written.items():
                 for directory in directories:
                     artifact = read_artifact(directory)
-                    flat = constant_classes(artifact.classes, artifact.heatmaps, artifact.manifest["counts"])
-                    summaries.append(HeatmapSummary(key, directory, artifact.manifest, score_artifact(directory), directory / "overview.png", flat))
+                    summaries.append(HeatmapSummary(key, directory, artifact.manifest, score_artifact(directory), directory / "overview.png"))
     return summaries
 
 

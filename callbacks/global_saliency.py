@@ -211,13 +211,13 @@ class GlobalSaliency(L.Callback):
                 accumulator.update(warper.to_template(maps, landmarks, self.warp_mode), targets, valid)
                 bar.update(len(items) * world)
             bar.close()
-            means, counts, skipped = accumulator.compute()  # all ranks take part (sum across ranks)
+            means, counts, zero_maps = accumulator.compute()  # all ranks take part (sum across ranks)
             skipped_indices = sorted(i for part in _gather(skipped_here) for i in part)
             self._check_skipped(trainer, len(indices), skipped_indices, key)
             if trainer.is_global_zero:
                 directory = Path(self.output_dir or trainer.default_root_dir) / "heatmaps" / key
                 directory = directory / subdirectory if subdirectory else directory
-                self._publish(trainer, pl_module, directory, key, explainer, weights, means.cpu().numpy(), counts.tolist(), skipped_indices)
+                self._publish(trainer, pl_module, directory, key, explainer, weights, means.cpu().numpy(), counts.tolist(), zero_maps.tolist(), skipped_indices)
 
     def _check_skipped(self, trainer: L.Trainer, selected: int, skipped: list[int], key: str) -> None:
         """Stop (one sentence) when nothing was selected, or too many selected samples lack landmarks."""
@@ -243,6 +243,7 @@ class GlobalSaliency(L.Callback):
         weights: dict[str, Any],
         means: np.ndarray,
         counts: list[int],
+        zero_maps: list[int],
         skipped: list[int],
     ) -> None:
         hparams = pl_module.hparams
@@ -274,6 +275,9 @@ class GlobalSaliency(L.Callback):
             "code_version": code_version(),
         }
         class_names = list(pl_module.class_names)
+        manifest["zero_maps"] = dict(zip(class_names, zero_maps, strict=True))
+        if sum(zero_maps):
+            log.warning("GlobalSaliency %s: %d of %d maps are zero everywhere (no evidence): %s", key, sum(zero_maps), sum(counts), manifest["zero_maps"])
         write_artifact(directory, means, counts, class_names, manifest)
         figure = heatmap_figure(means, class_names, counts, f"{manifest['run']['model']} {key}, {weights['source']} (epoch {weights['epoch']})")
         figure.savefig(directory / "overview.png", dpi=120)

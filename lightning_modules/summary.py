@@ -7,7 +7,6 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -16,21 +15,14 @@ from rich.table import Table
 @dataclass
 class HeatmapSummary:
     """One written heatmap artifact: ``key`` (method), its ``directory``, its ``manifest``,
-    ``scores`` (one row per class: ``count`` and score columns, NaN for empty classes), the
-    ``figure`` of the heatmaps over the template face, and the classes whose heatmap rests on
-    images but is constant (``flat_classes``: the method found no positive evidence)."""
+    ``scores`` (one row per class: ``count`` and score columns, NaN for empty classes) and
+    the ``figure`` of the heatmaps over the template face."""
 
     key: str
     directory: Path
     manifest: dict
     scores: pd.DataFrame
     figure: Path
-    flat_classes: list[str]
-
-
-def constant_classes(classes: list[str], heatmaps: np.ndarray, counts: dict[str, int]) -> list[str]:
-    """Classes whose heatmap [275, 224] rests on images but holds one value everywhere."""
-    return [name for name, heatmap in zip(classes, heatmaps, strict=True) if counts[name] and heatmap.max() <= heatmap.min()]
 
 
 #: The score columns the end-of-run table shows, with their headings (the artifact holds more).
@@ -84,10 +76,12 @@ def print_summary(title: str, results: dict[str, float], places: dict[str, str],
         empty = [name for name, count in summary.manifest["counts"].items() if count == 0]
         if empty:
             console.print(f"[bold yellow]Warning[/bold yellow]: no {summary.key} heatmap for {', '.join(empty)} (no image selected): missing, not zero.")
-        if summary.flat_classes:
+        zero_maps = summary.manifest.get("zero_maps", {})
+        if sum(zero_maps.values()):
+            per_class = ", ".join(f"{name} {n}/{summary.manifest['counts'][name]}" for name, n in zero_maps.items() if n)
             console.print(
-                f"[bold yellow]Warning[/bold yellow]: the {summary.key} heatmap is constant for {', '.join(summary.flat_classes)}: "
-                "the method found no positive evidence on this network, so these scores say nothing about where it looks."
+                f"[bold yellow]Warning[/bold yellow]: {summary.key} found no positive evidence (a map zero everywhere) in "
+                f"{sum(zero_maps.values())} of {sum(summary.manifest['counts'].values())} images ({per_class}): the heatmaps rest on the others."
             )
         console.print(f"[bold]{summary.key} figure[/bold]: {summary.figure}")
     for what, where in places.items():

@@ -8,13 +8,13 @@ from formats.heatmap_artifact import read_artifact
 from tests.conftest import SMALL_DATA, run_train
 
 
-def test_accumulator_means_counts_and_skips():
+def test_accumulator_means_counts_zero_maps_and_skips():
     accumulator = GlobalHeatmapAccumulator(3)
-    maps = torch.stack([torch.full((275, 224), v) for v in (1.0, 3.0, 5.0, 7.0)])
-    accumulator.update(maps, torch.tensor([0, 0, 2, 2]), torch.tensor([True, True, True, False]))
-    means, counts, skipped = accumulator.compute()
-    assert counts.tolist() == [2, 0, 1] and int(skipped) == 1
-    assert means[0].unique().tolist() == [2.0] and means[2].unique().tolist() == [5.0]
+    maps = torch.stack([torch.full((275, 224), v) for v in (1.0, 3.0, 5.0, 7.0, 0.0, 0.0)])
+    accumulator.update(maps, torch.tensor([0, 0, 2, 2, 2, 0]), torch.tensor([True, True, True, False, True, False]))
+    means, counts, zero_maps = accumulator.compute()
+    assert counts.tolist() == [2, 0, 2] and zero_maps.tolist() == [0, 0, 1]  # the invalid ones are left out
+    assert means[0].unique().tolist() == [2.0] and means[2].unique().tolist() == [2.5]
     assert means[1].abs().max() == 0 and torch.isfinite(means).all()  # an empty class is 0, never NaN
 
 
@@ -120,6 +120,7 @@ def test_heatmaps_come_from_the_best_checkpoint_whatever_stops_training(tmp_path
     assert weights["source"] == "best checkpoint" and weights["checkpoint"] == str(best.resolve())
     assert weights["epoch"] == int(best.name[5:8]) and abs(weights["val_acc"] - float(best.stem.split("acc")[1])) < 1e-4
     assert artifact.manifest["run"]["epoch"] == weights["epoch"] and sum(artifact.manifest["counts"].values()) > 0
+    assert set(artifact.manifest["zero_maps"]) == set(artifact.classes) and all(0 <= n <= artifact.manifest["counts"][c] for c, n in artifact.manifest["zero_maps"].items())
     again = run_train(
         *SMALL_DATA, "data.fold=2", "train=false", "test=false", f"init_from={best}", "logger=none", "callbacks=[global_saliency]",
         "saliency=[gradcampp]", f"hydra.run.dir={tmp_path / 'again'}",

@@ -1,9 +1,8 @@
 import math
 
-import numpy as np
 import pandas as pd
 
-from lightning_modules.summary import HeatmapSummary, constant_classes, print_summary
+from lightning_modules.summary import HeatmapSummary, print_summary
 
 
 def test_end_summary_prints_counts_scores_and_warns_about_empty_classes(tmp_path, capsys):
@@ -18,8 +17,12 @@ def test_end_summary_prints_counts_scores_and_warns_about_empty_classes(tmp_path
         },
         index=pd.Index(["Anger", "Disgust", "Fear"], name="class"),
     )
-    manifest = {"counts": {"Anger": 12, "Disgust": 0, "Fear": 7}, "weights": {"source": "best checkpoint", "epoch": 4, "val_acc": 0.75}}
-    summary = HeatmapSummary("gradcampp", tmp_path, manifest, scores, tmp_path / "overview.png", ["Fear"])
+    manifest = {
+        "counts": {"Anger": 12, "Disgust": 0, "Fear": 7},
+        "zero_maps": {"Anger": 0, "Disgust": 0, "Fear": 7},
+        "weights": {"source": "best checkpoint", "epoch": 4, "val_acc": 0.75},
+    }
+    summary = HeatmapSummary("gradcampp", tmp_path, manifest, scores, tmp_path / "overview.png")
     print_summary("smallcnn on synthetic, fold 1", {"val/acc": 0.75}, {"output directory": str(tmp_path)}, 90.0, [summary])
     out = capsys.readouterr().out
     assert "gradcampp heatmaps of the best checkpoint (epoch 4, val acc 0.7500)" in out
@@ -29,11 +32,6 @@ def test_end_summary_prints_counts_scores_and_warns_about_empty_classes(tmp_path
     assert rows["Disgust"].count("-") == 4 and " 0 " in rows["Disgust"]  # missing, not zero
     assert "19" in rows["mean"] and "0.281" in rows["mean"] and "0.312" in rows["mean"]  # NaN left out of the means
     assert "Warning: no gradcampp heatmap for Disgust (no image selected): missing, not zero." in out
-    assert "the gradcampp heatmap is constant for Fear: the method found no positive evidence on this network" in out
+    assert "gradcampp found no positive evidence (a map zero everywhere) in 7 of 19 images (Fear 7/7): the heatmaps rest on the others." in out
     assert f"gradcampp figure: {tmp_path / 'overview.png'}" in out
 
-
-def test_constant_heatmaps_of_classes_with_images_are_flagged_empty_ones_are_not():
-    heatmaps = np.zeros((3, 275, 224), np.float32)
-    heatmaps[0, 100, 100] = 0.5
-    assert constant_classes(["Anger", "Disgust", "Fear"], heatmaps, {"Anger": 3, "Disgust": 2, "Fear": 0}) == ["Disgust"]
