@@ -120,7 +120,8 @@ def test_heatmaps_come_from_the_best_checkpoint_whatever_stops_training(tmp_path
     assert weights["source"] == "best checkpoint" and weights["checkpoint"] == str(best.resolve())
     assert weights["epoch"] == int(best.name[5:8]) and abs(weights["val_acc"] - float(best.stem.split("acc")[1])) < 1e-4
     assert artifact.manifest["run"]["epoch"] == weights["epoch"] and sum(artifact.manifest["counts"].values()) > 0
-    assert set(artifact.manifest["zero_maps"]) == set(artifact.classes) and all(0 <= n <= artifact.manifest["counts"][c] for c, n in artifact.manifest["zero_maps"].items())
+    zero_maps, counts = artifact.manifest["zero_maps"], artifact.manifest["counts"]
+    assert set(zero_maps) == set(artifact.classes) and all(0 <= n <= counts[c] for c, n in zero_maps.items())
     again = run_train(
         *SMALL_DATA, "data.fold=2", "train=false", "test=false", f"init_from={best}", "logger=none", "callbacks=[global_saliency]",
         "saliency=[gradcampp]", f"hydra.run.dir={tmp_path / 'again'}",
