@@ -1,6 +1,5 @@
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -15,9 +14,7 @@ from tests.conftest import ROOT
 
 def test_score_artifact_one_row_per_class_nan_for_empty(tmp_path):
     directory = make_artifact(tmp_path, "weinet", 1, seed=8, counts=[4, 0, 3, 2, 5, 6])
-    started = time.perf_counter()
     table = score_artifact(directory)
-    assert time.perf_counter() - started < 2.0
     assert list(table.index) == CLASSES and table["count"].tolist() == [4, 0, 3, 2, 5, 6]
     assert list(table.columns) == ["count"] + [f"{family}_{metric}" for family in ("ekman", "au") for metric in QUICK_METRICS]
     assert table.loc["Disgust"].drop("count").isna().all()  # no image: missing, never 0.0000
