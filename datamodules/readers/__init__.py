@@ -1,0 +1,66 @@
+"""Dataset reader registry, like the explainers': ``register_reader(name)`` on a function,
+``available_readers()``, ``read_dataset(name, root, class_names, **options)``.
+
+A reader is ``fn(root: Path, class_names: list[str], **options) -> DatasetIndex``: it
+parses the dataset's own files in its official layout, maps its labels to the canonical
+classes (dropping and counting the rest by name) and reports files it cannot find. One
+file per dataset.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+
+from datamodules.readers.base import DatasetIndex
+from datamodules.sources import DataError
+
+Reader = Callable[..., DatasetIndex]
+
+#: Registered readers by name (the ``data.reader`` of the data configs).
+READERS: dict[str, Reader] = {}
+
+
+def register_reader(name: str) -> Callable[[Reader], Reader]:
+    """Function decorator registering a dataset reader as ``name``."""
+
+    def add(fn: Reader) -> Reader:
+        READERS[name] = fn
+        return fn
+
+    return add
+
+
+def available_readers() -> list[str]:
+    return sorted(READERS)
+
+
+def read_dataset(name: str, root: str | Path, class_names: list[str], **options: object) -> DatasetIndex:
+    """Index dataset ``name`` at ``root`` for ``class_names``; one sentence for an unknown
+    reader, an unknown option, a missing folder or a dataset with no usable face."""
+    if name not in READERS:
+        raise DataError(f"Unknown dataset reader '{name}': choose one of {', '.join(available_readers())}.")
+    accepted = [p for p in inspect.signature(READERS[name]).parameters if p not in ("root", "class_names")]
+    unknown = [key for key in options if key not in accepted]
+    if unknown:
+        raise DataError(f"Dataset reader '{name}' has no option {', '.join(unknown)}: its options are {', '.join(accepted) or 'none'}.")
+    location = Path(root).expanduser()
+    if not location.is_dir():
+        raise DataError(f"Dataset folder '{location}' does not exist: set data.root to the folder where {name} was unpacked.")
+    index = READERS[name](location, list(class_names), **options)
+    if not index.entries:
+        raise DataError(
+            f"No labelled faces of the classes {', '.join(class_names)} under '{location}' ({index.describe()}): check data.root and the dataset layout."
+        )
+    empty = [name for name, count in index.class_counts().items() if count == 0]
+    if empty:
+        hint = " or set data.neutral=false" if empty == ["Neutral"] else ""
+        classes = f"class{'es' if len(empty) > 1 else ''} {', '.join(empty)}"
+        raise DataError(
+            f"{name} under '{location}' has no image of the {classes} ({index.describe()}): add them{hint}, since a model cannot learn a class it never sees."
+        )
+    return index
+
+
+from datamodules.readers import affectnet, ckplus, csv_manifest, expw, fer2013, folder, jaffe, kdef, rafdb  # noqa: E402,F401  (registers)
