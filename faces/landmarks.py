@@ -51,13 +51,15 @@ def predictor_path() -> Path:
 _per_thread = threading.local()  # dlib's detector and predictor are not thread-safe: one each per thread
 
 
-def _predictor() -> dlib.shape_predictor:
+def landmark_predictor() -> dlib.shape_predictor:
+    """This thread's dlib 68-point predictor (loaded on first use, ~1 s)."""
     if not hasattr(_per_thread, "predictor"):
         _per_thread.predictor = dlib.shape_predictor(str(predictor_path()))
     return _per_thread.predictor
 
 
-def _detector() -> dlib.fhog_object_detector:
+def face_detector() -> dlib.fhog_object_detector:
+    """This thread's dlib HOG frontal-face detector (built on first use)."""
     if not hasattr(_per_thread, "detector"):
         _per_thread.detector = dlib.get_frontal_face_detector()
     return _per_thread.detector
@@ -79,7 +81,7 @@ def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
 
 def predict_points(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """The 68 predictor points [68, 2] float32 of the face in ``box`` (left, top, right, bottom)."""
-    shape = _predictor()(to_uint8_rgb(image), dlib.rectangle(*(int(v) for v in box)))
+    shape = landmark_predictor()(to_uint8_rgb(image), dlib.rectangle(*(int(v) for v in box)))
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
 
 
@@ -94,7 +96,7 @@ def detect_landmarks(image: np.ndarray, whole_image: bool = False, upsample: int
     if whole_image:
         box = (0, 0, width, height)
     else:
-        faces = _detector()(rgb, upsample)
+        faces = face_detector()(rgb, upsample)
         if len(faces) == 0:
             return FaceLandmarks(None, None, "no face found")
         largest = max(faces, key=lambda r: r.width() * r.height())

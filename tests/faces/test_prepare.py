@@ -1,0 +1,218 @@
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from datamodules.synthetic import SyntheticFaces
+from faces.prepare import FaceSettings, crop_affine, prepare_face, warp_crop
+from formats.images import decode_image, read_image
+from user_errors import UserError
+
+DLIB = FaceSettings(detector="dlib", landmarks="dlib")
+
+
+@pytest.fixture(scope="module")
+def astronaut_face() -> np.ndarray:
+    """[180, 180, 3] uint8: the astronaut's head with some margin (one face, ~90 px box)."""
+    return np.ascontiguousarray(data.astronaut()[40:220, 140:320])
+
+
+def _eyes_above_mouth(points: np.ndarray) -> bool:
+    eyes, mouth = points[36:48].mean(axis=0), points[48:68].mean(axis=0)
+    return bool(eyes[1] < mouth[1] - 10 and points[36:42, 0].mean() < points[42:48, 0].mean())
+
+
+def _source_points(face) -> np.ndarray:
+    """A prepared face's points [68, 2] back in source pixels."""
+    inverse = cv2.invertAffineTransform(face.affine)
+    return face.points @ inverse[:, :2].T + inverse[:, 2]
+
+
+def test_settings_are_validated_and_digested():
+    with pytest.raises(UserError, match=r"face.detector='hog' is not valid: choose one of dlib, box, whole\."):
+        FaceSettings(detector="hog", landmarks="dlib")
+    with pytest.raises(UserError, match=r"face.on_failure='drop' is not valid: choose one of skip, whole, error\."):
+        FaceSettings(detector="dlib", landmarks="dlib", on_failure="drop")
+    with pytest.raises(UserError, match="face.size"):
+        FaceSettings(detector="dlib", landmarks="dlib", size=0)
+    with pytest.raises(UserError, match="face.margin"):
+        FaceSettings(detector="dlib", landmarks="dlib", margin=-0.1)
+    assert FaceSettings("dlib", "dlib", margin=0).digest() == FaceSettings("dlib", "dlib", margin=0.0).digest()
+    assert DLIB.digest() == FaceSettings(detector="dlib", landmarks="dlib").digest() != FaceSettings("dlib", "dlib", size=128).digest()
+    assert len(DLIB.digest()) == 64
+
+
+def test_crop_affine_keeps_pixel_centres_when_enlarging_shrinking_and_rotating():
+    """A bright spot's intensity centroid in the crop is where the affine sends its centre
+    (pixel (r, c) at x=c, y=r): up 2x, down 4.7x and 31x (area pre-shrink), rotated."""
+    row, col = 517, 431
+    for size, side, half in ((64, 32, 0), (64, 300, 4), (32, 1000, 20)):
+        image = np.zeros((1200, 1100, 3), np.uint8)
+        image[row - half : row + half + 1, col - half : col + half + 1] = 255
+        for angle in (0.0, 17.0):
+            affine = crop_affine((440.3, 510.7), side, size, angle)
+            crop = warp_crop(image, affine, size)[..., 0].astype(float)
+            ys, xs = np.mgrid[:size, :size]
+            centroid = np.array([(xs * crop).sum(), (ys * crop).sum()]) / crop.sum()
+            assert np.abs(centroid - (affine[:, :2] @ [col, row] + affine[:, 2])).max() < 0.1
+    edges = crop_affine((0.5, 0.5), 2, 4)  # a 2 x 2 image to a 4 x 4 crop: its pixel edges land on the crop's
+    assert np.allclose(edges[:, :2] @ [-0.5, -0.5] + edges[:, 2], [-0.5, -0.5]) and np.allclose(edges[:, :2] @ [1.5, 1.5] + edges[:, 2], [3.5, 3.5])
+
+
+def test_synthetic_faces_found_with_landmarks_within_4_crop_pixels():
+    faces = SyntheticFaces(num_images=4, image_size=224)
+    errors = []
+    for index in range(4):
+        sample = faces[index]
+        face = prepare_face(sample.image, DLIB)
+        assert face.status == "ok" and face.face_count == 1 and face.crop.shape == (256, 256, 3) and face.points.dtype == np.float32
+        truth = sample.landmarks @ face.affine[:, :2].T + face.affine[:, 2]  # true points in crop pixels
+        errors.append(np.linalg.norm(face.points - truth, axis=1).mean())
+        # the crop shows the source under the affine: sampling the source at the inverse-mapped crop pixels gives the crop
+        inverse = cv2.invertAffineTransform(face.affine)
+        ys, xs = np.mgrid[:256, :256].astype(np.float32)
+        map_x = (inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]).astype(np.float32)
+        map_y = (inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]).astype(np.float32)
+        resampled = cv2.remap(sample.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        assert np.abs(resampled.astype(int) - face.crop).mean() < 1.0
+        left, top, right, bottom = face.box
+        side = max(right - left, bottom - top) * 1.5
+        assert np.allclose(np.sqrt(np.linalg.det(face.affine[:, :2])), 256 / side)
+    assert np.mean(errors) <= 4.0, errors
+
+
+def test_level_eyes_and_margin():
+    sample = SyntheticFaces(num_images=1, image_size=224)[0]
+    rotated = cv2.warpAffine(sample.image, cv2.getRotationMatrix2D((112, 112), 20, 1.0), (224, 224))
+    level = prepare_face(rotated, FaceSettings("dlib", "dlib", level_eyes=True, size=128))
+    eyes = level.points[36:42].mean(axis=0), level.points[42:48].mean(axis=0)
+    assert level.status == "ok" and level.crop.shape == (128, 128, 3) and abs(eyes[0][1] - eyes[1][1]) < 1.0
+    tight = prepare_face(sample.image, FaceSettings("dlib", "dlib", margin=0.0))
+    loose = prepare_face(sample.image, FaceSettings("dlib", "dlib", margin=0.5))
+    assert np.ptp(tight.points[:, 0]) == pytest.approx(2 * np.ptp(loose.points[:, 0]), rel=0.05)
+
+
+def test_whole_image_detector_pads_to_square_without_margin():
+    image = np.full((50, 80, 3), 200, np.uint8)
+    points = np.stack([np.linspace(10, 70, 68), np.linspace(5, 45, 68)], axis=1).astype(np.float32)
+    face = prepare_face(image, FaceSettings("whole", "dataset", size=160), points=points)
+    assert face.status == "ok" and face.box == (0, 0, 80, 50) and face.detector_calls == 0 and face.predictor_calls == 0
+    # the image's edges (y = -0.5, 49.5) land at crop y = 29.5, 129.5: 100 rows' worth of it, blurred half a pixel by bilinear sampling
+    column = face.crop[:, 80, 0].astype(int)
+    assert column.sum() == 100 * 200 and (column[31:129] == 200).all() and (column[:29] == 0).all() and (column[131:] == 0).all()
+    assert np.allclose(face.points, points * 2 + [0.5, 30.5])  # x' = (x + 0.5) * 2 - 0.5, y' likewise plus the 30-row pad
+
+
+def test_large_photo_crops_like_the_small_one(astronaut_face):
+    """The same face at 4x the resolution (shipped box and points scaled) gives the same
+    crop and points: the area pre-shrink keeps geometry and avoids aliasing."""
+    small = prepare_face(astronaut_face, DLIB)
+    big = cv2.resize(astronaut_face, None, fx=4, fy=4, interpolation=cv2.INTER_CUBIC)
+    box, points = (np.asarray(small.box) + 0.5) * 4 - 0.5, (_source_points(small) + 0.5) * 4 - 0.5  # pixel centres scale about the corner edge
+    shipped = prepare_face(big, FaceSettings("box", "dataset"), box=tuple(box), points=points)
+    assert shipped.status == "ok" and shipped.detector_calls == 0 and shipped.predictor_calls == 0
+    assert np.abs(shipped.points - small.points).max() < 0.01
+    assert np.abs(shipped.crop.astype(int) - small.crop).mean() < 3.0
+
+
+def test_statuses_of_bad_pictures(astronaut_face):
+    assert prepare_face(None, DLIB).status == "unreadable"
+    coffee = prepare_face(data.coffee(), DLIB)
+    assert coffee.status == "no face" and coffee.crop is None and coffee.face_count == 0 and coffee.detector_calls == 1 and coffee.predictor_calls == 0
+    two = np.concatenate([astronaut_face, np.pad(cv2.resize(astronaut_face, (140, 140)), ((20, 20), (0, 0), (0, 0)))], axis=1)
+    several = prepare_face(two, DLIB)
+    assert several.status == "several faces" and several.usable and several.face_count == 2 and several.box[2] < 180  # the larger, left face
+    tiny = np.full((96, 96, 3), 128, np.uint8)
+    tiny[10:46, 10:46] = cv2.resize(astronaut_face, (36, 36), interpolation=cv2.INTER_AREA)
+    small = prepare_face(tiny, FaceSettings("dlib", "dlib", upsample=2))
+    assert small.status == "face too small" and not small.usable and max(small.box[2] - small.box[0], small.box[3] - small.box[1]) < 24
+    cut = np.ascontiguousarray(astronaut_face[:, 80:])  # a box hanging 80 px off the left edge: the jaw is predicted outside
+    outside = prepare_face(cut, FaceSettings("box", "dlib"), box=(-50, 40, 70, 160))
+    assert outside.status == "landmarks outside the image" and outside.crop is None and outside.predictor_calls == 1
+
+
+def test_on_failure_whole_uses_the_whole_image_for_detection_failures_only():
+    settings = FaceSettings("dlib", "dlib", on_failure="whole", size=64)
+    coffee = prepare_face(data.coffee(), settings)
+    assert coffee.status == "whole image" and coffee.usable and coffee.crop.shape == (64, 64, 3) and coffee.face_count == 0
+    assert coffee.box == (0, 0, 600, 400) and coffee.detector_calls == 1 and coffee.predictor_calls == 1
+    assert prepare_face(None, settings).status == "unreadable"
+
+
+def test_shipped_box_and_landmarks_skip_dlib(astronaut_face):
+    found = prepare_face(astronaut_face, DLIB)
+    source_points = _source_points(found)
+    boxed = prepare_face(astronaut_face, FaceSettings("box", "dlib"), box=found.box)
+    assert boxed.detector_calls == 0 and boxed.predictor_calls == 1 and np.allclose(boxed.points, found.points, atol=1e-3)
+    shipped = prepare_face(astronaut_face, FaceSettings("dlib", "dataset"), points=source_points)
+    assert shipped.detector_calls == 1 and shipped.predictor_calls == 0 and np.allclose(shipped.points, found.points, atol=1e-3)
+    extent = prepare_face(astronaut_face, FaceSettings("box", "dataset"), points=source_points)
+    assert extent.detector_calls == extent.predictor_calls == 0 and extent.box == pytest.approx((*source_points.min(axis=0), *source_points.max(axis=0)))
+    with pytest.raises(UserError, match="face.detector=box needs"):
+        prepare_face(astronaut_face, FaceSettings("box", "dlib"))
+    with pytest.raises(UserError, match="face.landmarks=dataset needs"):
+        prepare_face(astronaut_face, FaceSettings("dlib", "dataset"))
+
+
+def _encode(image: np.ndarray, suffix: str, **params: int) -> bytes:
+    converted = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR if image.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
+    return cv2.imencode(suffix, converted)[1].tobytes()
+
+
+def _with_orientation(image: np.ndarray, orientation: int, fmt: str = "JPEG") -> bytes:
+    """``image`` stored sideways, with the EXIF orientation tag that turns it back upright."""
+    stored = Image.fromarray(image).transpose({3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}[orientation])
+    exif = stored.getexif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    stored.save(buffer, fmt, exif=exif.tobytes(), quality=95)
+    return buffer.getvalue()
+
+
+def test_read_image_turns_exif_orientations_upright_like_opencv(tmp_path):
+    image = data.astronaut()[:96, :128]
+    for orientation in range(1, 9):
+        for fmt in ("JPEG", "PNG"):
+            stored = Image.fromarray(image)
+            exif = stored.getexif()
+            exif[0x0112] = orientation
+            buffer = io.BytesIO()
+            stored.save(buffer, fmt, exif=exif.tobytes())
+            upright = cv2.cvtColor(cv2.imdecode(np.frombuffer(buffer.getvalue(), np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)  # OpenCV applies EXIF here
+            assert np.array_equal(decode_image(buffer.getvalue()), upright), (orientation, fmt)
+    assert decode_image(_with_orientation(image, 6, "PNG")).shape == (96, 128, 3)
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+    assert read_image(tmp_path / "empty.jpg") is None and read_image(tmp_path / "corrupt.jpg") is None and read_image(tmp_path / "missing.png") is None
+
+
+def test_astronaut_in_every_variant_is_found_with_sane_landmarks(tmp_path):
+    """Flipped, cropped, rescaled, gray, 16-bit, RGBA and palette PNGs and EXIF-rotated
+    JPEGs, decoded from files: one face each, the eyes above the mouth in the crop."""
+    face = data.astronaut()[20:260, 120:340]
+    gray = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY)
+    palette = io.BytesIO()
+    Image.fromarray(face).convert("P").save(palette, "PNG")
+    variants = {
+        "flipped.png": _encode(face[:, ::-1].copy(), ".png"),
+        "cropped.png": _encode(face[40:200, 30:190].copy(), ".png"),
+        "rescaled.jpg": _encode(cv2.resize(face, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA), ".jpg"),
+        "gray.png": _encode(gray, ".png"),
+        "sixteen.png": _encode(face.astype(np.uint16) * 257, ".png"),
+        "rgba.png": _encode(np.dstack([face, np.full(face.shape[:2], 255, np.uint8)]), ".png"),
+        "palette.png": palette.getvalue(),
+        "exif6.jpg": _with_orientation(face, 6),
+        "exif3.jpg": _with_orientation(face, 3),
+        "exif8.jpg": _with_orientation(face, 8),
+    }
+    for name, encoded in variants.items():
+        (tmp_path / name).write_bytes(encoded)
+        image = read_image(tmp_path / name)
+        assert image is not None and image.dtype == np.uint8, name
+        prepared = prepare_face(image, DLIB)
+        assert prepared.status == "ok" and prepared.face_count == 1, name
+        assert _eyes_above_mouth(prepared.points), name
+        assert (prepared.points > 0).all() and (prepared.points < 256).all(), name
