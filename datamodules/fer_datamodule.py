@@ -1,4 +1,5 @@
-"""FERDataModule: a dataset source -> subject-independent train/val/test dataloaders."""
+"""FERDataModule: a dataset source -> train/val/test dataloaders (subject-independent k-fold,
+or the dataset's official split)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import torch.distributed as dist
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset
 
-from datamodules.folds import fold_indices
-from datamodules.sources import FaceSample
+from datamodules.folds import SPLIT_MODES, fold_indices, official_indices, random_indices
+from datamodules.sources import DataError, FaceSample
 from datamodules.transforms import FaceTransform, seed_worker
 
 log = logging.getLogger(__name__)
@@ -39,16 +40,25 @@ class FERDataset(Dataset):
 
 
 class FERDataModule(L.LightningDataModule):
-    """Train/val/test dataloaders over one fold of a dataset source.
+    """Train/val/test dataloaders over one split of a dataset source.
 
     Args:
         name: dataset name, used in run names and artifacts.
-        source: a dataset source (``datamodules.sources``), e.g. ``SyntheticFaces``.
+        source: a dataset source (``datamodules.sources``), e.g. ``SyntheticFaces`` or
+            ``PreparedFaces`` (real images; its ``prepare()`` runs the cached face
+            preparation, on one process per machine in ``prepare_data``).
         input_size: side of the network input, pixels (the network's own, resolved by
             train.py into ``model.input_size``).
+        split: ``kfold`` (subject-independent folds; needs subject ids) or ``official``
+            (the dataset's own train/test; validation carved from train) or ``random``
+            (stratified, for datasets with neither: not subject-independent).
         fold: 1-based fold; test = that subject group, validation = the next one.
         num_folds: number of subject groups.
-        split_seed: seed of the subject shuffle (fixed across runs for comparable folds).
+        split_seed: seed of the subject shuffle (fixed across runs for comparable folds)
+            and of the validation draw of ``official``.
+        val_fraction: share of the official training part held out for validation (of
+            all samples, for ``random``).
+        test_fraction: share of all samples held out for testing by ``random``.
         batch_size: training batch size per process; evaluation uses ``eval_batch_size``
             (default: the same).
         augment: geometric + photometric training augmentation.
@@ -62,9 +72,12 @@ class FERDataModule(L.LightningDataModule):
         source: object,
         name: str = "data",
         input_size: int = 64,
+        split: str = "kfold",
         fold: int = 1,
         num_folds: int = 5,
         split_seed: int = 0,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.1,
         batch_size: int = 64,
         eval_batch_size: int | None = None,
         num_workers: int = 0,
@@ -77,6 +90,11 @@ class FERDataModule(L.LightningDataModule):
         self.source = source
         self.name = name
         self.input_size = input_size
+        if split not in SPLIT_MODES:
+            raise DataError(f"Unknown data.split '{split}': choose one of {', '.join(SPLIT_MODES)}.")
+        self.split = split
+        self.val_fraction = val_fraction
+        self.test_fraction = test_fraction
         self.fold = fold
         self.num_folds = num_folds
         self.split_seed = split_seed
@@ -98,12 +116,35 @@ class FERDataModule(L.LightningDataModule):
     def num_classes(self) -> int:
         return len(self.source.class_names)
 
+    def prepare_data(self) -> None:
+        """Face preparation of real datasets (cached), once per machine before ``setup``."""
+        if hasattr(self.source, "prepare"):
+            self.source.prepare()
+
     def setup(self, stage: str | None = None) -> None:
         if self._samples is not None:
             return
-        self.splits = fold_indices(list(self.source.subjects), self.fold, self.num_folds, self.split_seed)
+        self.prepare_data()  # every rank: reads what local rank 0 prepared
+        self.splits, how = self._split()
         self._samples = [self.source[i] for i in range(len(self.source))] if self.cache_in_memory else self.source
-        log.info("%s; fold %d/%d: %s", self.source.describe(), self.fold, self.num_folds, ", ".join(f"{k} {len(v)}" for k, v in self.splits.items()))
+        log.info("%s\n%s; %s\n%s", self.source.describe(), self.name, how, split_table(self.class_names, np.asarray(self.source.labels), self.splits))
+
+    def _split(self) -> tuple[dict[str, np.ndarray], str]:
+        subjects = list(self.source.subjects)
+        known = all(s is not None for s in subjects)
+        official = getattr(self.source, "official_splits", None)
+        if self.split == "random":
+            return random_indices(np.asarray(self.source.labels), self.val_fraction, self.test_fraction, self.split_seed)
+        if self.split == "official":
+            if official is None:
+                alternative = "kfold" if known else "random"
+                raise DataError(f"{self.name} has no official train/test split: use data.split={alternative}.")
+            return official_indices(official, np.asarray(self.source.labels), subjects if known else None, self.val_fraction, self.split_seed)
+        if not known:
+            hint = "data.split=official" if official is not None else "data.split=random (stratified, not subject-independent)"
+            raise DataError(f"{self.name} has no subject ids, so subject-independent folds are impossible: use {hint}.")
+        how = f"subject-independent fold {self.fold}/{self.num_folds} (data.split_seed={self.split_seed})"
+        return fold_indices(subjects, self.fold, self.num_folds, self.split_seed), how
 
     def train_class_counts(self) -> torch.Tensor:
         """[C] number of training samples per class."""
@@ -143,3 +184,13 @@ class FERDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._eval_loader("test")
+
+
+def split_table(class_names: list[str], labels: np.ndarray, splits: dict[str, np.ndarray]) -> str:
+    """Class counts per split as an aligned text table (one row per split, plus totals)."""
+    width = max(len(n) for n in [*class_names, "total"])
+    rows = ["split  " + " ".join(f"{n:>{width}}" for n in [*class_names, "total"])]
+    for split, indices in splits.items():
+        counts = np.bincount(labels[indices], minlength=len(class_names))
+        rows.append(f"{split:<6} " + " ".join(f"{c:>{width}}" for c in [*counts.tolist(), len(indices)]))
+    return "\n".join(rows)

@@ -18,13 +18,15 @@ from tests.conftest import CONFIGS, SMALL_DATA, run_train
 from user_errors import user_message
 
 GROUPS = {
-    group: sorted(p.stem for p in (CONFIGS / group).glob("*.yaml")) for group in ("data", "trainer", "model", "logger", "callbacks", "saliency", "experiment")
+    group: sorted(p.stem for p in (CONFIGS / group).glob("*.yaml") if not p.stem.startswith("_"))
+    for group in ("data", "face", "trainer", "model", "logger", "callbacks", "saliency", "experiment")
 }
+REAL_DATA = [choice for choice in GROUPS["data"] if choice != "synthetic"]
 
 
 @pytest.mark.parametrize(("group", "choice"), [(g, c) for g, choices in GROUPS.items() for c in choices])
 def test_every_config_composes_and_resolves(compose_train, tmp_path, group, choice):
-    extra = ["data.source.root=/some/data"] if (group, choice) == ("data", "folder") else []
+    extra = ["data.root=/some/data"] if group == "data" and choice in REAL_DATA else []
     cfg = compose_train(f"{group}={choice}", f"paths.output_dir={tmp_path}", *extra)
     train.resolve_model_inputs(cfg)  # the network's own input size and normalization
     container = OmegaConf.to_container(cfg, resolve=True)
@@ -79,8 +81,9 @@ def test_fast_dev_run_with_wandb_offline(tmp_path):
     ("overrides", "message"),
     [
         (["model=nonet"], "Could not find 'model/nonet'"),
-        (["data=folder"], "The setting 'data.source.root' is required"),
-        (["data=folder", "data.source.root=/no/such/folder"], "Data folder '/no/such/folder' does not exist: set data.source.root"),
+        (["data=folder"], "The setting 'data.root' is required"),
+        (["data=rafdb", "data.root=/no/such/folder"], "Dataset folder '/no/such/folder' does not exist: set data.root to the folder where rafdb was unpacked."),
+        (["data=kdef", "data.root=/tmp", "data.nonsense=1"], "Could not override 'data.nonsense'"),
         (["model.net.name=vgg17"], "Unknown network 'vgg17': choose one of"),
     ],
 )
@@ -93,11 +96,12 @@ def test_user_mistakes_end_in_one_sentence(tmp_path, overrides, message):
 
 def test_empty_dataset_and_bad_init_checkpoint_are_one_sentence(compose_train, tmp_path):
     (tmp_path / "data" / "Fear").mkdir(parents=True)
-    cfg = compose_train("data=folder", f"data.source.root={tmp_path / 'data'}", f"paths.output_dir={tmp_path}", "logger=none")
+    cfg = compose_train("data=folder", f"data.root={tmp_path / 'data'}", f"paths.output_dir={tmp_path}", "logger=none")
     with pytest.raises(Exception) as caught:
         train.run(cfg)
-    expected = "expected sub-folders named Anger, Disgust, Fear, Happiness, Sadness, Surprise holding image files."
-    assert user_message(caught.value) == f"No images found under '{tmp_path / 'data'}': {expected}"
+    message = user_message(caught.value)
+    assert message.startswith(f"No labelled faces of the classes Anger, Disgust, Fear, Happiness, Sadness, Surprise under '{tmp_path / 'data'}'")
+    assert "empty class folder Fear" in message and message.endswith("check data.root and the dataset layout.")
     cfg = compose_train(*SMALL_DATA, "init_from=/no/model.ckpt", f"paths.output_dir={tmp_path}", "logger=none")
     with pytest.raises(Exception) as caught:
         train.run(cfg)

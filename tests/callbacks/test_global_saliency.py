@@ -58,24 +58,33 @@ def test_two_process_heatmaps_equal_one_process(tmp_path):
         assert one.heatmaps.max() > 0
 
 
-def _folder_without_landmarks(root):
-    """A class-folder dataset of synthetic faces: readers give no landmarks (NaN)."""
-    import cv2
+class FacesWithoutLandmarks:
+    """Synthetic faces whose landmarks are unknown (NaN), as a user's own source might give;
+    ``data.source._target_`` of a run."""
 
-    from datamodules.synthetic import SyntheticFaces
+    def __init__(self, **options: object) -> None:
+        from datamodules.synthetic import SyntheticFaces
 
-    faces = SyntheticFaces(60, 12, 64, seed=0)
-    for i in range(60):
-        sample = faces[i]
-        folder = root / faces.class_names[sample.label]
-        folder.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(folder / f"{sample.subject}_{i}.png"), cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR))
+        self.faces = SyntheticFaces(**options)
+        self.class_names, self.labels, self.subjects = self.faces.class_names, self.faces.labels, self.faces.subjects
+        self.paths = [f"{s}_{i}.png" for i, s in enumerate(self.subjects)]
+
+    def __len__(self) -> int:
+        return len(self.faces)
+
+    def describe(self) -> str:
+        return "synthetic faces without landmarks"
+
+    def __getitem__(self, index: int):
+        sample = self.faces[index]
+        sample.landmarks[:] = np.nan
+        return sample
 
 
 def test_samples_without_landmarks_stop_the_run_in_one_sentence_not_an_all_zero_artifact(tmp_path):
-    _folder_without_landmarks(tmp_path / "data")
     result = run_train(
-        "data=folder", f"data.source.root={tmp_path / 'data'}", "data.num_workers=0", "data.num_folds=4", "trainer.max_epochs=1",
+        "data.source._target_=tests.callbacks.test_global_saliency.FacesWithoutLandmarks", "data.source.num_images=60",
+        "data.source.num_subjects=12", "data.num_folds=4", "trainer.max_epochs=1",
         "logger=none", "callbacks.progress_bar=null", f"hydra.run.dir={tmp_path / 'run'}",
     )  # fmt: skip
     assert result.returncode == 1

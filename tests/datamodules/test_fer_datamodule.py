@@ -49,3 +49,40 @@ def test_two_workers_draw_different_augmentations():
     images = [batch["image"][0] for batch in loader]  # worker 0, worker 1, worker 0, worker 1
     assert not torch.equal(images[0], images[1])
     assert not torch.equal(images[0], images[2])  # a worker's stream moves on between samples
+
+
+class _Anonymous(SyntheticFaces):
+    """Synthetic faces with no subject ids, and an official split when given one."""
+
+    def __init__(self, official: list[str] | None = None) -> None:
+        super().__init__(60, 10, 32)
+        self.official_splits = official
+
+    @property
+    def subjects(self) -> list[None]:
+        return [None] * self.num_images
+
+
+def test_split_modes_and_their_one_sentence_refusals(caplog):
+    import pytest
+
+    from datamodules.sources import DataError
+
+    with pytest.raises(DataError, match="has no subject ids, so subject-independent folds are impossible: use data.split=random"):
+        FERDataModule(_Anonymous(), name="anon").setup()
+    with pytest.raises(DataError, match="has no subject ids.*use data.split=official"):
+        FERDataModule(_Anonymous(["train"] * 50 + ["test"] * 10), name="anon").setup()
+    with pytest.raises(DataError, match="has no official train/test split: use data.split=kfold"):
+        FERDataModule(SyntheticFaces(60, 10, 32), split="official").setup()
+    with pytest.raises(DataError, match="Unknown data.split 'loso': choose one of kfold, official, random"):
+        FERDataModule(SyntheticFaces(60, 10, 32), split="loso")
+    module = FERDataModule(_Anonymous(["train"] * 50 + ["test"] * 10), name="anon", split="official", val_fraction=0.2)
+    with caplog.at_level("INFO"):
+        module.setup()
+    assert module.splits["test"].tolist() == list(range(50, 60)) and len(module.splits["val"]) == 10
+    summary = caplog.text
+    assert "stratified random 20% of the training images" in summary
+    assert "Happiness" in summary and "\ntest " in summary and summary.rstrip().endswith("10")  # class counts per split, totals
+    random = FERDataModule(_Anonymous(), name="anon", split="random")
+    random.setup()
+    assert sum(len(v) for v in random.splits.values()) == 60

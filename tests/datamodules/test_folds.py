@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from datamodules.folds import fold_indices
+from datamodules.folds import fold_indices, official_indices, random_indices
 from datamodules.sources import DataError
 from datamodules.synthetic import SyntheticFaces
 
@@ -34,3 +34,62 @@ def test_split_seed_changes_the_assignment_and_is_deterministic():
 def test_bad_fold_settings_are_one_sentence(fold, num_folds, message):
     with pytest.raises(DataError, match=message):
         fold_indices([f"p{i}" for i in range(40)], fold, num_folds, seed=0)
+
+
+def _official(n_train: int, n_test: int) -> list[str]:
+    return ["train"] * n_train + ["test"] * n_test
+
+
+def test_official_split_keeps_the_test_part_and_carves_validation_by_subject():
+    subjects = [f"p{i % 20}" for i in range(200)] + [f"q{i % 5}" for i in range(50)]
+    labels = np.arange(250) % 6
+    splits, how = official_indices(_official(200, 50), labels, subjects, val_fraction=0.1, seed=0)
+    assert splits["test"].tolist() == list(range(200, 250))
+    train_subjects = {subjects[i] for i in splits["train"]}
+    val_subjects = {subjects[i] for i in splits["val"]}
+    assert not train_subjects & val_subjects and val_subjects  # whole subjects held out
+    assert 20 <= len(splits["val"]) <= 30 and len(splits["train"]) + len(splits["val"]) == 200
+    assert "training subjects held out" in how
+    again, _ = official_indices(_official(200, 50), labels, subjects, val_fraction=0.1, seed=0)
+    assert np.array_equal(again["val"], splits["val"])
+    other, _ = official_indices(_official(200, 50), labels, subjects, val_fraction=0.1, seed=1)
+    assert not np.array_equal(other["val"], splits["val"])
+
+
+def test_official_split_without_subjects_is_stratified():
+    labels = np.repeat(np.arange(6), [100, 20, 50, 200, 80, 50])
+    official = ["train"] * len(labels) + ["test"] * 12
+    splits, how = official_indices(official, np.concatenate([labels, np.arange(12) % 6]), None, val_fraction=0.2, seed=3)
+    val_counts = np.bincount(labels[splits["val"]], minlength=6)
+    assert val_counts.tolist() == [20, 4, 10, 40, 16, 10]  # 20 % of every class
+    assert set(splits["train"]) | set(splits["val"]) == set(range(len(labels))) and not set(splits["train"]) & set(splits["val"])
+    assert "stratified" in how
+
+
+def test_a_shipped_validation_split_is_used_as_is():
+    official = ["train", "val", "test", "train", "val", "test"]
+    splits, how = official_indices(official, np.zeros(6, int), None, 0.1, 0)
+    assert {k: v.tolist() for k, v in splits.items()} == {"train": [0, 3], "val": [1, 4], "test": [2, 5]}
+    assert how == "the dataset's own validation split"
+
+
+def test_random_split_is_stratified_and_disjoint():
+    labels = np.repeat(np.arange(6), 50)
+    splits, how = random_indices(labels, 0.1, 0.2, seed=0)
+    assert [np.bincount(labels[splits[s]], minlength=6).tolist() for s in ("val", "test")] == [[5] * 6, [10] * 6]
+    assert sorted(np.concatenate(list(splits.values())).tolist()) == list(range(300))
+    assert "not subject-independent" in how
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: official_indices(["train"] * 4, np.zeros(4, int), None, 0.1, 0), "no test part: use data.split=kfold"),
+        (lambda: official_indices(["train", "test"], np.zeros(2, int), None, 1.5, 0), "must be between 0 and 1"),
+        (lambda: official_indices(["train", "train", "test"], np.zeros(3, int), ["a", "a", "b"], 0.1, 0), "holds one subject"),
+        (lambda: random_indices(np.zeros(10, int), 0.5, 0.6, 0), "sum below 1"),
+    ],
+)
+def test_bad_split_settings_are_one_sentence(call, message):
+    with pytest.raises(DataError, match=message):
+        call()
