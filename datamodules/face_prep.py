@@ -66,15 +66,16 @@ def default_cache_dir() -> Path:
 
 
 def resolve_settings(index: DatasetIndex, detector: str | None = None, landmarks: str | None = None, **rest: object) -> FaceSettings:
-    """``FaceSettings`` for ``index``: a null detector is the dataset's default, null
-    landmarks are the dataset's own when every entry ships 68 points, else dlib's. ``rest``
+    """``FaceSettings`` for ``index``: null landmarks are the dataset's own when every
+    entry ships 68 points, else dlib's; a null detector is "box" when the dataset's own
+    points are used (their box, when no face box ships), else the dataset's default. ``rest``
     are the other ``FaceSettings`` fields (upsample, margin, ...)."""
     known = [f.name for f in fields(FaceSettings) if f.name not in ("detector", "landmarks")]
     unknown = [key for key in rest if key not in known]
     if unknown:
         raise DataError(f"Face preparation has no setting {', '.join(unknown)}: its settings are detector, landmarks, {', '.join(known)}.")
-    detector = detector or index.default_detector
     landmarks = landmarks or ("dataset" if index.has_landmarks else "dlib")
+    detector = detector or ("box" if landmarks == "dataset" else index.default_detector)
     total = len(index.entries)
     if landmarks == "dataset" and not index.has_landmarks:
         missing = sum(e.landmarks is None for e in index.entries)

@@ -80,12 +80,24 @@ def official_indices(
 
 
 def _stratified_draw(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """[N] bool: about ``fraction`` of each class drawn at random (at least one left over)."""
+    """[N] bool: ``round(fraction * N)`` images (at least one when N >= 2) drawn at random,
+    shared among the classes in proportion to their sizes (largest remainders first, ties
+    at random), each class keeping at least one image undrawn."""
     drawn = np.zeros(len(labels), bool)
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        count = int(round(fraction * len(members)))
-        drawn[rng.choice(members, size=min(count, len(members) - 1), replace=False)] = True
+    classes, sizes = np.unique(labels, return_counts=True)
+    if len(labels) < 2:
+        return drawn
+    total = max(1, int(round(fraction * len(labels))))
+    quotas = fraction * sizes
+    counts = np.minimum(np.floor(quotas).astype(int), sizes - 1)
+    order = sorted(rng.permutation(len(classes)), key=lambda c: -(quotas[c] - np.floor(quotas[c])))
+    for position in order + order:  # remainders first, then any class with room left
+        if counts.sum() >= total:
+            break
+        if counts[position] < sizes[position] - 1:
+            counts[position] += 1
+    for label, count in zip(classes, counts, strict=True):
+        drawn[rng.choice(np.flatnonzero(labels == label), size=count, replace=False)] = True
     return drawn
 
 

@@ -15,12 +15,10 @@ from user_errors import user_message
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="prepare")
 def main(cfg: DictConfig) -> None:
+    if "reader" not in cfg.data:
+        sys.exit(f"Error: data={cfg.data.name} needs no face preparation (it is rendered in memory): choose a real dataset, e.g. data=folder data.root=DIR.")
     try:
         datamodule = hydra.utils.instantiate(cfg.data)
-        if not hasattr(datamodule.source, "prepare"):
-            sys.exit(
-                f"Error: data={cfg.data.name} needs no face preparation (it is rendered in memory): choose a real dataset, e.g. data=folder data.root=DIR."
-            )
         prepared = datamodule.source.prepare()
     except Exception as error:
         message = user_message(error)

@@ -66,6 +66,13 @@ def test_official_split_without_subjects_is_stratified():
     assert "stratified" in how
 
 
+def test_a_small_training_split_still_gets_a_validation_set_of_the_requested_size():
+    labels = np.repeat(np.arange(7), [3, 3, 3, 3, 3, 2, 2])  # 19 images: 10 % of each class rounds to none
+    splits, _ = official_indices(["train"] * 19 + ["test"] * 2, np.concatenate([labels, [0, 1]]), None, val_fraction=0.1, seed=0)
+    assert len(splits["val"]) == 2 and len(np.unique(labels[splits["val"]])) == 2 and len(splits["train"]) == 17
+    assert all(np.bincount(labels[splits["train"]], minlength=7) >= 1)  # no class emptied from training
+
+
 def test_a_shipped_validation_split_is_used_as_is():
     official = ["train", "val", "test", "train", "val", "test"]
     splits, how = official_indices(official, np.zeros(6, int), None, 0.1, 0)
