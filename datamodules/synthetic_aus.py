@@ -82,7 +82,6 @@ PROTOTYPES: dict[str, list[tuple[int, ...]]] = {
 }
 
 
-
 def displace(shape: np.ndarray, intensities: dict[int, float]) -> np.ndarray:
     """Apply AUs to a [68, 2] shape in face units; `intensities` maps AU -> [0, 1]."""
     moved = shape.copy()

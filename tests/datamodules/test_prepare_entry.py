@@ -17,9 +17,7 @@ from tests.datamodules.readers.layouts import folder, synthetic_layout_faces
 
 
 def _prepare(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "datamodules.prepare", *overrides], cwd=cwd, capture_output=True, text=True, timeout=300, env=_env()
-    )
+    return subprocess.run([sys.executable, "-m", "datamodules.prepare", *overrides], cwd=cwd, capture_output=True, text=True, timeout=300, env=_env())
 
 
 def _env() -> dict[str, str]:

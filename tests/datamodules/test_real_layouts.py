@@ -72,7 +72,9 @@ def _truth(layout: Layout, faces: list[LayoutFace]) -> dict[str, np.ndarray]:
     return {key: face.landmarks for face, keys in zip(faces, layout.keys(faces), strict=True) for key in keys}
 
 
-def _crop_to_source_errors(prepared: PreparedFaceSet, index: DatasetIndex, settings: FaceSettings, truth: dict[str, np.ndarray], image_side: float) -> list[float]:
+def _crop_to_source_errors(
+    prepared: PreparedFaceSet, index: DatasetIndex, settings: FaceSettings, truth: dict[str, np.ndarray], image_side: float
+) -> list[float]:
     """Per usable entry the mean distance, in source-image pixels, between the prepared
     landmarks and the true ones moved into the crop by the crop's own affine (from the
     face box and the margin, or the whole image)."""
@@ -98,7 +100,7 @@ def test_dlib_finds_the_on_disk_synthetic_faces_of_every_layout_with_small_landm
         truth = _truth(layout, faces)
         assert {entry.key for entry in index.entries} <= set(truth), name
         prepared = prepare_faces(index, DLIB, cache_dir=tmp_path / "cache" / name, workers=1, progress=False)
-        assert prepared.detector_calls == len({entry.path.read_bytes() for entry in index.entries}), name  # dlib ran once per distinct image, shipped boxes ignored
+        assert prepared.detector_calls == len({entry.path.read_bytes() for entry in index.entries}), name
         layout_errors = _crop_to_source_errors(prepared, index, DLIB, truth, SIZE)
         per_layout[name] = (len(prepared.usable), len(index.entries), float(np.mean(layout_errors)))
         found, images, errors = found + len(prepared.usable), images + len(index.entries), errors + layout_errors
@@ -108,13 +110,18 @@ def test_dlib_finds_the_on_disk_synthetic_faces_of_every_layout_with_small_landm
 
 
 @pytest.mark.parametrize(
-    ("name", "options", "image_side"), [("fer2013", {"labels": "fer2013"}, 48), ("rafdb", {"images": "aligned"}, 100)], ids=["fer2013-48px", "rafdb-aligned-100px"]
+    ("name", "options", "image_side"),
+    [("fer2013", {"labels": "fer2013"}, 48), ("rafdb", {"images": "aligned"}, 100)],
+    ids=["fer2013-48px", "rafdb-aligned-100px"],
 )
 def test_pre_cropped_sets_whole_image_by_default_and_detection_with_whole_fallback_is_closer(tmp_path, faces, name, options, image_side):
     """FER2013 (48 px) and RAF-DB aligned (100 px) are pre-cropped: by default the predictor
     runs on the whole image, as the study did; detecting first (upsample 2, whole image
     when no face is found) lands closer to the true points, as the README says."""
-    pre_cropped = {"fer2013": (fer2013.write, fer2013.keys), "rafdb": (rafdb.write, lambda f: [f"basic/Image/aligned/{n[:-4]}_aligned.jpg" for n in rafdb.names(f)])}
+    pre_cropped = {
+        "fer2013": (fer2013.write, fer2013.keys),
+        "rafdb": (rafdb.write, lambda f: [f"basic/Image/aligned/{n[:-4]}_aligned.jpg" for n in rafdb.names(f)]),
+    }
     write, keys = pre_cropped[name]
     write(tmp_path / name, faces)
     index = read_dataset(name, tmp_path / name, CLASSES_7, **options)
@@ -152,7 +159,12 @@ def test_every_data_config_sets_up_from_its_miniature_with_default_face_settings
     write, overrides, calls = DATA_CONFIGS[config]
     write(tmp_path / "data", faces)
     cfg = compose_train(
-        f"data={config}", f"data.root={tmp_path / 'data'}", f"data.cache_dir={tmp_path / 'cache'}", "data.neutral=true", f"paths.output_dir={tmp_path}", *overrides
+        f"data={config}",
+        f"data.root={tmp_path / 'data'}",
+        f"data.cache_dir={tmp_path / 'cache'}",
+        "data.neutral=true",
+        f"paths.output_dir={tmp_path}",
+        *overrides,
     )
     datamodule = hydra.utils.instantiate(cfg.data, input_size=64)
     datamodule.prepare_data()
