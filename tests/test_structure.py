@@ -27,3 +27,13 @@ def test_importing_figures_does_not_choose_a_matplotlib_backend():
     environment = {"MPLBACKEND": "svg", "PATH": ""}
     backend = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, env=environment).stdout.strip()
     assert backend == "svg"
+
+
+def test_every_top_level_package_is_installed():
+    """A package left out of pyproject's list imports from the repository folder only: any
+    run started elsewhere (``python -m datamodules.prepare`` from the data folder) fails."""
+    import re
+
+    included = re.search(r"^include = \[(.*)\]$", (ROOT / "pyproject.toml").read_text(), re.MULTILINE).group(1)
+    packages = sorted(path.parent.name for path in ROOT.glob("*/__init__.py") if path.parent.name != "tests")
+    assert [name for name in packages if f'"{name}*"' not in included] == []

@@ -12,18 +12,12 @@ import cv2
 from skimage import data
 
 from formats.expressions import CLASSES_6
-from tests.conftest import ROOT
 from tests.datamodules.readers.layouts import folder, synthetic_layout_faces
 
 
 def _prepare(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "datamodules.prepare", *overrides], cwd=cwd, capture_output=True, text=True, timeout=300, env=_env())
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return {**os.environ, "PYTHONPATH": str(ROOT)}
+    """Run from ``cwd`` (outside the repository, as from a data folder): the installed package."""
+    return subprocess.run([sys.executable, "-m", "datamodules.prepare", *overrides], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 def test_prepare_fills_the_cache_writes_the_report_and_a_second_run_reads_it(tmp_path):
