@@ -51,10 +51,7 @@ class Analysis:
     def empty_cells(self) -> list[tuple[str, str, str, str]]:
         """(network, method, fold, class) of every class heatmap resting on fewer than ``min_count`` images."""
         return [
-            (s.network, s.method, str(s.fold), name)
-            for s in self.sets
-            for name, missing in zip(s.classes, s.missing(self.min_count), strict=True)
-            if missing
+            (s.network, s.method, str(s.fold), name) for s in self.sets for name, missing in zip(s.classes, s.missing(self.min_count), strict=True) if missing
         ]
 
 

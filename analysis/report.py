@@ -188,9 +188,7 @@ def summary_markdown(
         lines += [f"## {SUMMARY_METRICS[metric]} · {method} · {family} masks · {how}", "", _markdown(table), ""]
     lines += ["## Clustering (1 - Pearson r between pooled heatmaps, average linkage)", ""]
     lines += ["| method | expression | cophenetic r | top two clusters | left out (empty) |", "|---|---|---:|---|---|"]
-    lines += [
-        f"| {row.method} | {row.expression} | {_cophenetic(row.cophenetic)} | {row.groups} | {row.excluded or '-'} |" for row in clustering.itertuples()
-    ]
+    lines += [f"| {row.method} | {row.expression} | {_cophenetic(row.cophenetic)} | {row.groups} | {row.excluded or '-'} |" for row in clustering.itertuples()]
     lines.append("")
     if analysis.skipped:
         lines += ["## Skipped inputs", ""] + [f"- `{origin}`: {reason}" for origin, reason in analysis.skipped] + [""]

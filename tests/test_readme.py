@@ -50,3 +50,15 @@ def test_vendored_reference_keeps_its_licence_and_origin():
     assert "MIT License" in (reference / "LICENSE").read_text()
     assert "github.com/Xavi3398/ekman_expressions" in (reference / "README.md").read_text()
     assert len(list((reference / "heatmaps_by_net").glob("*_heatmap.png"))) == 72 and len(list((reference / "gt").glob("*_gt.png"))) == 6
+
+
+def test_readme_shows_one_command_per_real_dataset_config_and_each_composes(compose_train):
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Real datasets") : text.index("## Configuration")]
+    commands = [line.split("#")[0].split() for line in section.splitlines() if line.startswith("python train.py data=")]
+    shown = [command[2].removeprefix("data=") for command in commands]
+    configs = sorted(path.stem for path in (ROOT / "configs" / "data").glob("*.yaml") if path.stem not in ("synthetic",) and not path.stem.startswith("_"))
+    assert sorted(shown) == configs
+    for command in commands:
+        cfg = compose_train(*command[2:])
+        assert cfg.data.root == command[3].removeprefix("data.root=") and cfg.data.reader

@@ -34,4 +34,3 @@ def test_end_summary_prints_counts_scores_and_warns_about_empty_classes(tmp_path
     assert "Warning: no gradcampp heatmap for Disgust (no image selected): missing, not zero." in out
     assert "gradcampp found no positive evidence (a map zero everywhere) in 7 of 19 images (Fear 7/7): the heatmaps rest on the others." in out
     assert f"gradcampp figure: {tmp_path / 'overview.png'}" in out
-
