@@ -64,6 +64,8 @@ def run(cfg: DictConfig) -> dict[str, float]:
     started = time.perf_counter()
     L.seed_everything(cfg.seed, workers=True)
     resolve_model_inputs(cfg)
+    if cfg.model.get("au_guidance") and cfg.model.au_guidance.weight > 0:
+        OmegaConf.update(cfg, "data.au_maps", "all")  # AU guidance reads the training batches' AU maps
     datamodule = hydra.utils.instantiate(cfg.data)
     module = hydra.utils.instantiate(cfg.model, num_classes=datamodule.num_classes, class_names=datamodule.class_names, _convert_="all")
     if cfg.init_from:

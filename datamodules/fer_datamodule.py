@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 from datamodules.folds import SPLIT_MODES, fold_indices, official_indices, random_indices
 from datamodules.sources import DataError, FaceSample
 from datamodules.transforms import FaceTransform, seed_worker
+from faces.au import CODEBOOKS, au_heatmap
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +23,24 @@ log = logging.getLogger(__name__)
 class FERDataset(Dataset):
     """Samples ``indices`` of a source as the dict of DESIGN.md: ``image`` [3, S, S] float,
     ``label`` int, ``landmarks`` [68, 2] float in the image tensor's pixels (NaN if
-    unknown), ``subject`` str, ``index`` int (index in the source)."""
+    unknown), ``subject`` str, ``index`` int (index in the source), ``position`` int (index
+    in the split). With ``au_codebook``, also ``au_map`` [S, S] float in [0, 1], the AU map
+    of the sample's true class drawn from its landmarks after the transform (so it moves
+    with every geometric augmentation), and ``au_valid`` bool (``faces.au.au_heatmap``)."""
 
-    def __init__(self, samples: list[FaceSample] | object, indices: np.ndarray, transform: FaceTransform) -> None:
+    def __init__(
+        self,
+        samples: list[FaceSample] | object,
+        indices: np.ndarray,
+        transform: FaceTransform,
+        class_names: list[str] | None = None,
+        au_codebook: str | None = None,
+    ) -> None:
         self.samples = samples
         self.indices = np.asarray(indices)
         self.transform = transform
+        self.class_names = class_names
+        self.au_codebook = au_codebook
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -36,7 +49,12 @@ class FERDataset(Dataset):
         index = int(self.indices[position])
         sample: FaceSample = self.samples[index]
         image, landmarks = self.transform(sample.image, sample.landmarks)
-        return {"image": image, "label": sample.label, "landmarks": landmarks, "subject": sample.subject, "index": index}
+        item = {"image": image, "label": sample.label, "landmarks": landmarks, "subject": sample.subject, "index": index, "position": position}
+        if self.au_codebook is not None:
+            size = image.shape[-1]
+            au_map, valid = au_heatmap(self.class_names[sample.label], landmarks.numpy(), size, size, self.au_codebook)
+            item["au_map"], item["au_valid"] = torch.from_numpy(au_map), valid
+        return item
 
 
 class FERDataModule(L.LightningDataModule):
@@ -65,6 +83,10 @@ class FERDataModule(L.LightningDataModule):
         seed: the run seed; augmentation draws from it (per rank, and per worker and epoch
             in DataLoader workers), so runs with one seed repeat.
         cache_in_memory: decode/render every sample once and keep it.
+        au_codebook: AU maps in the batches (``ours`` or ``authors``, ``faces.au``), or
+            None for none.
+        au_maps: which loaders carry them: ``eval`` (validation and test, for the AU
+            metrics) or ``all`` (training too, for AU guidance).
     """
 
     def __init__(
@@ -85,6 +107,8 @@ class FERDataModule(L.LightningDataModule):
         augment: bool = False,
         seed: int = 0,
         cache_in_memory: bool = True,
+        au_codebook: str | None = None,
+        au_maps: str = "eval",
     ) -> None:
         super().__init__()
         self.source = source
@@ -105,6 +129,12 @@ class FERDataModule(L.LightningDataModule):
         self.augment = augment
         self.seed = seed
         self.cache_in_memory = cache_in_memory
+        if au_codebook is not None and au_codebook not in CODEBOOKS:
+            raise DataError(f"Unknown AU codebook '{au_codebook}': choose ours (corrected) or authors (Study 2's code as it is).")
+        if au_maps not in ("eval", "all"):
+            raise DataError(f"Unknown data.au_maps '{au_maps}': choose eval (validation and test) or all (training too).")
+        self.au_codebook = au_codebook
+        self.au_maps = au_maps
         self.splits: dict[str, np.ndarray] = {}
         self._samples: list[FaceSample] | object | None = None
 
@@ -155,7 +185,8 @@ class FERDataModule(L.LightningDataModule):
         rank = self.trainer.global_rank if self.trainer is not None else 0
         seed = int(np.random.SeedSequence([self.seed, rank]).generate_state(1)[0])
         transform = FaceTransform(self.input_size, self.augment if augment is None else augment, seed)
-        return FERDataset(self._samples, self.splits[split], transform)
+        codebook = self.au_codebook if split != "train" or self.au_maps == "all" else None
+        return FERDataset(self._samples, self.splits[split], transform, self.class_names, codebook)
 
     def _loader(self, dataset: FERDataset, batch_size: int, shuffle: bool, sampler: torch.utils.data.Sampler | None = None) -> DataLoader:
         return DataLoader(

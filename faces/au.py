@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from faces.au_authors import authors_au_map
 from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, template_points
+from user_errors import UserError
 
 #: FACS AUs per expression (Study 2; AU10 upper lip raiser for disgust). Neutral has none.
 AU_CODEBOOK: dict[str, tuple[int, ...]] = {
@@ -26,6 +28,10 @@ AU_CODEBOOK: dict[str, tuple[int, ...]] = {
     "Surprise": (1, 2, 5, 26, 27),
     "Neutral": (),
 }
+
+#: The AUs per expression in the authors' code: AU5 (upper *lid* raiser) for disgust, their
+#: slip for AU10 (upper *lip* raiser).
+AUTHORS_CODEBOOK: dict[str, tuple[int, ...]] = {**AU_CODEBOOK, "Disgust": (9, 5, 16, 17, 25, 26)}
 
 _BLUR_GRID = 28  # the AU maps are smoothed on a 28-cell grid (along the longer side)
 
@@ -70,7 +76,7 @@ def au_regions(au: int, landmarks: np.ndarray) -> list[Ellipse]:
         7: [at(p[36:42].mean(axis=0), 0.75 * eye_width, 0.3), at(p[42:48].mean(axis=0), 0.75 * eye_width, 0.3)],  # lid tightener
         6: [at(p[41] + 0.45 * d * down, 0.34, 0.27), at(p[46] + 0.45 * d * down, 0.34, 0.27)],  # cheek raiser
         9: [circle(np.array([p[31, 0], p[29, 1]]), 0.2), circle(np.array([p[35, 0], p[29, 1]]), 0.2)],  # nose wrinkler
-        10: [circle(p[49], 0.2), circle(p[53], 0.2)],  # upper lip raiser: upper lip near the corners
+        10: [circle((p[48] + p[50]) / 2, 0.2), circle((p[52] + p[54]) / 2, 0.2)],  # upper lip raiser: midpoints of the upper lip halves
         12: [circle(p[48], 0.25), circle(p[54], 0.25)],  # lip corner puller
         15: [circle(p[48], 0.25), circle(p[54], 0.25)],  # lip corner depressor
         16: [circle(p[59], 0.2), circle(p[55], 0.2)],  # lower lip depressor
@@ -105,19 +111,35 @@ def _smooth(mask: np.ndarray) -> np.ndarray:
     return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def au_heatmap(expression: str, landmarks: np.ndarray, height: int, width: int) -> tuple[np.ndarray, bool]:
+#: AU-map codebooks: ``ours`` (corrected, sized by the inter-ocular distance) and
+#: ``authors`` (Study 2's code as it is, slips included: ``faces.au_authors``).
+CODEBOOKS = ("ours", "authors")
+
+
+def au_heatmap(expression: str, landmarks: np.ndarray, height: int, width: int, codebook: str = "ours") -> tuple[np.ndarray, bool]:
     """Per-image AU heatmap of ``expression``: ([height, width] float32 in [0, 1], valid).
 
-    Each AU's regions are drawn, smoothed, max-combined and min-max normalised. Neutral
-    (no AUs) and faces without landmarks give an all-zero map flagged invalid, to be left
-    out of the alignment loss and the metric."""
-    aus = AU_CODEBOOK[expression]
+    Each AU's regions are drawn and smoothed alone, the AUs max-combined and min-max
+    normalised. Neutral (no AUs), faces without landmarks and faces whose AUs all fall
+    outside the image give an all-zero map flagged invalid, to be left out of the
+    alignment loss and the metrics."""
+    if codebook not in CODEBOOKS:
+        raise UserError(f"Unknown AU codebook '{codebook}': choose ours (corrected) or authors (Study 2's code as it is).")
+    aus = (AU_CODEBOOK if codebook == "ours" else AUTHORS_CODEBOOK)[expression]
+    empty = np.zeros((height, width), np.float32)
     if not aus or not np.isfinite(landmarks).all():
-        return np.zeros((height, width), np.float32), False
-    combined = np.max([_smooth(au_region_mask(au, landmarks, height, width)) for au in aus], axis=0)
+        return empty, False
+    if codebook == "ours":
+        masks = [au_region_mask(au, landmarks, height, width) for au in aus]
+        maps = [_smooth(mask) for mask in masks if mask.any()]
+    else:
+        maps = [m for m in (authors_au_map(au, landmarks, height, width) for au in aus) if m is not None]
+    if not maps:
+        return empty, False
+    combined = np.max(maps, axis=0)
     low, high = combined.min(), combined.max()
     if high <= low:
-        return np.zeros((height, width), np.float32), False
+        return empty, False
     return ((combined - low) / (high - low)).astype(np.float32), True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,8 +14,13 @@ from torch import nn
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score, MulticlassRecall
 
+from lightning_modules.au_guidance import AUGuidance, layer_attention
+from lightning_modules.au_metrics import AUAlignmentScore
 from lightning_modules.networks import build_network
+from lightning_modules.networks.features import capture_features
 from lightning_modules.reporting import confusion_figure
+from saliency import build_explainer
+from saliency.cam import upsample
 from user_errors import UserError
 
 STAGES = ("train", "val", "test")
@@ -36,6 +42,14 @@ class FERModule(L.LightningModule):
             "step_size", "gamma"}`` or ``{"name": "plateau", "factor", "patience"}`` (on val/acc).
         class_weights: None, ``"balanced"`` (inverse training frequency) or a list of C floats.
         label_smoothing: cross-entropy label smoothing in [0, 1).
+        au_metrics: Study 2's ATT-COS / CAM-COS (``au_metrics.AUAlignmentScore``) on the
+            validation and test batches that carry AU maps: ``{"cam": explainer name
+            (gradcampp, gradcam, layercam) or None for none, "cam_every_n_epochs": n
+            (validation; test always), "cam_max_images": m (the first m images of the
+            split, whatever the ranks)}``.
+        au_guidance: ``{"weight", "layers", "warmup_epochs"}`` of Study 2's AU-alignment
+            term (``au_guidance.AUGuidance``); weight 0 (default) trains with plain
+            cross-entropy. Needs ``au_map`` / ``au_valid`` in the training batches.
         net_init: how the network's weights were initialised when training began (``net`` as
             given: ``pretrained``, ``weights``); recorded only. Checkpoints store ``net`` with
             ``pretrained: false, weights: null``, so reloading rebuilds the architecture without a
@@ -53,6 +67,8 @@ class FERModule(L.LightningModule):
         scheduler: dict[str, Any] | None = None,
         class_weights: str | list[float] | None = None,
         label_smoothing: float = 0.0,
+        au_guidance: dict[str, Any] | None = None,
+        au_metrics: dict[str, Any] | None = None,
         net_init: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
@@ -67,6 +83,15 @@ class FERModule(L.LightningModule):
         # records the arguments' current values: the resolved input, how the weights began
         self.save_hyperparameters(ignore=["net"] if isinstance(net, nn.Module) else None)
         self.class_names = list(class_names)
+        self.au_guidance = AUGuidance(**(au_guidance or {}))
+        if self.au_guidance.enabled:
+            self.au_guidance.layer_names(self.net)  # unknown layers: one sentence now, not mid-training
+        self.train_au_alignment = MeanMetric()
+        settings = {"cam": "gradcampp", "cam_every_n_epochs": 1, "cam_max_images": 256, **(au_metrics or {})}
+        self.cam_explainer = build_explainer(settings["cam"]) if settings["cam"] else None
+        self.cam_every_n_epochs = max(1, int(settings["cam_every_n_epochs"]))
+        self.cam_max_images = int(settings["cam_max_images"])
+        self.au_scores = nn.ModuleDict({f"{stage}_{kind}": AUAlignmentScore(self.class_names) for stage in ("val", "test") for kind in ("att", "cam")})
         self.register_buffer("class_weight", torch.ones(num_classes), persistent=False)
         self.metrics = nn.ModuleDict({f"{stage}_metrics": self._stage_metrics(num_classes) for stage in STAGES})
 
@@ -117,18 +142,65 @@ class FERModule(L.LightningModule):
         return out
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        loss = self.update_metrics("train", self(batch["image"]), batch["label"])
-        self.log("train/loss_step", loss, prog_bar=True, batch_size=len(batch["label"]))
+        size = len(batch["label"])
+        if not self.au_guidance.enabled:
+            loss = self.update_metrics("train", self(batch["image"]), batch["label"])
+            self.log("train/loss_step", loss, prog_bar=True, batch_size=size)
+            return loss
+        if "au_map" not in batch:
+            raise UserError("model.au_guidance.weight > 0 needs AU maps in the training batches: set data.au_maps=all (train.py does so itself).")
+        with self.au_guidance.capture(self.net) as captured:
+            logits = self(batch["image"])
+        cross_entropy = self.update_metrics("train", logits, batch["label"])
+        alignment = self.au_guidance.loss(self.net, captured, batch["au_map"], batch["au_valid"], batch["image"].shape[-2:])
+        loss = cross_entropy + self.au_guidance.weight_at(self.current_epoch) * alignment
+        self.log("train/loss_step", loss, prog_bar=True, batch_size=size)
+        valid = int(batch["au_valid"].sum())
+        if valid:  # the epoch mean over valid samples (a sum over ranks, each sample once)
+            self.train_au_alignment.update(alignment.detach(), weight=valid)
+            self.log("train/au_alignment", self.train_au_alignment, on_step=False, on_epoch=True)
         return loss
 
     def validation_step(self, batch: dict, batch_idx: int) -> dict[str, torch.Tensor]:
         """Returns the logits, for callbacks (GlobalSaliency selects by prediction)."""
-        logits = self(batch["image"])
-        self.update_metrics("val", logits, batch["label"])
-        return {"logits": logits.detach()}
+        return {"logits": self._evaluation_step("val", batch)}
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
-        self.update_metrics("test", self(batch["image"]), batch["label"])
+        self._evaluation_step("test", batch)
+
+    def _evaluation_step(self, stage: str, batch: dict) -> torch.Tensor:
+        """Classification metrics, and the AU scores when the batch carries AU maps."""
+        scored = "au_map" in batch and hasattr(self.net, "cam_layer")
+        with capture_features(self.net) if scored else contextlib.nullcontext({}) as captured:
+            logits = self(batch["image"])
+        self.update_metrics(stage, logits, batch["label"])
+        if scored:
+            self._update_au_scores(stage, batch, captured["features"])
+        return logits.detach()
+
+    def _update_au_scores(self, stage: str, batch: dict, features: torch.Tensor) -> None:
+        """ATT-COS from the ``cam_layer`` output of this forward pass; CAM-COS from a CAM of
+        the true class (a backward pass of its own, under ``enable_grad``: the training graph
+        and the parameters' gradients are not touched) on the first ``cam_max_images`` of the split."""
+        images, labels, au_maps, valid = batch["image"], batch["label"], batch["au_map"], batch["au_valid"]
+        attention = upsample(layer_attention(features.detach(), self.net, images.shape[-2:]), images.shape[-2:])
+        self.au_scores[f"{stage}_att"].update(attention, au_maps, valid, labels)
+        due = stage == "test" or self.current_epoch % self.cam_every_n_epochs == 0
+        chosen = valid & (batch["position"] < self.cam_max_images)
+        if self.cam_explainer is not None and due and bool(chosen.any()):
+            cams = self.cam_explainer(self.net, images[chosen], labels[chosen])
+            self.au_scores[f"{stage}_cam"].update(cams, au_maps[chosen], torch.ones_like(labels[chosen], dtype=torch.bool), labels[chosen])
+
+    def _log_au_scores(self, stage: str) -> None:
+        """Log and reset the stage's AU scores when its batches carried AU maps (a decision
+        every rank takes alike, so the metric states sync)."""
+        carries_maps = getattr(getattr(self.trainer, "datamodule", None), "au_codebook", None) is not None and hasattr(self.net, "cam_layer")
+        cam_due = self.cam_explainer is not None and (stage == "test" or self.current_epoch % self.cam_every_n_epochs == 0)
+        for kind, due in (("att", carries_maps), ("cam", carries_maps and cam_due)):
+            metric = self.au_scores[f"{stage}_{kind}"]
+            if due:
+                self.log_dict({f"{stage}/{kind}_{key}": value for key, value in metric.compute().items()}, sync_dist=False)
+            metric.reset()
 
     def _log_epoch(self, stage: str) -> None:
         values = self.compute_metrics(stage)
@@ -168,9 +240,11 @@ class FERModule(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         self._log_epoch("val")
+        self._log_au_scores("val")
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test")
+        self._log_au_scores("test")
 
     def configure_optimizers(self) -> Any:
         options = {key: value for key, value in (self.hparams.optimizer or {"name": "Adam", "lr": 1e-3}).items() if value is not None}

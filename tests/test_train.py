@@ -152,6 +152,7 @@ def test_two_process_ddp_matches_one_process(tmp_path):
     assert one.returncode == 0 and two.returncode == 0, two.stderr[-3000:]
     single, double = _logged_metrics(tmp_path / "one"), _logged_metrics(tmp_path / "two")
     assert set(single) == set(double) and "val/recall/Surprise" in single and "test/f1" in single
+    assert {"val/att_cos", "val/att_cos/Anger", "val/cam_cos", "val/cam_iou", "test/att_iou", "test/cam_cos/Surprise"} <= set(single)  # Study 2's AU scores
     for key in single:
         assert double[key] == pytest.approx(single[key], abs=1e-6), key
 
@@ -173,3 +174,22 @@ def test_ddp_multirun_gives_one_directory_and_one_wandb_run_per_job(tmp_path):
         assert len(list((tmp_path / job / "checkpoints").glob("epoch*.ckpt"))) == 1
         assert read_artifact(tmp_path / job / "heatmaps" / "gradcampp").manifest["weights"]["source"] == "best checkpoint"  # after fit, under DDP
     assert not (tmp_path / "logs").exists()
+
+
+def test_au_guided_experiment_is_study_2s_recipe_and_its_ablation_grid_builds(compose_train, tmp_path):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    cfg = compose_train("experiment=au_guided", "model.net.pretrained=false", f"paths.output_dir={tmp_path}")
+    assert cfg.model.net.name == "resnet50" and cfg.model.net.output_stride == 8 and cfg.model.normalization == "imagenet"
+    assert OmegaConf.to_container(cfg.model.optimizer) == {"name": "SGD", "lr": 0.002, "momentum": 0.9, "nesterov": True, "weight_decay": 5.0e-4, "eps": None}
+    assert OmegaConf.to_container(cfg.model.scheduler) == {"name": "step", "step_size": 4, "gamma": 0.9}
+    assert cfg.model.au_guidance.weight == 9.0 and cfg.trainer.max_epochs == 20 and cfg.data.batch_size == 224 and cfg.data.augment
+    params = OmegaConf.load(CONFIGS / "experiment" / "au_guided_paper_ablation.yaml").hydra.sweeper.params  # what -m sweeps
+    sweeps = {o.key_or_group: list(o.sweep_iterator()) for o in OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])}
+    assert sweeps["model.au_guidance.weight"] == [0, 1, 3, 6, 9, 12]
+    assert len(sweeps["model.au_guidance.layers"]) == 4
+    for layers in sweeps["model.au_guidance.layers"]:
+        chosen = f"model.au_guidance.layers=[{','.join(layers)}]"
+        cfg = compose_train("experiment=au_guided", "model.net.pretrained=false", chosen, f"paths.output_dir={tmp_path}")
+        module = hydra.utils.instantiate(cfg.model, num_classes=6, class_names=["A", "B", "C", "D", "E", "F"], input_size=64, _convert_="all")
+        assert module.au_guidance.layer_names(module.net) == list(layers)
