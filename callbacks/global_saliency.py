@@ -265,6 +265,8 @@ class GlobalSaliency(L.Callback):
                 "normalization": data_config.normalization,
                 "mean": list(data_config.mean),
                 "std": list(data_config.std),
+                "au_guidance": float(getattr(getattr(pl_module, "au_guidance", None), "weight", 0.0)),
+                "au_layers": getattr(getattr(pl_module, "au_guidance", None), "layers", None),
             },
             "weights": weights,
             "saliency": {"key": key, "method": explainer.name, "params": {k: v for k, v in vars(explainer).items() if isinstance(v, int | float | str | bool)}},

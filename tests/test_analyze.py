@@ -127,11 +127,13 @@ def test_user_mistakes_are_one_sentence(tmp_path, reference_dir):
 
 @pytest.mark.slow
 def test_train_two_models_then_analyze_local(tmp_path):
-    """Two synthetic training runs with global heatmaps, then one report over both."""
+    """Three synthetic training runs with global heatmaps (smallcnn with and without AU
+    guidance, weinet), then one report over all: guided beside unguided."""
     runs = {}
-    for model in ("smallcnn", "weinet"):
+    for model, guidance in (("smallcnn", 0), ("weinet", 0), ("smallcnn+AU9", 9)):
         done = run_train(
-            f"model={model}", *SMALL_DATA, "data.fold=2", "trainer.max_epochs=1", "callbacks=[default,global_saliency]", "saliency=[gradcam]",
+            f"model={model.split('+')[0]}", f"model.au_guidance.weight={guidance}", *SMALL_DATA, "data.fold=2", "trainer.max_epochs=1",
+            "callbacks=[default,global_saliency]", "saliency=[gradcam]",
             "callbacks.progress_bar=null", "data.batch_size=32", f"paths.log_dir={tmp_path / 'logs'}", f"hydra.run.dir={tmp_path / model}",
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-3000:]
@@ -142,7 +144,7 @@ def test_train_two_models_then_analyze_local(tmp_path):
     offline_run = next((runs["weinet"] / "wandb").glob("offline-run-*"))
     done = run_analyze(
         "source=local",
-        f"source.paths=[{runs['smallcnn']},{offline_run}]",
+        f"source.paths=[{runs['smallcnn']},{offline_run},{runs['smallcnn+AU9']}]",
         f"report_dir={report}",
         "name=e2e",
         "wandb.log_report=true",
@@ -151,10 +153,11 @@ def test_train_two_models_then_analyze_local(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     scores = pd.read_csv(report / "scores.csv")
-    assert sorted(scores.network.unique()) == ["smallcnn", "weinet"]
+    assert sorted(scores.network.unique()) == ["smallcnn", "smallcnn+AU9", "weinet"]
+    assert read_artifact(runs["smallcnn+AU9"] / "heatmaps" / "gradcam").manifest["run"]["au_guidance"] == 9.0
     assert set(scores.fold.astype(str)) == {"2", "pooled"} and set(scores.method) == {"gradcam"}
     assert set(scores.mask_family) == {"ekman", "au"} and set(scores.metric) == set(METRICS)
-    assert len(scores) == 2 * 2 * 6 * 2 * len(METRICS)  # networks x (fold 2, pooled) x expressions x families x metrics
+    assert len(scores) == 3 * 2 * 6 * 2 * len(METRICS)  # networks x (fold 2, pooled) x expressions x families x metrics
     scored = scores.dropna()  # NaN only for a class the run selected no image of
     assert scored[scored.metric != "ncc"].value.between(0, 1).all() and scored.value.between(-1, 1).all()
     # scores recomputed from the artifacts themselves
@@ -175,10 +178,12 @@ def test_train_two_models_then_analyze_local(tmp_path):
     # tables: fold-mean (one fold) equals pooled here, both present
     fold_table = pd.read_csv(report / "tables" / "gradcam__ekman__iou__fold-mean.csv", index_col=0)
     pooled_table = pd.read_csv(report / "tables" / "gradcam__ekman__iou__pooled.csv", index_col=0)
-    assert list(fold_table.index) == ["smallcnn", "weinet", "mean"] and list(fold_table.columns) == [*EXPRESSIONS, "mean"]
+    assert sorted(fold_table.index[:-1]) == ["smallcnn", "smallcnn+AU9", "weinet"] and fold_table.index[-1] == "mean"
+    assert list(fold_table.columns) == [*EXPRESSIONS, "mean"]
     assert np.allclose(fold_table.values, pooled_table.values, atol=1e-6, equal_nan=True)
     summary = (report / "summary.md").read_text()
     assert "mean of the per-fold scores (the study's table)" in summary and "| smallcnn |" in summary and "| weinet |" in summary
+    assert "| smallcnn+AU9 |" in summary  # guided beside unguided
     distances = pd.read_csv(report / "distances" / "gradcam__Happiness.csv", index_col=0)
     maps = [stretch(read_artifact(runs[m] / "heatmaps" / "gradcam").heatmaps[3]).ravel().astype(float) for m in ("smallcnn", "weinet")]
     assert distances.loc["smallcnn", "weinet"] == pytest.approx(1 - np.corrcoef(maps)[0, 1], abs=1e-6)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analysis.sources.base import Collection, Filters
+from analysis.sources.base import DEFAULT_LABEL, Collection, Filters
 from analysis.sources.local import collect_local
 from analysis.sources.paper import REFERENCE_HEATMAPS, collect_paper
 from analysis.sources.wandb_project import collect_wandb
@@ -27,7 +27,7 @@ def collect(kind: str, options: dict[str, Any], filters: Filters, strict: bool =
     if kind == "local":
         if not options.get("paths"):
             raise UserError("source=local needs source.paths: run directories or folders above them, e.g. source.paths=[logs/train].")
-        return collect_local(list(options["paths"]), filters, options.get("label", "{model}"), strict)
+        return collect_local(list(options["paths"]), filters, options.get("label", DEFAULT_LABEL), strict)
     if kind == "paper":
         return collect_paper(options["root"], filters, options.get("method", "lime"), options.get("pretrained"), strict)
     if kind == "wandb":
@@ -39,7 +39,7 @@ def collect(kind: str, options: dict[str, Any], filters: Filters, strict: bool =
             sweep=options.get("sweep"),
             group=options.get("group"),
             tags=options.get("tags"),
-            label=options.get("label", "{model}"),
+            label=options.get("label", DEFAULT_LABEL),
             cache_dir=options.get("cache_dir", "~/.cache/ferlens/artifacts"),
             strict=strict,
         )

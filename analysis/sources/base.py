@@ -55,13 +55,26 @@ class Collection:
         self.sets.append(heatmap_set)
 
 
+#: Default network label: the network, ``+AU<weight>`` when trained with AU guidance.
+DEFAULT_LABEL = "{model}{guidance}"
+
+
+def guidance_suffix(weight: float | None) -> str:
+    """``""`` for a run trained without AU guidance (weight 0 or not recorded), else
+    ``"+AU<weight>"``: the same network with and without guidance get two labels."""
+    return f"+AU{weight:g}" if weight else ""
+
+
 def run_label(manifest: dict, template: str) -> str:
     """Network label of an artifact from ``template`` (str.format over the manifest's run
-    fields, e.g. '{model}' or '{model}-s{seed}')."""
+    fields, e.g. '{model}' or '{model}-s{seed}', plus ``guidance``: ``guidance_suffix`` of
+    the run's ``au_guidance`` weight)."""
+    run = manifest.get("run", {})
+    fields = {"guidance": guidance_suffix(run.get("au_guidance")), **run}
     try:
-        return template.format(**manifest.get("run", {}))
+        return template.format(**fields)
     except (KeyError, IndexError, ValueError) as error:
-        fields = sorted(manifest.get("run", {}))
+        fields = sorted(fields)
         raise UserError(f"source.label '{template}' uses a field the artifact's run does not have ({error}): use fields of {fields}.") from error
 
 

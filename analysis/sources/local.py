@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.sources.base import Collection, Filters, from_artifact
+from analysis.sources.base import DEFAULT_LABEL, Collection, Filters, from_artifact
 from formats.heatmap_artifact import CorruptArtifactError, read_artifact
 from user_errors import UserError
 
@@ -31,7 +31,7 @@ def artifact_directories(paths: list[str | Path]) -> list[Path]:
     return sorted(found)
 
 
-def collect_local(paths: list[str | Path], filters: Filters, label: str = "{model}", strict: bool = False) -> Collection:
+def collect_local(paths: list[str | Path], filters: Filters, label: str = DEFAULT_LABEL, strict: bool = False) -> Collection:
     """Read and verify every artifact under ``paths`` that passes ``filters``."""
     collection = Collection()
     for directory in artifact_directories(paths):

@@ -13,7 +13,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from analysis.sources.base import Collection, Filters, from_artifact, manifest_identity
+from analysis.sources.base import DEFAULT_LABEL, Collection, Filters, from_artifact, manifest_identity
 from formats.heatmap_artifact import ARTIFACT_TYPE, CorruptArtifactError, read_artifact
 from user_errors import UserError
 
@@ -57,7 +57,7 @@ def collect_wandb(
     sweep: str | None = None,
     group: str | None = None,
     tags: list[str] | None = None,
-    label: str = "{model}",
+    label: str = DEFAULT_LABEL,
     cache_dir: str | Path = "~/.cache/ferlens/artifacts",
     strict: bool = False,
     api: Any = None,

@@ -24,10 +24,18 @@ def blob_maps(seed: int, classes: list[str] = CLASSES) -> np.ndarray:
 
 
 def make_artifact(
-    directory: Path, model: str, fold: int, method: str = "gradcam", seed: int = 0, counts: list[int] | None = None, classes: list[str] = CLASSES
+    directory: Path,
+    model: str,
+    fold: int,
+    method: str = "gradcam",
+    seed: int = 0,
+    counts: list[int] | None = None,
+    classes: list[str] = CLASSES,
+    au_guidance: float | None = None,
 ) -> Path:
     """A verified artifact for (model, fold, method) under ``directory/heatmaps/<method>``; a
-    class with count 0 has a zero map, as GlobalSaliency writes it."""
+    class with count 0 has a zero map, as GlobalSaliency writes it. ``au_guidance``: the
+    run's AU-guidance weight (None: not recorded, as before guidance existed)."""
     manifest = {
         "run": {
             "id": f"{model}{fold}",
@@ -40,6 +48,8 @@ def make_artifact(
         },
         "saliency": {"key": method, "method": method, "params": {}},
     }
+    if au_guidance is not None:
+        manifest["run"]["au_guidance"] = au_guidance
     counts = counts or [10 + i for i in range(len(classes))]
     maps = blob_maps(seed, classes) * (np.array(counts) > 0)[:, None, None]
     return write_artifact(directory / "heatmaps" / method, maps, counts, classes, manifest)

@@ -29,6 +29,18 @@ def test_local_finds_artifacts_and_filters(tmp_path):
     assert len(collect_local([tmp_path, tmp_path / "run1", tmp_path / "run1" / "heatmaps" / "gradcam"], Filters()).sets) == 3
 
 
+def test_guided_and_unguided_runs_of_one_network_get_two_labels(tmp_path):
+    make_artifact(tmp_path / "plain", "weinet", 1, seed=1, au_guidance=0.0)
+    make_artifact(tmp_path / "guided", "weinet", 1, seed=2, au_guidance=9.0)
+    make_artifact(tmp_path / "old", "songnet", 1, seed=3)  # written before AU guidance existed
+    found = collect_local([tmp_path], Filters())
+    assert sorted(s.network for s in found.sets) == ["songnet", "weinet", "weinet+AU9"]
+    labelled = collect_local([tmp_path], Filters(), label="{model}{guidance}-f{fold}")
+    assert sorted(s.network for s in labelled.sets) == ["songnet-f1", "weinet+AU9-f1", "weinet-f1"]
+    with pytest.raises(UserError, match="Two heatmap sets for network 'weinet'"):
+        collect_local([tmp_path], Filters(), label="{model}")
+
+
 def test_local_from_wandb_run_directory(tmp_path):
     make_artifact(tmp_path / "run", "weinet", 1)
     (tmp_path / "run" / "wandb" / "offline-run-20261122_000000-abc").mkdir(parents=True)
