@@ -55,6 +55,14 @@ def _eye_line(points: np.ndarray) -> tuple[float, float]:
 
 def au_regions(au: int, landmarks: np.ndarray) -> list[Ellipse]:
     """The image regions of one AU for a face with ``landmarks`` [68, 2] (0-based iBUG)."""
+    shapes = face_regions(landmarks)
+    if au not in shapes:
+        raise KeyError(f"No region for AU{au}: known AUs are {', '.join(map(str, sorted(shapes)))}.")
+    return shapes[au]
+
+
+def face_regions(landmarks: np.ndarray) -> dict[int, list[Ellipse]]:
+    """The image regions of every known AU for a face with ``landmarks`` [68, 2] (0-based iBUG)."""
     p = np.asarray(landmarks, dtype=np.float64)
     d, angle = _eye_line(p)
     down = np.array([-np.sin(np.radians(angle)), np.cos(np.radians(angle))])
@@ -87,15 +95,18 @@ def au_regions(au: int, landmarks: np.ndarray) -> list[Ellipse]:
     mouth = [at(p[[48, 54, 51, 57]].mean(axis=0), mouth_width / 2, max(mouth_height / 2, 0.15))]
     for mouth_au in (23, 24, 26, 27):  # lip tightener / pressor, jaw drop, mouth stretch
         shapes[mouth_au] = mouth
-    if au not in shapes:
-        raise KeyError(f"No region for AU{au}: known AUs are {', '.join(map(str, sorted(shapes)))}.")
-    return shapes[au]
+    return shapes
 
 
 def au_region_mask(au: int, landmarks: np.ndarray, height: int, width: int) -> np.ndarray:
     """bool [height, width]: pixels inside the regions of ``au``."""
+    return _draw(au_regions(au, landmarks), height, width)
+
+
+def _draw(regions: list[Ellipse], height: int, width: int) -> np.ndarray:
+    """bool [height, width]: pixels inside any of ``regions``."""
     canvas = np.zeros((height, width), np.uint8)
-    for e in au_regions(au, landmarks):
+    for e in regions:
         center = (int(round(e.center[0] * 16)), int(round(e.center[1] * 16)))
         axes = (max(1, int(round(e.axes[0] * 16))), max(1, int(round(e.axes[1] * 16))))
         cv2.ellipse(canvas, center, axes, e.angle, 0, 360, 1, -1, cv2.LINE_8, 4)
@@ -130,7 +141,8 @@ def au_heatmap(expression: str, landmarks: np.ndarray, height: int, width: int, 
     if not aus or not np.isfinite(landmarks).all():
         return empty, False
     if codebook == "ours":
-        masks = [au_region_mask(au, landmarks, height, width) for au in aus]
+        regions = face_regions(landmarks)
+        masks = [_draw(regions[au], height, width) for au in aus]
         maps = [_smooth(mask) for mask in masks if mask.any()]
     else:
         maps = [m for m in (authors_au_map(au, landmarks, height, width) for au in aus) if m is not None]
