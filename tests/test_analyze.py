@@ -70,7 +70,7 @@ def test_paper_localisation_metrics(paper_report, reference_dir):
     # grand means over the 12 networks' pooled heatmaps, per mask family (measured)
     measured = {
         "ekman": {"mass_accuracy": 0.3558, "rank_accuracy": 0.4292, "pointing_game": 0.4583, "roc_auc": 0.7036},
-        "au": {"mass_accuracy": 0.3034, "rank_accuracy": 0.4158, "pointing_game": 0.5972, "roc_auc": 0.7502},
+        "au": {"mass_accuracy": 0.3018, "rank_accuracy": 0.4139, "pointing_game": 0.5972, "roc_auc": 0.7496},  # AU10 at the lip midpoints
     }
     for family, metrics in measured.items():
         for metric, value in metrics.items():
