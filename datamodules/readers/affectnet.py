@@ -22,7 +22,6 @@ carried unchanged; the csv box is (face_x, face_y, face_x + face_width, face_y +
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ import pandas as pd
 
 from datamodules.readers import register_reader
 from datamodules.readers.base import DatasetEntry, DatasetIndex, LabelMapper
+from datamodules.readers.tables import read_text_table
 from datamodules.sources import DataError
 
 #: AffectNet's expression codes.
@@ -91,12 +91,7 @@ def _load_file_list(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the file list as text, its box and expression columns as numbers), every row checked."""
     if not path.is_file():
         raise DataError(f"AffectNet file list '{path}' not found: unpack {FILE_LISTS} (training.csv and validation.csv) under the dataset folder.")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except pd.errors.ParserError as error:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
-        where = f"Line {found[2]} of '{path}' has {found[3]} fields instead of {found[1]}" if found else f"'{path}' is not a readable CSV file ({error})"
-        raise DataError(f"{where}: fix or remove that line.") from None
+    frame = read_text_table(path)
     absent = [column for column in COLUMNS if column not in frame.columns]
     if absent:
         raise DataError(f"AffectNet file list '{path}' has no column {', '.join(absent)}: use the official file list (header {','.join(COLUMNS[:3])},...).")

@@ -14,7 +14,6 @@ The faces are already cropped; no subject ids, no boxes, no landmarks.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ import pandas as pd
 
 from datamodules.readers import register_reader
 from datamodules.readers.base import DatasetEntry, DatasetIndex, LabelMapper
+from datamodules.readers.tables import read_text_table
 from datamodules.sources import DataError
 
 #: FER2013's label codes.
@@ -62,12 +62,7 @@ def read_fer2013(root: Path, class_names: list[str], labels: str = "fer2013") ->
 
 def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
     """The CSV ``path`` as text columns, with ``columns`` present."""
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except pd.errors.ParserError as error:
-        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
-        where = f"Line {found[2]} of '{path}' has {found[3]} fields instead of {found[1]}" if found else f"'{path}' is not a readable CSV file ({error})"
-        raise DataError(f"{where}: fix or remove that line.") from None
+    frame = read_text_table(path)
     absent = [column for column in columns if column not in frame.columns]
     if absent:
         raise DataError(f"'{path}' has no column {', '.join(absent)}: use the file of the official release, whose header is {','.join(columns)}.")
