@@ -9,12 +9,12 @@ antialiased) and clamped to the map's own [min, max]. No valid sample: 0.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lightning_modules.networks.features import capture_layers
 from lightning_modules.networks.timm_backbones import to_grid
 from user_errors import UserError
 
@@ -90,23 +90,10 @@ class AUGuidance:
             return self.weight
         return self.weight * min(1.0, (epoch + 1) / (self.warmup_epochs + 1))
 
-    @contextlib.contextmanager
-    def capture(self, net: nn.Module) -> Iterator[dict[str, torch.Tensor]]:
+    def capture(self, net: nn.Module) -> contextlib.AbstractContextManager[dict[str, torch.Tensor]]:
         """Within the block, ``captured[name]`` is layer ``name``'s output of the latest
         forward pass (in the autograd graph)."""
-        captured: dict[str, torch.Tensor] = {}
-        handles = []
-        for name in self.layer_names(net):
-
-            def keep(_module: nn.Module, _inputs: tuple, output: torch.Tensor, name: str = name) -> None:
-                captured[name] = output
-
-            handles.append(net.get_submodule(name).register_forward_hook(keep))
-        try:
-            yield captured
-        finally:
-            for handle in handles:
-                handle.remove()
+        return capture_layers(net, {name: name for name in self.layer_names(net)})
 
     def loss(self, net: nn.Module, captured: dict[str, torch.Tensor], au_maps: torch.Tensor, valid: torch.Tensor, image_size: tuple[int, int]) -> torch.Tensor:
         """The unweighted term: mean over the captured layers of ``alignment_loss``."""
