@@ -192,7 +192,7 @@ class GlobalSaliency(L.Callback):
         indices, classes = select_samples(records[:, 0], records[:, 1], records[:, 2], self.target, self.correct_only, self.per_class, self.seed)
         rank, world = trainer.global_rank, trainer.world_size
         mine_indices, mine_classes = indices[rank::world], classes[rank::world]
-        dataset = trainer.datamodule.dataset("val", augment=False)
+        dataset = trainer.datamodule.dataset("val", augment=False, au_maps=False)  # the heatmaps need no AU maps
         position = {int(source_index): p for p, source_index in enumerate(dataset.indices)}
         warper = TemplateWarper(pl_module.device, self.triangulation)
         class_names = list(pl_module.class_names)

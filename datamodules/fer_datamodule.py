@@ -181,11 +181,14 @@ class FERDataModule(L.LightningDataModule):
         labels = np.asarray(self.source.labels)[self.splits["train"]]
         return torch.bincount(torch.from_numpy(labels), minlength=self.num_classes)
 
-    def dataset(self, split: str, augment: bool | None = None) -> FERDataset:
+    def dataset(self, split: str, augment: bool | None = None, au_maps: bool = True) -> FERDataset:
+        """The samples of ``split`` (train, val, test) with this module's transform; ``augment``
+        overrides the configured augmentation; ``au_maps=False`` leaves the AU maps out."""
         rank = self.trainer.global_rank if self.trainer is not None else 0
         seed = int(np.random.SeedSequence([self.seed, rank]).generate_state(1)[0])
         transform = FaceTransform(self.input_size, self.augment if augment is None else augment, seed)
-        codebook = self.au_codebook if split != "train" or self.au_maps == "all" else None
+        wanted = au_maps and (split != "train" or self.au_maps == "all")
+        codebook = self.au_codebook if wanted else None
         return FERDataset(self._samples, self.splits[split], transform, self.class_names, codebook)
 
     def _loader(self, dataset: FERDataset, batch_size: int, shuffle: bool, sampler: torch.utils.data.Sampler | None = None) -> DataLoader:

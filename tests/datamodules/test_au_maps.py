@@ -94,6 +94,7 @@ def test_only_the_loaders_that_need_maps_carry_them_and_bad_names_are_one_senten
     assert "au_map" not in next(iter(eval_only.train_dataloader())) and "au_map" in next(iter(eval_only.val_dataloader()))
     assert "au_map" in next(iter(eval_only.test_dataloader()))
     assert "au_map" not in next(iter(_datamodule("eval", codebook=None).val_dataloader()))
+    assert "au_map" not in eval_only.dataset("val", augment=False, au_maps=False)[0]  # the explanation pass's dataset
     with pytest.raises(DataError, match="Unknown AU codebook 'paper'"):
         _datamodule("eval", codebook="paper")
     with pytest.raises(DataError, match="Unknown data.au_maps 'train'"):
