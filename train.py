@@ -3,6 +3,7 @@
 python train.py                                  # small CNN on the embedded synthetic faces
 python train.py model=X data.fold=2 trainer.max_epochs=3
 python train.py trainer=ddp trainer.devices=2    # multi-process DDP
+python train.py resume=last                      # continue the newest interrupted run
 python train.py --cfg job                        # print the composed config
 """
 
@@ -19,11 +20,16 @@ import torch
 from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from analysis.quick import score_artifact
+from callbacks.checkpoints import best_checkpoint_callback
 from callbacks.global_saliency import GlobalSaliency
 from formats.heatmap_artifact import read_artifact
+from jobs.overrides import refuse_unread_additions
+from jobs.resume import resume_arguments
+from jobs.run_directory import completion, last_checkpoint, mark_completed, wandb_run_id
 from lightning_modules.ddp import ddp_job_scope
 from lightning_modules.networks import resolve_data_config
 from lightning_modules.summary import HeatmapSummary, print_summary
@@ -59,9 +65,37 @@ def resolve_model_inputs(cfg: DictConfig) -> None:
     OmegaConf.update(cfg, "model.normalization", data_config.normalization)
 
 
+def _check_command_line(cfg: DictConfig) -> None:
+    """Refuse ``+key=`` additions that nothing reads (``jobs.overrides``)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        hydra_cfg = HydraConfig.get()
+        refuse_unread_additions(list(hydra_cfg.overrides.task), cfg, set(hydra_cfg.runtime.choices))
+
+
+def _use_run_wandb_id(cfg: DictConfig) -> None:
+    """Give the W&B logger the run directory's one W&B id (``resume="allow"``), so that a
+    resumed run continues its W&B run instead of starting a second one."""
+    if cfg.get("logger") and cfg.logger.get("wandb") is not None:
+        OmegaConf.update(cfg, "logger.wandb.id", wandb_run_id(cfg.paths.output_dir), force_add=True)
+        OmegaConf.update(cfg, "logger.wandb.resume", "allow", force_add=True)
+
+
 def run(cfg: DictConfig) -> dict[str, float]:
-    """One training job. Returns the final metrics (best validation, test)."""
+    """One training job. Returns the final metrics (best validation, test). A job whose
+    directory holds ``completed.json`` is skipped; one holding ``checkpoints/last.ckpt``
+    resumes from it."""
     started = time.perf_counter()
+    _check_command_line(cfg)
+    finished = completion(cfg.paths.output_dir)
+    if finished is not None:
+        log.info("Already finished on %s (%s/completed.json): skipped; delete that file to run the job again.", finished["finished"], cfg.paths.output_dir)
+        return finished.get("metrics", {})
+    resume_from = last_checkpoint(cfg.paths.output_dir) if cfg.train else None
+    if resume_from is not None:
+        log.info("Resuming from %s", resume_from)
+    _use_run_wandb_id(cfg)
     L.seed_everything(cfg.seed, workers=True)
     resolve_model_inputs(cfg)
     if cfg.model.get("au_guidance") and cfg.model.au_guidance.weight > 0:
@@ -76,11 +110,11 @@ def run(cfg: DictConfig) -> dict[str, float]:
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     if cfg.train:
-        trainer.fit(module, datamodule=datamodule)
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
     else:
         trainer.validate(module, datamodule=datamodule)
     results = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
-    checkpoint = trainer.checkpoint_callback
+    checkpoint = best_checkpoint_callback(trainer)
     best = checkpoint.best_model_path if checkpoint is not None and checkpoint.best_model_path else None
     if cfg.test:
         trainer.test(module, datamodule=datamodule, ckpt_path=best)
@@ -88,6 +122,8 @@ def run(cfg: DictConfig) -> dict[str, float]:
     if best:
         results["best_val_acc"] = float(checkpoint.best_model_score)
     _finish(cfg, loggers, trainer, best, results, time.perf_counter() - started)
+    if trainer.is_global_zero:
+        mark_completed(cfg.paths.output_dir, results)
     return results
 
 
@@ -120,6 +156,8 @@ def main(cfg: DictConfig) -> float | None:
     with ddp_job_scope():
         try:
             results = run(cfg)
+        except SIGTERMException:
+            sys.exit(143)  # terminated (128 + SIGTERM), resumable: ResumeState logged how
         except Exception as error:
             message = user_message(error)
             if message is None:
@@ -129,4 +167,8 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    try:
+        sys.argv[1:] = resume_arguments(sys.argv[1:])
+    except UserError as error:
+        sys.exit(f"Error: {error}")
     main()

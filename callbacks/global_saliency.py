@@ -31,6 +31,7 @@ import torch.distributed as dist
 from lightning.pytorch.loggers import WandbLogger
 from tqdm.auto import tqdm
 
+from callbacks.checkpoints import best_checkpoint_callback
 from callbacks.heatmap_accumulator import GlobalHeatmapAccumulator
 from faces.warp import TemplateWarper
 from formats.heatmap_artifact import ARTIFACT_TYPE, write_artifact
@@ -135,6 +136,13 @@ class GlobalSaliency(L.Callback):
 
     # --- when -----------------------------------------------------------------------------
 
+    def state_dict(self) -> dict[str, Any]:
+        """The epochs already explained, so that a resumed run neither repeats nor misses them."""
+        return {"explained_epochs": sorted(self._explained_epochs)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._explained_epochs = set(state_dict.get("explained_epochs", []))
+
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking:
             return
@@ -152,7 +160,7 @@ class GlobalSaliency(L.Callback):
             if missed and trainer.is_global_zero:
                 log.warning("GlobalSaliency: epochs %s ran no validation (training stopped early or validation was skipped): no heatmaps for them.", missed)
             return
-        checkpoint = trainer.checkpoint_callback
+        checkpoint = best_checkpoint_callback(trainer)
         best = checkpoint.best_model_path if checkpoint is not None else ""
         final = copy.deepcopy(pl_module.state_dict())
         pl_module.to(trainer.strategy.root_device)  # fit's teardown moved it to the CPU

@@ -13,6 +13,9 @@ seed and the worker's torch seed (which differs per worker and per epoch).
 
 from __future__ import annotations
 
+import random
+from typing import Any
+
 import albumentations as A
 import numpy as np
 import torch
@@ -55,6 +58,24 @@ class FaceTransform:
         """Restart the augmentation generators (albumentations' and the flip's) from ``seed``."""
         self.pipeline.set_random_seed(seed)
         self.flip_rng = np.random.default_rng(seed)
+
+    def _generators(self) -> list[tuple[np.random.Generator, random.Random]]:
+        return [(step.random_generator, step.py_random) for step in [self.pipeline, *self.pipeline.transforms]]
+
+    def random_state(self) -> dict[str, Any]:
+        """Where the augmentation generators stand (plain dicts, tuples and ints, so that a
+        checkpoint holding them loads with ``weights_only``); see ``set_random_state``."""
+        return {
+            "flip": self.flip_rng.bit_generator.state,
+            "steps": [(numpy_rng.bit_generator.state, python_rng.getstate()) for numpy_rng, python_rng in self._generators()],
+        }
+
+    def set_random_state(self, state: dict[str, Any]) -> None:
+        """Put the augmentation generators back where ``random_state`` found them."""
+        self.flip_rng.bit_generator.state = state["flip"]
+        for (numpy_rng, python_rng), (numpy_state, python_state) in zip(self._generators(), state["steps"], strict=True):
+            numpy_rng.bit_generator.state = numpy_state
+            python_rng.setstate((python_state[0], tuple(python_state[1]), python_state[2]))
 
     def __call__(self, image: np.ndarray, landmarks: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         image = to_rgb(image)

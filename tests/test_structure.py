@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 LAYERS_ABOVE = ("datamodules", "callbacks", "analysis", "train", "analyze")
 
 
-@pytest.mark.parametrize("package", ["faces", "formats", "saliency"])
+@pytest.mark.parametrize("package", ["faces", "formats", "saliency", "jobs"])
 def test_lower_packages_import_nothing_above_them(package):
     code = (
         f"import sys, pkgutil, importlib, {package}\n"

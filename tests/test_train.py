@@ -165,7 +165,7 @@ def test_ddp_multirun_gives_one_directory_and_one_wandb_run_per_job(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
-    assert jobs == ["0", "1"]  # no stray output directories from the rank-1 processes
+    assert jobs == ["0-smallcnn-fold1", "1-smallcnn-fold2"]  # named by job; no stray directories from the rank-1 processes
     for job in jobs:
         runs = list((tmp_path / job / "wandb").glob("offline-run-*"))
         assert len(runs) == 1, runs

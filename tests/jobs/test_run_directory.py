@@ -1,0 +1,49 @@
+import json
+import os
+import time
+
+from jobs.run_directory import COMPLETED, completion, last_checkpoint, mark_completed, resumable_runs, wandb_run_id
+
+
+def _run(root, name, checkpoint=True, completed=False):
+    run = root / name
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "overrides.yaml").write_text("- seed=1\n")
+    if checkpoint:
+        (run / "checkpoints").mkdir()
+        (run / "checkpoints" / "last.ckpt").write_bytes(b"weights")
+    if completed:
+        mark_completed(run, {"val/acc": 0.5})
+    return run
+
+
+def test_the_completion_marker_records_the_metrics_and_a_damaged_one_counts_as_absent(tmp_path):
+    assert completion(tmp_path) is None
+    path = mark_completed(tmp_path, {"val/acc": 0.75, "test/acc": 0.5})
+    marker = completion(tmp_path)
+    assert path == tmp_path / COMPLETED and marker["metrics"] == {"test/acc": 0.5, "val/acc": 0.75}
+    assert time.strptime(marker["finished"], "%Y-%m-%dT%H:%M:%S")
+    assert not list(tmp_path.glob("*.tmp"))
+    path.write_text('{"finished": "2026-')  # cut short by a crash: the job runs again
+    assert completion(tmp_path) is None
+    path.write_text(json.dumps({"metrics": {}}))
+    assert completion(tmp_path) is None
+
+
+def test_the_wandb_id_is_made_once_and_kept_and_an_agent_id_wins_over_a_new_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_RUN_ID", raising=False)
+    first = wandb_run_id(tmp_path / "a")
+    assert len(first) == 8 and first.isalnum() and wandb_run_id(tmp_path / "a") == first
+    assert wandb_run_id(tmp_path / "b") != first
+    monkeypatch.setenv("WANDB_RUN_ID", "agent123")
+    assert wandb_run_id(tmp_path / "c") == "agent123" and wandb_run_id(tmp_path / "a") == first
+
+
+def test_resumable_runs_are_unfinished_runs_with_a_last_checkpoint_newest_first(tmp_path):
+    older = _run(tmp_path / "runs", "older")
+    newer = _run(tmp_path / "multiruns" / "2026-11-23", "0")
+    _run(tmp_path / "runs", "finished", completed=True)
+    _run(tmp_path / "runs", "no_checkpoint", checkpoint=False)
+    os.utime(older / "checkpoints" / "last.ckpt", (1, 1))
+    assert resumable_runs(tmp_path) == [newer, older]
+    assert last_checkpoint(older) == older / "checkpoints" / "last.ckpt" and last_checkpoint(tmp_path) is None
