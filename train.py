@@ -4,6 +4,7 @@ python train.py                                  # small CNN on the embedded syn
 python train.py model=X data.fold=2 trainer.max_epochs=3
 python train.py trainer=ddp trainer.devices=2    # multi-process DDP
 python train.py resume=last                      # continue the newest interrupted run
+python train.py explain=<run dir> saliency=[lime] # heatmaps of a trained run, no training
 python train.py --cfg job                        # print the composed config
 """
 
@@ -27,6 +28,7 @@ from analysis.quick import score_artifact
 from callbacks.checkpoints import best_checkpoint_callback
 from callbacks.global_saliency import GlobalSaliency
 from formats.heatmap_artifact import read_artifact
+from jobs.explain import explain_arguments
 from jobs.overrides import refuse_unread_additions
 from jobs.resume import resume_arguments
 from jobs.run_directory import completion, last_checkpoint, mark_completed, wandb_run_id
@@ -52,6 +54,7 @@ def _load_initial_weights(module: L.LightningModule, checkpoint: str) -> None:
     except Exception as error:
         raise UserError(f"init_from checkpoint '{path}' could not be read safely ({type(error).__name__}): pass a .ckpt file written by ferlens.") from error
     module.load_state_dict(state.get("state_dict", state))
+    module.initial_checkpoint = str(path.resolve())
 
 
 def resolve_model_inputs(cfg: DictConfig) -> None:
@@ -168,7 +171,7 @@ def main(cfg: DictConfig) -> float | None:
 
 if __name__ == "__main__":
     try:
-        sys.argv[1:] = resume_arguments(sys.argv[1:])
+        sys.argv[1:] = explain_arguments(resume_arguments(sys.argv[1:]))
     except UserError as error:
         sys.exit(f"Error: {error}")
     main()

@@ -90,6 +90,7 @@ class GlobalSaliency(L.Callback):
         correct_only: only correctly classified samples.
         per_class: at most this many samples per class (None: all).
         seed: selection seed (the run's seed).
+        split: the samples explained: ``val`` (the study) or ``test``.
         batch_size: samples explained at once.
         warp_mode: ``nearest`` (the study) or ``bilinear``.
         triangulation: ``template`` (fast) or ``face`` (the study's per-face rule).
@@ -107,6 +108,7 @@ class GlobalSaliency(L.Callback):
         correct_only: bool = False,
         per_class: int | None = 100,
         seed: int = 0,
+        split: str = "val",
         batch_size: int = 16,
         warp_mode: str = "nearest",
         triangulation: str = "template",
@@ -116,6 +118,8 @@ class GlobalSaliency(L.Callback):
     ) -> None:
         if target not in ("predicted", "label"):
             raise UserError(f"Unknown saliency target '{target}': use predicted (the predicted class) or label (the true class).")
+        if split not in ("val", "test"):
+            raise UserError(f"Unknown saliency split '{split}': use val (the validation split, the study's) or test.")
         if not methods:
             raise UserError("GlobalSaliency has no saliency method: add one, e.g. saliency=[gradcampp], or drop the callback with callbacks=default.")
         self.explainers = {key: build_explainer(**dict(spec)) for key, spec in methods.items()}
@@ -124,6 +128,7 @@ class GlobalSaliency(L.Callback):
         self.correct_only = correct_only
         self.per_class = per_class
         self.seed = seed
+        self.split = split
         self.batch_size = batch_size
         self.warp_mode = warp_mode
         self.triangulation = triangulation
@@ -147,7 +152,8 @@ class GlobalSaliency(L.Callback):
         if trainer.sanity_checking:
             return
         if trainer.state.fn == "validate":
-            weights = {"source": "given weights", "checkpoint": None, "epoch": trainer.current_epoch, "val_acc": _metric(trainer, "val/acc")}
+            checkpoint = getattr(pl_module, "initial_checkpoint", None)
+            weights = {"source": "given weights", "checkpoint": checkpoint, "epoch": trainer.current_epoch, "val_acc": _metric(trainer, "val/acc")}
             self.explain(trainer, pl_module, weights, subdirectory=None)
         elif self.epochs is not None and trainer.current_epoch in self.epochs:
             weights = {"source": f"epoch {trainer.current_epoch}", "checkpoint": None, "epoch": trainer.current_epoch, "val_acc": _metric(trainer, "val/acc")}
@@ -181,12 +187,13 @@ class GlobalSaliency(L.Callback):
     # --- how ------------------------------------------------------------------------------
 
     def _predictions(self, trainer: L.Trainer, pl_module: L.LightningModule) -> np.ndarray:
-        """[N, 3] (sample index, label, predicted class) of every validation sample, all ranks."""
+        """[N, 3] (sample index, label, predicted class) of every sample of the split, all ranks."""
         records = []
         training = pl_module.training
         pl_module.eval()
         with torch.no_grad():
-            for batch in trainer.datamodule.val_dataloader():  # each rank its share, none padded
+            loader = trainer.datamodule.val_dataloader() if self.split == "val" else trainer.datamodule.test_dataloader()
+            for batch in loader:  # each rank its share, none padded
                 predictions = pl_module(batch["image"].to(pl_module.device)).argmax(dim=1).cpu()
                 records.append(torch.stack([batch["index"], batch["label"], predictions], dim=1))
         pl_module.train(training)
@@ -200,7 +207,7 @@ class GlobalSaliency(L.Callback):
         indices, classes = select_samples(records[:, 0], records[:, 1], records[:, 2], self.target, self.correct_only, self.per_class, self.seed)
         rank, world = trainer.global_rank, trainer.world_size
         mine_indices, mine_classes = indices[rank::world], classes[rank::world]
-        dataset = trainer.datamodule.dataset("val", augment=False, au_maps=False)  # the heatmaps need no AU maps
+        dataset = trainer.datamodule.dataset(self.split, augment=False, au_maps=False)  # the heatmaps need no AU maps
         position = {int(source_index): p for p, source_index in enumerate(dataset.indices)}
         warper = TemplateWarper(pl_module.device, self.triangulation)
         class_names = list(pl_module.class_names)
@@ -230,7 +237,8 @@ class GlobalSaliency(L.Callback):
     def _check_skipped(self, trainer: L.Trainer, selected: int, skipped: list[int], key: str) -> None:
         """Stop (one sentence) when nothing was selected, or too many selected samples lack landmarks."""
         if selected == 0:
-            raise UserError("GlobalSaliency found no validation sample to explain (empty validation split): check the data split and its size.")
+            split = {"val": "validation", "test": "test"}[self.split]
+            raise UserError(f"GlobalSaliency found no {split} sample to explain (empty {split} split): check the data split and its size.")
         if len(skipped) < selected and len(skipped) <= self.max_skipped_fraction * selected:
             if skipped and trainer.is_global_zero:
                 log.warning("GlobalSaliency %s: %d of %d selected samples lack landmarks, skipped: %s", key, len(skipped), selected, _names(trainer, skipped))
@@ -263,6 +271,7 @@ class GlobalSaliency(L.Callback):
             "run": {
                 "id": getattr(wandb_run, "id", None),
                 "name": getattr(wandb_run, "name", None),
+                "sweep": getattr(wandb_run, "sweep_id", None),  # set when a W&B agent started the run
                 "model": net.get("name", type(pl_module.net).__name__),
                 "pretrained": bool(net.get("pretrained", False)),
                 "dataset": getattr(datamodule, "name", None),
@@ -278,7 +287,7 @@ class GlobalSaliency(L.Callback):
             },
             "weights": weights,
             "saliency": {"key": key, "method": explainer.name, "params": {k: v for k, v in vars(explainer).items() if isinstance(v, int | float | str | bool)}},
-            "selection": {"split": "val", "target": self.target, "correct_only": self.correct_only, "per_class": self.per_class, "seed": self.seed},
+            "selection": {"split": self.split, "target": self.target, "correct_only": self.correct_only, "per_class": self.per_class, "seed": self.seed},
             "warp": {"mode": self.warp_mode, "triangulation": self.triangulation},
             "skipped_no_landmarks": len(skipped),
             "skipped_samples": _names(trainer, skipped).split(", ") if skipped else [],

@@ -84,6 +84,8 @@ class FERModule(L.LightningModule):
         self.save_hyperparameters(ignore=["net"] if isinstance(net, nn.Module) else None)
         self.class_names = list(class_names)
         self.au_guidance = AUGuidance(**(au_guidance or {}))
+        #: the checkpoint whose weights train.py's init_from loaded (recorded in heatmap manifests)
+        self.initial_checkpoint: str | None = None
         if self.au_guidance.enabled:
             self.au_guidance.layer_names(self.net)  # unknown layers: one sentence now, not mid-training
         self.train_au_alignment = MeanMetric()

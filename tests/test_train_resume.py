@@ -139,3 +139,34 @@ def test_an_added_key_nothing_reads_is_refused(tmp_path):
         "Error: '+ckpt_path=/somewhere/last.ckpt' adds a setting that train.py never reads, so it would be silently ignored: "
         "to continue a run use resume=<run dir> or resume=last; to start from a checkpoint's weights use init_from=<.ckpt>."
     )
+
+
+@pytest.mark.slow
+def test_explain_writes_the_heatmaps_of_a_trained_runs_best_checkpoint_for_either_split(tmp_path, compose_train):
+    import hydra
+
+    from train import resolve_model_inputs
+
+    cfg = compose_train(*SMALL_DATA)
+    resolve_model_inputs(cfg)
+    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule.setup()
+    test_images = len(datamodule.splits["test"])
+
+    trained = tmp_path / "trained"
+    result = run_train(*SMALL_DATA, "trainer.max_epochs=2", "logger=none", "callbacks.progress_bar=null", f"hydra.run.dir={trained}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (best,) = (trained / "checkpoints").glob("epoch*.ckpt")
+    same = tmp_path / "same"
+    again = run_train(f"explain={trained}", "callbacks.progress_bar=null", f"hydra.run.dir={same}")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert not list(same.glob("checkpoints/*.ckpt"))  # nothing trained
+    np.testing.assert_allclose(np.load(same / "heatmaps/gradcampp/heatmaps.npy"), np.load(trained / "heatmaps/gradcampp/heatmaps.npy"), rtol=0, atol=1e-6)
+    on_test = tmp_path / "test"
+    result = run_train(f"explain={trained}", "saliency=[gradcam,attention]", "callbacks.global_saliency.split=test", f"hydra.run.dir={on_test}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for method in ("gradcam", "attention"):
+        manifest = json.loads((on_test / "heatmaps" / method / "manifest.json").read_text())
+        assert manifest["selection"]["split"] == "test" and manifest["weights"]["checkpoint"] == str(best.resolve())
+        assert sum(manifest["counts"].values()) == test_images  # every test image (at most 100 per predicted class)
+    assert not (on_test / "heatmaps" / "gradcampp").exists()
