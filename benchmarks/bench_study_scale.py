@@ -31,6 +31,8 @@ from torch.utils.flop_counter import FlopCounterMode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_networks import network_speed  # noqa: E402  (this folder is on the path when run as a script)
+
 from lightning_modules.networks import build_network  # noqa: E402
 
 STUDY_NETWORKS = ["alexnet", "weinet", "songnet", "silnet", "vgg16", "vgg19", "resnet50", "resnet101v2", "inceptionv3", "xception"]
@@ -45,13 +47,10 @@ def epochs_of(network: str) -> int:
 
 def measure(network: str, train_batch: int, forward_batch: int, steps: int) -> dict[str, float]:
     """Input size, forward GFLOPs per image, training and forward images/s on this machine."""
-    torch.manual_seed(0)
-    net = build_network(network, CLASSES)
-    size = net.data_config.input_size
-    net.eval()
+    size, train = network_speed(network, train_batch, steps)  # forward + backward + Adam step
+    net = build_network(network, CLASSES).eval()
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         net(torch.rand(1, 3, size, size))
-    flops = counter.get_total_flops()
     images = torch.rand(forward_batch, 3, size, size)
     with torch.no_grad():
         net(images)  # warm-up
@@ -59,22 +58,7 @@ def measure(network: str, train_batch: int, forward_batch: int, steps: int) -> d
         for _ in range(steps):
             net(images)
         forward = forward_batch * steps / (time.perf_counter() - start)
-    net.train()
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
-    batch, labels = torch.rand(train_batch, 3, size, size), torch.randint(0, CLASSES, (train_batch,))
-
-    def step() -> None:
-        loss = torch.nn.functional.cross_entropy(net(batch), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-    step()  # warm-up
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    train = train_batch * steps / (time.perf_counter() - start)
-    return {"input": size, "gflops": flops / 1e9, "train": train, "forward": forward}
+    return {"input": size, "gflops": counter.get_total_flops() / 1e9, "train": train, "forward": forward}
 
 
 def main() -> None:
