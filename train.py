@@ -79,8 +79,9 @@ def _check_command_line(cfg: DictConfig) -> None:
 
 def _use_run_wandb_id(cfg: DictConfig) -> None:
     """Give the W&B logger the run directory's one W&B id (``resume="allow"``), so that a
-    resumed run continues its W&B run instead of starting a second one."""
-    if cfg.get("logger") and cfg.logger.get("wandb") is not None:
+    resumed run continues its W&B run instead of starting a second one. Only rank 0 logs to
+    W&B, so only rank 0 makes the id (ranks started together by SLURM would race)."""
+    if cfg.get("logger") and cfg.logger.get("wandb") is not None and rank_zero_only.rank == 0:
         OmegaConf.update(cfg, "logger.wandb.id", wandb_run_id(cfg.paths.output_dir), force_add=True)
         OmegaConf.update(cfg, "logger.wandb.resume", "allow", force_add=True)
 

@@ -170,3 +170,18 @@ def test_explain_writes_the_heatmaps_of_a_trained_runs_best_checkpoint_for_eithe
         assert manifest["selection"]["split"] == "test" and manifest["weights"]["checkpoint"] == str(best.resolve())
         assert sum(manifest["counts"].values()) == test_images  # every test image (at most 100 per predicted class)
     assert not (on_test / "heatmaps" / "gradcampp").exists()
+
+
+def test_only_rank_0_makes_the_wandb_id_and_the_logger_resumes_it(compose_train, tmp_path, monkeypatch):
+    from lightning.pytorch.utilities import rank_zero_only
+
+    import train
+
+    monkeypatch.delenv("WANDB_RUN_ID", raising=False)
+    cfg = compose_train(f"paths.output_dir={tmp_path}")
+    monkeypatch.setattr(rank_zero_only, "rank", 1)  # e.g. the second SLURM task of a DDP job
+    train._use_run_wandb_id(cfg)
+    assert "id" not in cfg.logger.wandb and not (tmp_path / "wandb_run_id").exists()
+    monkeypatch.setattr(rank_zero_only, "rank", 0)
+    train._use_run_wandb_id(cfg)
+    assert cfg.logger.wandb.id == (tmp_path / "wandb_run_id").read_text().strip() and cfg.logger.wandb.resume == "allow"
