@@ -25,7 +25,13 @@ THREE_EPOCHS = [*SMALL_DATA, "trainer.max_epochs=3", "trainer.deterministic=true
 def _start(*overrides: str) -> subprocess.Popen:
     environment = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "train.py"), *overrides], cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, str(ROOT / "train.py"), *overrides],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background CI job ignores Ctrl+C; the run must not
     )
 
 
@@ -95,7 +101,7 @@ def test_a_run_stopped_after_epoch_1_resumes_to_the_uninterrupted_result(tmp_pat
 
 @pytest.mark.slow
 def test_ctrl_c_names_the_resume_command(tmp_path):
-    process = _start(*SMALL_DATA, "trainer.max_epochs=50", "logger=none", "callbacks.progress_bar=null", f"hydra.run.dir={tmp_path}")
+    process = _start(*SMALL_DATA, "trainer.max_epochs=3", "logger=none", "callbacks.progress_bar=null", f"hydra.run.dir={tmp_path}")
     _wait_for_epoch(tmp_path, 0, process)
     process.send_signal(signal.SIGINT)
     process.communicate(timeout=300)
