@@ -10,6 +10,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
+from formats.heatmap_artifact import read_artifact
 from tests.conftest import CONFIGS, SMALL_DATA, run_train
 
 
@@ -31,6 +32,7 @@ def test_a_2x2_multirun_through_submitit_local_gives_one_directory_and_one_wandb
     result = run_train(
         "-m", "hydra/launcher=submitit_local", *SMALL_DATA, "seed=1,2", "data.fold=1,2", "trainer.max_epochs=1",
         "callbacks.progress_bar=null", f"hydra.sweep.dir={tmp_path}", cwd=tmp_path,
+        env={"WANDB_SWEEP_ID": "sweep42"},  # as a W&B agent sets it for the runs it starts
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = sorted(path.name for path in tmp_path.iterdir() if path.is_dir() and not path.name.startswith("."))
@@ -41,6 +43,7 @@ def test_a_2x2_multirun_through_submitit_local_gives_one_directory_and_one_wandb
         assert len(runs) == 1, runs
         run_ids.add(runs[0].name.rsplit("-", 1)[1])
         assert (tmp_path / job / "completed.json").is_file() and (tmp_path / job / "heatmaps" / "gradcampp" / "heatmaps.npy").is_file()
+        assert read_artifact(tmp_path / job / "heatmaps" / "gradcampp").manifest["run"]["sweep"] == "sweep42"  # analyze's source.sweep finds it
     assert len(run_ids) == 4
     rows = list(csv.DictReader((tmp_path / "summary.csv").open()))
     assert [row["job"] for row in rows] == jobs and all(row["status"] == "finished" and 0 <= float(row["test/acc"]) <= 1 for row in rows)
