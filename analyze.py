@@ -3,12 +3,16 @@
 python analyze.py source=local source.paths=[logs/train]
 python analyze.py source=paper                   # the study's 72 pooled heatmaps (the repository's reference/ekman)
 python analyze.py source=wandb source.project=ENTITY/PROJECT source.sweep=SWEEP_ID
+python analyze.py source.latest=true             # repeated runs of one config: the newest run's heatmaps
+
+The log (analyze.log) and the composed config (.hydra/) go into the report directory.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -18,9 +22,11 @@ from analysis.pipeline import Analysis, analyze_collection
 from analysis.report import write_report
 from analysis.scoring import Threshold
 from analysis.sources import Filters, collect, source_options
+from jobs.config_help import register_help_resolver, unknown_option_message
 from user_errors import UserError, user_message
 
 log = logging.getLogger("ferlens.analyze")
+CONFIGS = Path(__file__).resolve().parent / "configs"
 
 
 def run(cfg: DictConfig) -> Analysis:
@@ -29,22 +35,26 @@ def run(cfg: DictConfig) -> Analysis:
     options = source_options(options["kind"], options)
     filters = Filters(**OmegaConf.to_container(cfg.filters, resolve=True))
     threshold = Threshold(**cfg.threshold)
+    latest = ", keeping the newest run per network, method, fold and dataset (source.latest=true)" if options.get("latest") else ""
+    log.info("Reading heatmaps from %s (%s) with %s%s.", options["kind"], where_of(options), filters.describe(), latest)
     collection = collect(options["kind"], options, filters, cfg.strict)
     if not collection.sets:
         skipped = f"{len(collection.skipped)} inputs skipped as damaged"
         raise UserError(f"No heatmaps found in {where_of(options)} with {filters.describe()} ({skipped}): check the source and the filters.")
     analysis = analyze_collection(collection, load_families(dict(cfg.masks)), threshold, cfg.progress, cfg.min_count)
     description = {"source": f"{options['kind']} ({where_of(options)})", "filters": filters.describe()}
+    if options.get("latest"):
+        description["runs"] = f"the newest per network, method, fold and dataset (source.latest=true; {len(collection.superseded)} older sets left out)"
     directory = write_report(analysis, cfg.report_dir, f"ferlens report {cfg.name}", description)
-    print(f"Report written to {directory} ({analysis.read} heatmap sets, {len(analysis.skipped)} skipped).")
+    log.info("Report written to %s (%d heatmap sets, %d skipped).", directory, analysis.read, len(analysis.skipped))
     empty = analysis.empty_cells()
     if empty:
-        print(f"Warning: {len(empty)} empty class heatmap(s) scored NaN and left out of the means: see {directory / 'summary.md'}.")
+        log.warning("%d empty class heatmap(s) scored NaN and left out of the means: see %s.", len(empty), directory / "summary.md")
     if cfg.wandb.log_report:
         from analysis.wandb_report import log_report
 
         run_dir = log_report(directory, cfg.wandb.project or "ferlens", cfg.name, cfg.wandb.mode, cfg.wandb.dir, OmegaConf.to_container(cfg, resolve=True))
-        print(f"Report logged to W&B ({cfg.wandb.mode}): {run_dir}")
+        log.info("Report logged to W&B (%s): %s", cfg.wandb.mode, run_dir)
     return analysis
 
 
@@ -65,4 +75,8 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    unknown = unknown_option_message([arg for arg in sys.argv[1:] if "=" in arg and not arg.startswith("-")], CONFIGS, "analyze")
+    if unknown:
+        sys.exit(f"Error: {unknown}")
+    register_help_resolver(CONFIGS)
     main()

@@ -5,71 +5,85 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from scipy.cluster.hierarchy import dendrogram
 
 from analysis.clustering import Clustering
 from analysis.masks import MaskFamily
-from formats.template_figure import draw_template_landmarks
+from formats.template_figure import add_saliency_colorbar, draw_heatmap_panel, draw_template_landmarks
 
 PRETRAINED_COLOURS = {True: "tab:blue", False: "tab:red", None: "black"}
 
 
-def _template_grid(rows: dict[str, list[np.ndarray | None]], columns: list[str], cmap: str, vmax: float, label_size: float) -> Figure:
-    """A grid of template-space images [275, 224]: one row per ``rows`` entry (its label on
-    the left), one column per ``columns`` name (titles on top), landmarks drawn over each;
-    a None image is an empty class, marked "(empty)" instead of drawn."""
-    figure = Figure(figsize=(1.4 * len(columns), 1.75 * len(rows) + 0.4), layout="tight")
-    axes = figure.subplots(len(rows), len(columns), squeeze=False)
-    for row, (label, images) in enumerate(rows.items()):
-        for column, (name, image) in enumerate(zip(columns, images, strict=True)):
-            axis = axes[row, column]
-            if image is None:
-                axis.text(0.5, 0.5, "(empty)", ha="center", va="center", fontsize=8, transform=axis.transAxes)
-            else:
-                axis.imshow(image, cmap=cmap, vmin=0, vmax=vmax)
-                draw_template_landmarks(axis, linewidth=0.5, size=0.8)
-            axis.set_xticks([])
-            axis.set_yticks([])
-            if row == 0:
-                axis.set_title(name, fontsize=8)
-            if column == 0:
-                axis.set_ylabel(label, fontsize=label_size)
+def heatmap_grid(grays: dict[str, list[np.ndarray | None]], classes: list[str], counts: dict[str, list[int] | None], min_count: int = 1) -> Figure:
+    """Rows = networks, columns = expressions: gray heatmaps (uint8 [275, 224] per class) in
+    JET over the template's landmarks, each titled with its class and image count n from
+    ``counts`` (per network; None: the source gives none, n left out and said so below);
+    None (a class on fewer than ``min_count`` images) is marked "(empty)". One colorbar below."""
+    unknown = [network for network, known in counts.items() if known is None]
+    row_height = 1.75 if len(unknown) == len(counts) else 1.88  # inches: a 1.2-inch-wide map and its title
+    figure = Figure(figsize=(1.4 * len(classes) + 0.2, row_height * len(grays) + 0.9), layout="compressed")
+    axes = figure.subplots(len(grays), len(classes), squeeze=False)
+    for row, (network, images) in enumerate(grays.items()):
+        known = counts[network] or [None] * len(classes)
+        for axis, name, image, count in zip(axes[row], classes, images, known, strict=True):
+            draw_heatmap_panel(axis, image, name, count, fontsize=7, landmark_size=0.8)
+        axes[row, 0].set_ylabel(network, fontsize=8)
+    empty = "no image" if min_count == 1 else f"fewer than {min_count} images"
+    if len(unknown) == len(counts):
+        counted = "n (images per map) not given by the source"
+    else:
+        counted = "n = images averaged into the map" + (f" (not given by the source for {', '.join(unknown)})" if unknown else "")
+    add_saliency_colorbar(figure, axes, note=f"{counted}; (empty) = {empty}: no map")
     return figure
 
 
-def heatmap_grid(grays: dict[str, list[np.ndarray | None]], classes: list[str]) -> Figure:
-    """Rows = networks, columns = expressions: gray heatmaps (uint8 [275, 224] per class) in
-    JET over the template's landmarks; None (an empty class) is marked "(empty)"."""
-    return _template_grid(grays, classes, "jet", 255, label_size=7)
-
-
 def mask_grid(families: dict[str, MaskFamily]) -> Figure:
-    """Rows = mask families, columns = expressions: each mask over the template landmarks
-    (blank where a family has no mask for an expression)."""
+    """Rows = mask families, columns = expressions: each mask (white) over the template
+    landmarks (blank where a family has no mask for an expression)."""
     expressions = list(dict.fromkeys(name for family in families.values() for name in family))
-    rows = {name: [family.get(expression, np.zeros((275, 224), bool)) for expression in expressions] for name, family in families.items()}
-    return _template_grid(rows, expressions, "gray", 1, label_size=8)
+    figure = Figure(figsize=(1.4 * len(expressions) + 0.2, 1.8 * len(families) + 0.2), layout="compressed")
+    axes = figure.subplots(len(families), len(expressions), squeeze=False)
+    for row, (label, family) in enumerate(families.items()):
+        for axis, expression in zip(axes[row], expressions, strict=True):
+            axis.imshow(family.get(expression, np.zeros((275, 224), bool)), cmap="gray", vmin=0, vmax=1)
+            draw_template_landmarks(axis, linewidth=0.5, size=0.8)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            axis.set_title(expression if row == 0 else "", fontsize=8)
+        axes[row, 0].set_ylabel(label, fontsize=8)
+    return figure
 
 
 def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:
-    """One panel per expression: ``metric`` per network (mean over the rows given, with the
-    standard deviation over folds as error bars when there are several); a network with no
-    score (an empty class) is marked "(empty)"."""
-    expressions = list(dict.fromkeys(scores.expression))
-    networks = list(dict.fromkeys(scores.network))
-    figure = Figure(figsize=(2.2 * len(expressions), 2.2 + 0.12 * len(networks)), layout="tight")
-    axes = figure.subplots(1, len(expressions), sharey=True, squeeze=False)
-    for axis, expression in zip(axes[0], expressions, strict=True):
-        values = scores[(scores.expression == expression) & (scores.metric == metric)].groupby("network", sort=False)["value"]
-        means, spreads = values.mean().reindex(networks), values.std(ddof=0).reindex(networks).fillna(0)
-        axis.barh(range(len(networks)), means.fillna(0).values, xerr=spreads.values, color="tab:gray")
+    """One panel per expression, all on one x-range from 0: ``metric`` per network (mean over
+    the rows given, with whiskers of ±1 standard deviation over folds when a network has
+    several, said in the caption); a network with no score (an empty class) is marked "(empty)"."""
+    chosen = scores[scores.metric == metric]
+    expressions = list(dict.fromkeys(chosen.expression))
+    networks = list(dict.fromkeys(chosen.network))
+    sizes = chosen.groupby(["network", "expression"]).size()
+    folds, fewest = int(sizes.max()), int(sizes.min())
+    figure = Figure(figsize=(1.9 * len(expressions) + 1.0, 1.3 + 0.16 * len(networks)), layout="constrained")
+    axes = figure.subplots(1, len(expressions), sharey=True, sharex=True, squeeze=False)[0]
+    for axis, expression in zip(axes, expressions, strict=True):
+        values = chosen[chosen.expression == expression].groupby("network", sort=False)["value"]
+        means = values.mean().reindex(networks)
+        spreads = values.std(ddof=0).reindex(networks).fillna(0).values if folds > 1 else None
+        axis.barh(range(len(networks)), means.fillna(0).values, xerr=spreads, color="tab:gray", error_kw={"elinewidth": 0.8, "capsize": 1.5})
         for position in np.flatnonzero(means.isna().values):
-            axis.text(0, position, " (empty)", va="center", fontsize=6)
-        axis.set_yticks(range(len(networks)), networks, fontsize=7)
-        axis.invert_yaxis()
+            axis.text(0, position, " (empty)", va="center", fontsize=7)
         axis.set_title(expression, fontsize=8)
-        axis.set_xlabel(metric, fontsize=8)
+        axis.xaxis.set_major_locator(MaxNLocator(nbins=3))
+        axis.tick_params(labelsize=7)
+        axis.grid(axis="x", linewidth=0.4, alpha=0.5)
+    axes[0].set_yticks(range(len(networks)), networks)
+    axes[0].invert_yaxis()
+    axes[0].set_xlim(left=0)
     figure.suptitle(title, fontsize=9)
+    per_network = str(folds) if fewest == folds else f"{fewest}-{folds}"
+    whiskers = f"bars: mean over folds ({per_network} per network); whiskers: ±1 SD over folds" if folds > 1 else "bars: one score per network (no whiskers)"
+    figure.supxlabel(f"{metric}  ·  {whiskers}", fontsize=7)
     return figure
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 
@@ -23,6 +24,9 @@ class HeatmapSet:
     origin: where it came from (directory, file pattern or W&B artifact name), for messages.
     from_gray: the heatmaps are stored gray images / 255 (the study's PNG layout); they are
         scored as stored, not stretched again.
+    manifest: the artifact's manifest (empty for the study's PNG layout).
+    started: when its run started (manifest ``run.started``), else when its artifact was
+        written (directory mtime, W&B creation time), else None: ``source.latest`` keeps the newest.
     """
 
     network: str
@@ -35,6 +39,8 @@ class HeatmapSet:
     template: dict = field(default_factory=dict)
     origin: str = ""
     from_gray: bool = False
+    manifest: dict = field(default_factory=dict)
+    started: datetime | None = None
 
     def gray(self) -> np.ndarray:
         """uint8 [C, H, W]: the min-max stretched heatmaps the study scores and correlates."""
@@ -48,6 +54,11 @@ class HeatmapSet:
         if self.counts is None:
             return [False] * len(self.classes)
         return [count < min_count for count in self.counts]
+
+    @property
+    def run(self) -> dict:
+        """The manifest's run fields (model, dataset, seed, dir, started, W&B id ...)."""
+        return self.manifest.get("run") or {}
 
     @property
     def key(self) -> tuple[str, str, str]:

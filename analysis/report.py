@@ -10,6 +10,9 @@ reports/<name>/
           dendrograms__<method>.png, distances__<method>.png
   summary.md                    empty-class warning, grand means, the tables as in the study,
                                 clustering, skipped inputs
+
+A method whose expressions never have two networks with a heatmap (one network, or all but one
+empty) has no clustering rows, distances/ or dendrogram and distance figures: summary.md says why.
 """
 
 from __future__ import annotations
@@ -99,12 +102,31 @@ def grand_means(tables: dict[tuple[str, str, str, str], pd.DataFrame]) -> pd.Dat
     return frame
 
 
+def clustered(analysis: Analysis, method: str) -> bool:
+    """True when some expression of ``method`` has at least two networks with a heatmap: else
+    dendrograms and distance matrices have nothing to show."""
+    return any(len(clustering.labels) >= 2 for clustering in analysis.clusterings[method].values())
+
+
+def unclustered_note(analysis: Analysis, method: str) -> str:
+    """One sentence: why ``method`` has no dendrograms or distance matrices (``clustered`` is False)."""
+    networks = [s.network for s in analysis.pooled(method)]
+    if len(networks) == 1:
+        return f"Dendrograms and distance matrices need at least two networks; this report has one ({networks[0]})."
+    return (
+        f"Dendrograms and distance matrices need at least two networks; {method} has no expression with two non-empty heatmaps "
+        f"(networks: {', '.join(networks) or 'none'})."
+    )
+
+
 def write_clustering(analysis: Analysis, directory: Path) -> pd.DataFrame:
     """Distance matrices and the per-expression cophenetic correlation, top-two groups and the
-    networks left out (their class is empty)."""
-    (directory / "distances").mkdir(parents=True, exist_ok=True)
+    networks left out (their class is empty); nothing for a method that is not ``clustered``."""
     rows = []
     for method, by_expression in analysis.clusterings.items():
+        if not clustered(analysis, method):
+            continue
+        (directory / "distances").mkdir(parents=True, exist_ok=True)
         for expression, clustering in by_expression.items():
             pd.DataFrame(clustering.distances, index=clustering.labels, columns=clustering.labels).to_csv(
                 directory / "distances" / f"{method}__{expression}.csv", float_format="%.6f"
@@ -117,14 +139,16 @@ def write_clustering(analysis: Analysis, directory: Path) -> pd.DataFrame:
 
 
 def write_figures(analysis: Analysis, directory: Path) -> None:
-    """The report's figures; an empty class is marked "(empty)" in the heatmap grid and the bars."""
+    """The report's figures; an empty class is marked "(empty)" in the heatmap grid and the bars;
+    no dendrograms or distance matrices for a method that is not ``clustered``."""
     figures = directory / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     mask_grid(analysis.families).savefig(figures / "masks.png", dpi=110)
     for method in analysis.methods:
         pooled = analysis.pooled(method)
         grays = {s.network: [None if missing else gray for gray, missing in zip(s.gray(), s.missing(analysis.min_count), strict=True)] for s in pooled}
-        heatmap_grid(grays, analysis.classes).savefig(figures / f"heatmaps__{method}.png", dpi=110)
+        counts = {s.network: s.counts for s in pooled}
+        heatmap_grid(grays, analysis.classes, counts, analysis.min_count).savefig(figures / f"heatmaps__{method}.png", dpi=110)
         scores = analysis.scores[analysis.scores.method == method]
         primary = aggregations(analysis, method)[0]
         scores = scores[scores.fold == POOLED] if primary == POOLED else scores[scores.fold != POOLED]
@@ -132,6 +156,8 @@ def write_figures(analysis: Analysis, directory: Path) -> None:
             chosen = scores[scores.mask_family == family]
             if not chosen.empty:
                 score_bars(chosen, "iou", f"{method}: IoU with the {family} masks ({primary})").savefig(figures / f"bars__{method}__{family}.png", dpi=110)
+        if not clustered(analysis, method):
+            continue
         pretrained = {s.network: s.pretrained for s in pooled}
         dendrograms(analysis.clusterings[method], pretrained).savefig(figures / f"dendrograms__{method}.png", dpi=110)
         distance_matrices(analysis.clusterings[method]).savefig(figures / f"distances__{method}.png", dpi=110)
@@ -187,9 +213,14 @@ def summary_markdown(
         how = "mean of the per-fold scores (the study's table)" if aggregation == FOLD_MEAN else "scores of the pooled heatmaps"
         lines += [f"## {SUMMARY_METRICS[metric]} · {method} · {family} masks · {how}", "", _markdown(table), ""]
     lines += ["## Clustering (1 - Pearson r between pooled heatmaps, average linkage)", ""]
-    lines += ["| method | expression | cophenetic r | top two clusters | left out (empty) |", "|---|---|---:|---|---|"]
-    lines += [f"| {row.method} | {row.expression} | {_cophenetic(row.cophenetic)} | {row.groups} | {row.excluded or '-'} |" for row in clustering.itertuples()]
-    lines.append("")
+    if not clustering.empty:
+        lines += ["| method | expression | cophenetic r | top two clusters | left out (empty) |", "|---|---|---:|---|---|"]
+        lines += [
+            f"| {row.method} | {row.expression} | {_cophenetic(row.cophenetic)} | {row.groups} | {row.excluded or '-'} |" for row in clustering.itertuples()
+        ]
+        lines.append("")
+    notes = list(dict.fromkeys(unclustered_note(analysis, method) for method in analysis.methods if not clustered(analysis, method)))
+    lines += [*notes, ""] if notes else []
     if analysis.skipped:
         lines += ["## Skipped inputs", ""] + [f"- `{origin}`: {reason}" for origin, reason in analysis.skipped] + [""]
     return "\n".join(lines)

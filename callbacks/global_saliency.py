@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import logging
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -138,15 +139,24 @@ class GlobalSaliency(L.Callback):
         #: artifact directories written by this run, ``{key: [directory, ...]}`` (rank 0)
         self.written: dict[str, list[Path]] = {}
         self._explained_epochs: set[int] = set()
+        #: when the run started (ISO 8601, UTC, seconds): set at the first setup, restored on resume
+        self.started: str | None = None
 
     # --- when -----------------------------------------------------------------------------
 
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Take the run's start time once; a resumed run's checkpoint restores the original."""
+        if self.started is None:
+            self.started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+
     def state_dict(self) -> dict[str, Any]:
-        """The epochs already explained, so that a resumed run neither repeats nor misses them."""
-        return {"explained_epochs": sorted(self._explained_epochs)}
+        """The epochs already explained, so that a resumed run neither repeats nor misses them,
+        and the run's start time, so that its manifests keep naming the original start."""
+        return {"explained_epochs": sorted(self._explained_epochs), "started": self.started}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._explained_epochs = set(state_dict.get("explained_epochs", []))
+        self.started = state_dict.get("started") or self.started
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking:
@@ -234,6 +244,10 @@ class GlobalSaliency(L.Callback):
                 directory = directory / subdirectory if subdirectory else directory
                 self._publish(trainer, pl_module, directory, key, explainer, weights, means.cpu().numpy(), counts.tolist(), zero_maps.tolist(), skipped_indices)
 
+    def _run_dir(self, trainer: L.Trainer) -> Path:
+        """The run's output directory (absolute), which holds ``heatmaps/``."""
+        return Path(self.output_dir or trainer.default_root_dir).resolve()
+
     def _check_skipped(self, trainer: L.Trainer, selected: int, skipped: list[int], key: str) -> None:
         """Stop (one sentence) when nothing was selected, or too many selected samples lack landmarks."""
         if selected == 0:
@@ -272,6 +286,8 @@ class GlobalSaliency(L.Callback):
                 "id": getattr(wandb_run, "id", None),
                 "name": getattr(wandb_run, "name", None),
                 "sweep": getattr(wandb_run, "sweep_id", None),  # set when a W&B agent started the run
+                "dir": str(self._run_dir(trainer)),  # the run's identity without W&B: its directory and start
+                "started": self.started,
                 "model": net.get("name", type(pl_module.net).__name__),
                 "pretrained": bool(net.get("pretrained", False)),
                 "dataset": getattr(datamodule, "name", None),

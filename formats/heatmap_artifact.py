@@ -6,7 +6,8 @@ heatmaps/<method>/
                   of every file
   heatmaps.npy    float32 [classes, 275, 224]: per-class mean warped saliency, unstretched
   png/<Class>.png uint8 min-max stretched gray (paper-compatible)
-  jet/<Class>.png colour (JET) version for people
+  jet/<Class>.png colour (JET) version for people: the gray map with the template face
+                  (jaw, brows, nose, eyes, lips through the 68 landmarks) drawn in white
 """
 
 from __future__ import annotations
@@ -19,11 +20,25 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_NAME, TEMPLATE_WIDTH, template_sha256
+from faces.template import TEMPLATE_HEIGHT, TEMPLATE_NAME, TEMPLATE_WIDTH, template_points, template_sha256
 from user_errors import UserError
 
 SCHEMA_VERSION = 1
 ARTIFACT_TYPE = "global-heatmaps"
+#: dlib's 68-point groups (first, stop, closed) drawn as the face outline: jaw, brows, nose
+#: bridge, nostrils, eyes, outer and inner lips
+FACE_OUTLINES = (
+    (0, 17, False),
+    (17, 22, False),
+    (22, 27, False),
+    (27, 31, False),
+    (31, 36, False),
+    (36, 42, True),
+    (42, 48, True),
+    (48, 60, True),
+    (60, 68, True),
+)
+WHITE = (255, 255, 255)
 
 
 class CorruptArtifactError(UserError):
@@ -50,6 +65,21 @@ def stretch(heatmap: np.ndarray) -> np.ndarray:
     return np.round((heatmap - low) / (high - low) * 255).astype(np.uint8)
 
 
+def jet_image(gray: np.ndarray | None) -> np.ndarray:
+    """uint8 BGR [275, 224, 3] for people: the gray heatmap uint8 [275, 224] in JET with the
+    template face outline (``FACE_OUTLINES``, 1 px through the 68 landmarks) in white; None (an
+    empty class: no map) gives the outline on mid-gray, labelled "(empty)"."""
+    if gray is None:
+        image = np.full((TEMPLATE_HEIGHT, TEMPLATE_WIDTH, 3), 128, np.uint8)
+        cv2.putText(image, "(empty)", (TEMPLATE_WIDTH // 2 - 40, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.6, WHITE, 1, cv2.LINE_AA)
+    else:
+        image = cv2.applyColorMap(gray, cv2.COLORMAP_JET)
+    points = np.round(template_points()[:68]).astype(np.int32)
+    for first, stop, closed in FACE_OUTLINES:
+        cv2.polylines(image, [points[first:stop, None]], closed, WHITE, 1, cv2.LINE_8)
+    return image
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -70,10 +100,10 @@ def write_artifact(directory: str | Path, heatmaps: np.ndarray, counts: list[int
     (directory / "png").mkdir(parents=True, exist_ok=True)
     (directory / "jet").mkdir(exist_ok=True)
     np.save(directory / "heatmaps.npy", heatmaps.astype(np.float32))
-    for name, heatmap in zip(classes, heatmaps, strict=True):
+    for name, heatmap, count in zip(classes, heatmaps, counts, strict=True):
         gray = stretch(heatmap)
         cv2.imwrite(str(directory / "png" / f"{name}.png"), gray)
-        cv2.imwrite(str(directory / "jet" / f"{name}.png"), cv2.applyColorMap(gray, cv2.COLORMAP_JET))
+        cv2.imwrite(str(directory / "jet" / f"{name}.png"), jet_image(gray if count else None))
     files = artifact_files(classes)
     full = {
         **manifest,

@@ -3,6 +3,7 @@ global heatmaps with their scores against the human masks."""
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,17 +61,43 @@ def _cell(column: str, value: float) -> str:
     return "-" if value is None or math.isnan(value) else f"{value:.3f}"
 
 
-def print_summary(title: str, results: dict[str, float], places: dict[str, str], seconds: float, heatmaps: list[HeatmapSummary] = ()) -> Table:
-    """Print (and return) a table of the run's metrics, the heatmap tables, where the run's
-    outputs went and its duration; warn about classes that got no heatmap."""
+#: The overall metrics of the end-of-run table, in this order (per-class ones stay in the
+#: metric loggers: CSV, W&B).
+SHOWN_METRICS = ("acc", "f1", "loss", "att_cos", "cam_cos", "att_iou", "cam_iou")
+
+
+def metrics_table(title: str, results: dict[str, float], seconds: float, tested: str = "best checkpoint") -> Table:
+    """Rows: the overall metrics the run has; columns: the last validation epoch and the
+    test of ``tested`` (the weights tested); then the best validation accuracy and the
+    duration."""
     table = Table(title=title, show_header=True, header_style="bold")
     table.add_column("metric")
-    table.add_column("value", justify="right")
-    for name in sorted(results):
-        table.add_row(name, f"{results[name]:.4f}")
-    table.add_row("time", f"{seconds / 60:.1f} min")
-    console = Console(soft_wrap=True)
-    console.print(table)
+    table.add_column("val (last epoch)", justify="right")
+    table.add_column(f"test ({tested})", justify="right")
+    for name in SHOWN_METRICS:
+        values = [results.get(f"{stage}/{name}") for stage in ("val", "test")]
+        if any(value is not None for value in values):
+            table.add_row(name, *("" if value is None else f"{value:.4f}" for value in values))
+    if "best_val_acc" in results:
+        table.add_row("best val acc", f"{results['best_val_acc']:.4f}", "")
+    table.add_row("time", f"{seconds / 60:.1f} min", "")
+    return table
+
+
+def print_summary(
+    title: str,
+    results: dict[str, float],
+    places: dict[str, str],
+    seconds: float,
+    heatmaps: list[HeatmapSummary] = (),
+    log: logging.Logger | None = None,
+    tested: str = "best checkpoint",
+) -> str:
+    """Print the end-of-run summary: the overall metrics (test of ``tested``), each heatmap artifact's table with
+    warnings about classes that got no map, where everything went (paths never wrapped);
+    write the same text to ``log`` (the run's log file); return it."""
+    console = Console(soft_wrap=True, record=True)
+    console.print(metrics_table(title, results, seconds, tested))
     for summary in heatmaps:
         console.print(heatmap_table(summary))
         empty = [name for name, count in summary.manifest["counts"].items() if count == 0]
@@ -83,7 +110,13 @@ def print_summary(title: str, results: dict[str, float], places: dict[str, str],
                 f"[bold yellow]Warning[/bold yellow]: {summary.key} found no positive evidence (a map zero everywhere) in "
                 f"{sum(zero_maps.values())} of {sum(summary.manifest['counts'].values())} images ({per_class}): the heatmaps rest on the others."
             )
-        console.print(f"[bold]{summary.key} figure[/bold]: {summary.figure}")
+    for summary in heatmaps:
+        images = sum(summary.manifest["counts"].values())
+        console.print(f"[bold]{summary.key} heatmaps[/bold] ({images} images): {summary.directory}", highlight=False)
+        console.print(f"[bold]{summary.key} figure[/bold]: {summary.figure}", highlight=False)
     for what, where in places.items():
-        console.print(f"[bold]{what}[/bold]: {where}")
-    return table
+        console.print(f"[bold]{what}[/bold]: {where}", highlight=False)
+    text = console.export_text()
+    if log is not None:
+        log.info("run summary\n%s", text.rstrip())
+    return text

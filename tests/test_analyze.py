@@ -13,8 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.scoring import METRICS
+from analysis.scoring import METRICS, Threshold, score_heatmap
+from faces.ekman_masks import ekman_mask
 from formats.heatmap_artifact import read_artifact, stretch
+from tests.analysis.helpers import blob_maps
+from tests.analysis.test_sources import make_run
 from tests.conftest import REFERENCE, ROOT, SMALL_DATA, run_train
 
 EXPRESSIONS = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
@@ -125,6 +128,45 @@ def test_user_mistakes_are_one_sentence(tmp_path, reference_dir):
     assert "holds no PNG files" in mask_dir.stderr.strip().splitlines()[-1]
 
 
+def test_repeated_runs_of_one_config_latest_or_a_time_label_and_the_log_in_the_report(tmp_path):
+    """Two runs of one configuration without W&B (no run id or name) beside another network
+    and a damaged artifact: the clash says how they differ, source.latest=true scores the
+    newest run, a {time} label both; the log, with the report line, is in the report directory."""
+    runs = tmp_path / "logs" / "train" / "runs"
+    make_run(runs, "2026-05-01_09-30-00-000001", "2026-05-01T09:30:00+00:00", maps=1)
+    make_run(runs, "2026-05-01_11-00-00-000001", "2026-05-01T11:00:00+00:00", maps=2)
+    make_run(runs, "2026-05-01_10-00-00-000001", "2026-05-01T10:00:00+00:00", model="weinet", maps=3)
+    broken = make_run(runs, "2026-05-01_12-00-00-000001", "2026-05-01T12:00:00+00:00", model="vgg16")
+    (broken / "png" / "Fear.png").write_bytes(b"tampered")
+    common = ["source=local", f"source.paths=[{tmp_path / 'logs' / 'train'}]", "progress=false"]
+    clash = run_analyze(*common, f"report_dir={tmp_path / 'clash'}")
+    last = clash.stderr.strip().splitlines()[-1]
+    assert clash.returncode != 0 and last.startswith("Error: Two heatmap sets for network 'smallcnn', method 'gradcam', fold 2 (")
+    assert "differ in run.dir, run.started: keep the newest run's set with source.latest=true" in last
+    assert "source.label='{model}{guidance}-{time}'" in last
+
+    report = tmp_path / "latest"
+    latest = run_analyze(*common, "source.latest=true", f"report_dir={report}")
+    assert latest.returncode == 0, latest.stderr[-3000:]
+    scores = pd.read_csv(report / "scores.csv")
+    assert sorted(scores.network.unique()) == ["smallcnn", "weinet"]
+    fear = scores[(scores.network == "smallcnn") & (scores.fold.astype(str) == "2") & (scores.expression == "Fear") & (scores.mask_family == "ekman")]
+    iou = fear.set_index("metric")["value"]["iou"]
+    newest, older = (score_heatmap(stretch(blob_maps(m)[2]), ekman_mask("Fear"), Threshold(), blob_maps(m)[2])["iou"] for m in (2, 1))
+    assert iou == pytest.approx(newest, abs=1e-6) and iou != pytest.approx(older, abs=1e-6)  # the 11:00 run's heatmaps
+    assert "- runs: the newest per network, method, fold and dataset (source.latest=true; 1 older sets left out)" in (report / "summary.md").read_text()
+    log = (report / "analyze.log").read_text()
+    assert f"Report written to {report} (2 heatmap sets, 1 skipped)." in log and f"Report written to {report}" in latest.stdout
+    assert f"Reading heatmaps from local (['{tmp_path / 'logs' / 'train'}']) with no filters, keeping the newest run" in log
+    assert f"skipped {broken}: " in log and "source.latest: left out " in log and "2026-05-01_09-30-00-000001" in log
+    assert (report / ".hydra" / "config.yaml").is_file()  # the composed config beside the report
+
+    labelled = run_analyze(*common, "source.label='{model}{guidance}-{time}'", "filters.dataset=[synthetic]", f"report_dir={tmp_path / 'labelled'}")
+    assert labelled.returncode == 0, labelled.stderr[-3000:]
+    table = pd.read_csv(tmp_path / "labelled" / "tables" / "gradcam__ekman__iou__pooled.csv", index_col=0)
+    assert sorted(table.index[:-1]) == ["smallcnn-20260501T093000Z", "smallcnn-20260501T110000Z", "weinet-20260501T100000Z"]
+
+
 @pytest.mark.slow
 def test_train_two_models_then_analyze_local(tmp_path):
     """Three synthetic training runs with global heatmaps (smallcnn with and without AU
@@ -162,9 +204,6 @@ def test_train_two_models_then_analyze_local(tmp_path):
     assert scored[scored.metric != "ncc"].value.between(0, 1).all() and scored.value.between(-1, 1).all()
     # scores recomputed from the artifacts themselves
     artifact = read_artifact(runs["weinet"] / "heatmaps" / "gradcam")
-    from analysis.scoring import Threshold, score_heatmap
-    from faces.ekman_masks import ekman_mask
-
     row = scores[(scores.network == "weinet") & (scores.fold.astype(str) == "2") & (scores.expression == "Fear") & (scores.mask_family == "ekman")].set_index(
         "metric"
     )["value"]

@@ -27,7 +27,7 @@ def collect(kind: str, options: dict[str, Any], filters: Filters, strict: bool =
     if kind == "local":
         if not options.get("paths"):
             raise UserError("source=local needs source.paths: run directories or folders above them, e.g. source.paths=[logs/train].")
-        return collect_local(list(options["paths"]), filters, options.get("label", DEFAULT_LABEL), strict)
+        return collect_local(list(options["paths"]), filters, options.get("label", DEFAULT_LABEL), strict, bool(options.get("latest")))
     if kind == "paper":
         return collect_paper(options["root"], filters, options.get("method", "lime"), options.get("pretrained"), strict)
     if kind == "wandb":
@@ -42,6 +42,7 @@ def collect(kind: str, options: dict[str, Any], filters: Filters, strict: bool =
             label=options.get("label", DEFAULT_LABEL),
             cache_dir=options.get("cache_dir", "~/.cache/ferlens/artifacts"),
             strict=strict,
+            latest=bool(options.get("latest")),
         )
     raise UserError(f"Unknown source '{kind}': use one of {', '.join(SOURCES)}.")
 

@@ -1,10 +1,20 @@
-"""What every artifact source returns, and the filters they share."""
+"""What every artifact source returns, and the filters they share.
+
+A run is identified without W&B by its manifest fields ``run.dir`` (its output directory)
+and ``run.started`` (its start, ISO 8601 UTC); ``run.id`` and ``run.name`` exist only for
+runs logged to W&B.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
 
 from analysis.heatmap_set import HeatmapSet
 from formats.heatmap_artifact import HeatmapArtifact
@@ -12,29 +22,100 @@ from user_errors import UserError
 
 log = logging.getLogger(__name__)
 
+#: Default network label: the network, ``+AU<weight>`` when trained with AU guidance.
+DEFAULT_LABEL = "{model}{guidance}"
+#: Manifest sections compared to say how two colliding heatmap sets differ.
+COMPARED_SECTIONS = ("run", "saliency", "selection", "warp")
+#: The start of a set whose start is not known, for ``source.latest`` (older than any other).
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+#: Label parts that tell runs apart by a differing run field, in order of preference.
+LABEL_PARTS = {"dataset": "-{dataset}", "au_guidance": "{guidance}", "seed": "-s{seed}", "started": "-{time}", "id": "-{id}"}
+
+
+def matches_run(given: Any, run: dict) -> bool:
+    """``given`` names the run: its W&B id, its directory (``run.dir``) as a path, or that
+    directory's final folder name."""
+    given = str(given)
+    if run.get("id") is not None and given == str(run["id"]):
+        return True
+    if not run.get("dir"):
+        return False
+    directory = Path(run["dir"])
+    return given == directory.name or Path(given).expanduser().resolve() == directory
+
 
 @dataclass
 class Filters:
-    """Keep only heatmap sets whose network, fold and method are listed (None keeps all)."""
+    """Keep only heatmap sets whose network label, fold, method, dataset and run are listed
+    (None keeps all). A ``run`` entry is a run directory (a path or its final folder name) or
+    a W&B run id; a set whose manifest does not record the dataset or run passes no such filter."""
 
     model: Sequence[str] | None = None
     fold: Sequence[int] | None = None
     method: Sequence[str] | None = None
+    dataset: Sequence[str] | None = None
+    run: Sequence[str] | None = None
 
-    def keeps(self, network: str, method: str, fold: int | str | None) -> bool:
-        return (not self.model or network in self.model) and (not self.fold or str(fold) in map(str, self.fold)) and (not self.method or method in self.method)
+    def __post_init__(self) -> None:
+        """One value given without brackets (``filters.fold=2``) is a one-item list."""
+        for name, value in vars(self).items():
+            if isinstance(value, str | int):
+                setattr(self, name, [value])
+
+    def keeps(self, network: str, method: str, fold: int | str | None, run: dict | None = None) -> bool:
+        """True when the set passes every filter; ``run`` holds its manifest's run fields."""
+        run = run or {}
+        return (
+            (not self.model or network in self.model)
+            and (not self.fold or str(fold) in map(str, self.fold))
+            and (not self.method or method in self.method)
+            and (not self.dataset or run.get("dataset") in self.dataset)
+            and (not self.run or any(matches_run(given, run) for given in self.run))
+        )
 
     def describe(self) -> str:
         chosen = [f"{name}={list(value)}" for name, value in vars(self).items() if value]
         return ", ".join(chosen) if chosen else "no filters"
 
 
+def _flat(value: Any, prefix: str) -> dict[str, Any]:
+    """Nested dicts as ``{"a.b": value}``."""
+    if not isinstance(value, dict):
+        return {prefix: value}
+    return {key: leaf for name, item in value.items() for key, leaf in _flat(item, f"{prefix}.{name}").items()}
+
+
+def differing_fields(first: HeatmapSet, second: HeatmapSet) -> list[str]:
+    """Manifest fields (``run.seed``, ``saliency.params.num_samples`` ...) that differ between two sets."""
+    fields = [{key: leaf for section in COMPARED_SECTIONS for key, leaf in _flat(s.manifest.get(section, {}), section).items()} for s in (first, second)]
+    return [key for key in dict.fromkeys([*fields[0], *fields[1]]) if fields[0].get(key) != fields[1].get(key)]
+
+
+def collision_message(first: HeatmapSet, second: HeatmapSet, label: str) -> str:
+    """One sentence: which two sets collide, how they differ, and how to keep one or tell them apart."""
+    network, method, fold = second.key
+    clash = f"Two heatmap sets for network '{network}', method '{method}', fold {fold} ({first.origin} and {second.origin})"
+    differing = differing_fields(first, second)
+    if not differing:
+        return f"{clash} are copies of one artifact (their run, saliency, selection and warp fields are equal): give only one of them to the source."
+    shown = ", ".join(differing[:6]) + (f" and {len(differing) - 6} more" if len(differing) > 6 else "")
+    usable = [name for name in LABEL_PARTS if f"run.{name}" in differing and first.run.get(name) is not None and second.run.get(name) is not None]
+    apart = f" or tell them apart with source.label='{label}{LABEL_PARTS[usable[0]]}'" if usable else ""
+    if "run.dataset" in differing:
+        return f"{clash} differ in {shown}: keep one dataset with filters.dataset{apart}."
+    return f"{clash} differ in {shown}: keep the newest run's set with source.latest=true{apart}, or narrow the filters (e.g. filters.run)."
+
+
 @dataclass
 class Collection:
-    """The heatmap sets a source found, and what it skipped as (origin, reason)."""
+    """The heatmap sets a source found, what it skipped as (origin, reason) and, with
+    ``latest``, the older sets it left out as (origin, origin of the newer set kept)."""
 
     sets: list[HeatmapSet] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    label: str = DEFAULT_LABEL
+    latest: bool = False
+    superseded: list[tuple[str, str]] = field(default_factory=list)
 
     def skip(self, origin: str, reason: str, strict: bool) -> None:
         """Record a damaged input (or raise when ``strict``); never silent."""
@@ -43,20 +124,37 @@ class Collection:
         log.warning("skipped %s: %s", origin, reason)
         self.skipped.append((origin, reason))
 
+    def supersede(self, older: str, newer: str) -> None:
+        """Record (and log) that ``older`` was left out for the newer run's ``newer``."""
+        log.info("source.latest: left out %s, an older run than %s", older, newer)
+        self.superseded.append((older, newer))
+
     def add(self, heatmap_set: HeatmapSet) -> None:
-        """Add a set; a second set with the same (network, method, fold) is an error."""
-        clash = next((other for other in self.sets if other.key == heatmap_set.key), None)
-        if clash is not None:
-            network, method, fold = heatmap_set.key
-            raise UserError(
-                f"Two heatmap sets for network '{network}', method '{method}', fold {fold} ({clash.origin} and {heatmap_set.origin}): "
-                "narrow the filters or tell them apart with source.label, e.g. source.label='{model}-{name}'."
-            )
-        self.sets.append(heatmap_set)
+        """Add a set; a second set with the same (network, method, fold) is an error, unless
+        ``latest`` and both come from one dataset: then the newer run's set stays."""
+        index = next((i for i, other in enumerate(self.sets) if other.key == heatmap_set.key), None)
+        if index is None:
+            self.sets.append(heatmap_set)
+            return
+        clash = self.sets[index]
+        if not (self.latest and clash.run.get("dataset") == heatmap_set.run.get("dataset")):
+            raise UserError(collision_message(clash, heatmap_set, self.label))
+        if (heatmap_set.started or EARLIEST) > (clash.started or EARLIEST):
+            self.sets[index] = heatmap_set
+            self.supersede(clash.origin, heatmap_set.origin)
+        else:
+            self.supersede(heatmap_set.origin, clash.origin)
 
 
-#: Default network label: the network, ``+AU<weight>`` when trained with AU guidance.
-DEFAULT_LABEL = "{model}{guidance}"
+def parse_time(text: Any) -> datetime | None:
+    """An ISO 8601 time as an aware datetime (a naive one taken as UTC); None when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def guidance_suffix(weight: float | None) -> str:
@@ -65,31 +163,47 @@ def guidance_suffix(weight: float | None) -> str:
     return f"+AU{weight:g}" if weight else ""
 
 
-def run_label(manifest: dict, template: str) -> str:
-    """Network label of an artifact from ``template`` (str.format over the manifest's run
-    fields, e.g. '{model}' or '{model}-s{seed}', plus ``guidance``: ``guidance_suffix`` of
-    the run's ``au_guidance`` weight)."""
-    run = manifest.get("run", {})
-    fields = {"guidance": guidance_suffix(run.get("au_guidance")), **run}
+def label_fields(run: dict) -> dict[str, Any]:
+    """The fields a label can use: the run's, plus ``guidance`` (``guidance_suffix``) and
+    ``time``, the run's start in UTC as ISO 8601 basic (``20260501T093000Z``; None when the
+    manifest predates ``run.started``)."""
+    started = parse_time(run.get("started"))
+    time = started.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ") if started else None
+    return {"guidance": guidance_suffix(run.get("au_guidance")), "time": time, **run}
+
+
+def run_label(manifest: dict, template: str, origin: str = "") -> str:
+    """Network label of an artifact from ``template`` (str.format over ``label_fields`` of the
+    manifest's run, e.g. '{model}', '{model}-s{seed}' or '{model}-{time}'). A field the run
+    does not record (None, e.g. W&B's id and name in a run without W&B) is an error, not 'None'."""
+    fields = label_fields(manifest.get("run") or {})
     try:
-        return template.format(**fields)
+        used = {re.split(r"[.\[]", name)[0] for _, name, _, _ in string.Formatter().parse(template) if name}
+        label = template.format(**fields)
     except (KeyError, IndexError, ValueError) as error:
-        fields = sorted(fields)
-        raise UserError(f"source.label '{template}' uses a field the artifact's run does not have ({error}): use fields of {fields}.") from error
+        raise UserError(f"source.label '{template}' uses a field the artifact's run does not have ({error}): use fields of {sorted(fields)}.") from error
+    empty = sorted(name for name in used if fields.get(name) is None)
+    if empty:
+        raise UserError(
+            f"source.label '{template}' uses {', '.join(empty)}, which the run of '{origin}' does not record (None; id, name and sweep exist only for "
+            "runs logged to W&B): use recorded fields, e.g. source.label='{model}{guidance}-{time}'."
+        )
+    return label
 
 
-def manifest_identity(manifest: dict, label: str) -> tuple[str, str, int]:
+def manifest_identity(manifest: dict, label: str, origin: str = "") -> tuple[str, str, int]:
     """(network label, method, fold) of an artifact's manifest: the method is the saliency
     config key (else the method name); a missing fold becomes 1 (a single split)."""
-    run, saliency = manifest.get("run", {}), manifest.get("saliency", {})
+    run, saliency = manifest.get("run") or {}, manifest.get("saliency", {})
     fold = run.get("fold") if run.get("fold") is not None else 1
-    return run_label(manifest, label), saliency.get("key") or saliency.get("method", "unknown"), fold
+    return run_label(manifest, label, origin), saliency.get("key") or saliency.get("method", "unknown"), fold
 
 
-def from_artifact(artifact: HeatmapArtifact, origin: str, label: str) -> HeatmapSet:
-    """A heatmap set from a verified artifact."""
+def from_artifact(artifact: HeatmapArtifact, origin: str, label: str, written: datetime | None = None) -> HeatmapSet:
+    """A heatmap set from a verified artifact; ``written`` (when the artifact was written)
+    stands in for ``run.started`` in manifests that predate it."""
     manifest = artifact.manifest
-    network, method, fold = manifest_identity(manifest, label)
+    network, method, fold = manifest_identity(manifest, label, origin)
     return HeatmapSet(
         network=network,
         method=method,
@@ -100,4 +214,6 @@ def from_artifact(artifact: HeatmapArtifact, origin: str, label: str) -> Heatmap
         pretrained=manifest.get("run", {}).get("pretrained"),
         template=dict(manifest.get("template", {})),
         origin=origin,
+        manifest=manifest,
+        started=parse_time((manifest.get("run") or {}).get("started")) or written,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from analysis.sources.base import DEFAULT_LABEL, Collection, Filters, from_artifact
@@ -31,15 +32,19 @@ def artifact_directories(paths: list[str | Path]) -> list[Path]:
     return sorted(found)
 
 
-def collect_local(paths: list[str | Path], filters: Filters, label: str = DEFAULT_LABEL, strict: bool = False) -> Collection:
-    """Read and verify every artifact under ``paths`` that passes ``filters``."""
-    collection = Collection()
+def collect_local(paths: list[str | Path], filters: Filters, label: str = DEFAULT_LABEL, strict: bool = False, latest: bool = False) -> Collection:
+    """Read and verify every artifact under ``paths`` that passes ``filters``. ``latest``:
+    per (network label, method, fold, dataset) only the set of the newest run, by the
+    manifest's ``run.started``, or the artifact directory's modification time when the
+    manifest predates that field."""
+    collection = Collection(label=label, latest=latest)
     for directory in artifact_directories(paths):
+        written = datetime.fromtimestamp(directory.stat().st_mtime, timezone.utc)
         try:
-            heatmap_set = from_artifact(read_artifact(directory), str(directory), label)
+            heatmap_set = from_artifact(read_artifact(directory), str(directory), label, written)
         except CorruptArtifactError as error:
             collection.skip(str(directory), str(error), strict)
             continue
-        if filters.keeps(heatmap_set.network, heatmap_set.method, heatmap_set.fold):
+        if filters.keeps(heatmap_set.network, heatmap_set.method, heatmap_set.fold, heatmap_set.run):
             collection.add(heatmap_set)
     return collection

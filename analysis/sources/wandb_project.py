@@ -1,19 +1,21 @@
 """``source=wandb``: every ``global-heatmaps`` artifact of a W&B project, via the public API.
 
 Runs are chosen on the server (sweep, group, tags); artifacts by their metadata (the
-manifest: model, fold, method) before anything is downloaded. Downloads are cached under
+manifest: model, fold, method, dataset, run; with ``latest`` the newest run per network
+label, method, fold and dataset) before anything is downloaded. Downloads are cached under
 ``cache_dir/<entity>/<project>/<artifact>/<version>`` and verified against their checksums.
 """
 
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from analysis.sources.base import DEFAULT_LABEL, Collection, Filters, from_artifact, manifest_identity
+from analysis.sources.base import DEFAULT_LABEL, EARLIEST, Collection, Filters, from_artifact, manifest_identity, parse_time
 from formats.heatmap_artifact import ARTIFACT_TYPE, CorruptArtifactError, read_artifact
 from user_errors import UserError
 
@@ -40,6 +42,12 @@ def _public_api() -> Any:
         raise UserError(f"The W&B public API is not available ({reason}): run `wandb login` on a machine that reaches W&B, or use source=local.") from error
 
 
+def _keeps(filters: Filters, artifact: Any, label: str) -> bool:
+    """The artifact passes ``filters``, judged by its metadata (the manifest)."""
+    metadata = dict(artifact.metadata or {})
+    return filters.keeps(*manifest_identity(metadata, label, artifact.name), run=metadata.get("run"))
+
+
 def _latest_versions(artifacts: list[Any]) -> list[Any]:
     """One artifact per name: the newest version (a run re-logs on later epochs)."""
     newest: dict[str, Any] = {}
@@ -51,6 +59,25 @@ def _latest_versions(artifacts: list[Any]) -> list[Any]:
     return list(newest.values())
 
 
+def _newest_runs(artifacts: list[Any], label: str, collection: Collection) -> list[Any]:
+    """``source.latest`` on metadata: per (network label, method, fold, dataset) the artifact
+    of the newest run, by ``run.started`` (else the artifact's creation time); the others
+    are recorded in ``collection`` as superseded."""
+    newest: dict[tuple, Any] = {}
+    for artifact in sorted(artifacts, key=lambda artifact: _started(artifact) or EARLIEST):
+        metadata = dict(artifact.metadata or {})
+        group = (*manifest_identity(metadata, label, artifact.name), (metadata.get("run") or {}).get("dataset"))
+        if group in newest:
+            collection.supersede(newest[group].name, artifact.name)
+        newest[group] = artifact
+    return list(newest.values())
+
+
+def _started(artifact: Any) -> datetime | None:
+    """When the artifact's run started (``run.started``), else when the artifact was created."""
+    return parse_time((dict(artifact.metadata or {}).get("run") or {}).get("started")) or parse_time(getattr(artifact, "created_at", None))
+
+
 def collect_wandb(
     project: str,
     filters: Filters,
@@ -60,10 +87,13 @@ def collect_wandb(
     label: str = DEFAULT_LABEL,
     cache_dir: str | Path = "~/.cache/ferlens/artifacts",
     strict: bool = False,
+    latest: bool = False,
     api: Any = None,
 ) -> Collection:
     """Download (or reuse from the cache), verify and read the matching artifacts of
-    ``project`` ("entity/project"). ``api`` defaults to ``wandb.Api()``."""
+    ``project`` ("entity/project"). ``latest``: only the newest run's artifact per network
+    label, method, fold and dataset, by the manifest's ``run.started``, else the artifact's
+    creation time. ``api`` defaults to ``wandb.Api()``."""
     if project.count("/") != 1:
         raise UserError(f"source.project '{project}' is not ENTITY/PROJECT: give it as e.g. source.project=my-team/ferlens.")
     api = api or _public_api()
@@ -73,8 +103,9 @@ def collect_wandb(
     except Exception as error:
         reason = f"{type(error).__name__}: {error}"
         raise UserError(f"Listing the runs of W&B project '{project}' failed ({reason}): check the project name and your access.") from error
-    chosen = [artifact for artifact in _latest_versions(candidates) if filters.keeps(*manifest_identity(dict(artifact.metadata or {}), label))]
-    collection = Collection()
+    collection = Collection(label=label, latest=latest)
+    chosen = [artifact for artifact in _latest_versions(candidates) if _keeps(filters, artifact, label)]
+    chosen = _newest_runs(chosen, label, collection) if latest else chosen
     cache = Path(cache_dir).expanduser() / project
     for artifact in tqdm(chosen, desc="artifacts", unit="artifact", disable=not chosen):
         name = artifact.name.split(":")[0]
@@ -90,5 +121,5 @@ def collect_wandb(
             except CorruptArtifactError as error:
                 collection.skip(origin, str(error), strict)
                 continue
-        collection.add(from_artifact(heatmap_artifact, origin, label))
+        collection.add(from_artifact(heatmap_artifact, origin, label, parse_time(getattr(artifact, "created_at", None))))
     return collection

@@ -16,6 +16,7 @@ from torch import nn
 from lightning_modules.networks import register_network
 from lightning_modules.networks.base import Network
 from lightning_modules.networks.data_config import TIMM, DataConfig, check_input_size, make_data_config
+from lightning_modules.networks.hub import hub_offline, hub_unreachable_reason, weights_in_cache
 from lightning_modules.networks.weights import load_into, read_state_dict
 from user_errors import UserError
 
@@ -118,8 +119,12 @@ class TimmClassifier(Network):
 
 
 def _create(timm_name: str, pretrained: bool, settings: dict[str, Any]) -> nn.Module:
+    unreachable = hub_unreachable_reason() if pretrained else None
+    if unreachable and not weights_in_cache(_pretrained_cfg(timm_name)):
+        raise UserError(_weights_unavailable(timm_name, f"{unreachable} and they are not in the local cache"))  # before building the network
     try:
-        return timm.create_model(timm_name, pretrained=pretrained, num_classes=0, **settings)  # its own global_pool: some ViTs place their final norm by it
+        with hub_offline(unreachable is not None):  # cached weights load; a missing file fails at once, without retries
+            return timm.create_model(timm_name, pretrained=pretrained, num_classes=0, **settings)  # its own global_pool: some ViTs place their final norm by it
     except TypeError as error:
         key, cfg = next((k for k in settings if f"'{k}'" in str(error)), None), _pretrained_cfg(timm_name)
         if key == "img_size" and cfg.fixed_input_size:
@@ -134,10 +139,15 @@ def _create(timm_name: str, pretrained: bool, settings: dict[str, Any]) -> nn.Mo
     except Exception as error:
         if not pretrained:
             raise
-        raise UserError(
-            f"Could not fetch the ImageNet weights of '{timm_name}' from the timm/Hugging Face hub ({type(error).__name__}): "
-            "set model.net.weights=PATH to a local .safetensors/.pth file of that model, or model.net.pretrained=false to train from scratch."
-        ) from error
+        raise UserError(_weights_unavailable(timm_name, type(error).__name__)) from error
+
+
+def _weights_unavailable(timm_name: str, why: str) -> str:
+    return (
+        f"Could not fetch the ImageNet weights of '{timm_name}' from the timm/Hugging Face hub ({why}): "
+        "set model.net.weights=PATH to a local .safetensors/.pth file of that model, or model.net.pretrained=false to train from scratch "
+        "(on a machine without internet, HF_HUB_OFFLINE=1 skips the hub and uses only its cache)."
+    )
 
 
 def _drop_unused_top(backbone: nn.Module, timm_name: str, input_size: int) -> torch.Tensor:

@@ -1,7 +1,7 @@
-import numpy as np
 import pandas as pd
 import pytest
 
+import analysis.report as report_module
 from analysis.figures import heatmap_grid
 from analysis.masks import au_family, directory_family, ekman_family
 from analysis.pipeline import analyze_collection
@@ -12,9 +12,11 @@ from analysis.sources.local import collect_local
 from tests.analysis.helpers import make_artifact
 
 
-def test_report_of_one_network_over_two_folds(tmp_path):
+def test_report_of_one_network_over_two_folds(tmp_path, monkeypatch):
     make_artifact(tmp_path / "runs" / "a", "weinet", 1, seed=1)
-    make_artifact(tmp_path / "runs" / "b", "weinet", 2, seed=2)
+    make_artifact(tmp_path / "runs" / "b", "weinet", 2, seed=2, counts=[1, 2, 3, 4, 5, 6])
+    grids = []
+    monkeypatch.setattr(report_module, "heatmap_grid", lambda *args: grids.append(args) or heatmap_grid(*args))
     damaged = make_artifact(tmp_path / "runs" / "c", "songnet", 1, seed=3)
     (damaged / "heatmaps.npy").write_bytes(b"x")
     collection = collect_local([tmp_path / "runs"], Filters())
@@ -24,7 +26,7 @@ def test_report_of_one_network_over_two_folds(tmp_path):
     assert "## IoU · gradcam · ekman masks · mean of the per-fold scores (the study's table)" in summary
     assert "## F1 · gradcam · au masks · scores of the pooled heatmaps" in summary
     assert "threshold: topk(20)" in summary and "heatmap sets read: 2" in summary
-    assert "n/a (fewer than 3 networks)" in summary and "skipped inputs: 1" in summary and "heatmaps.npy' is missing or does not match" in summary
+    assert "skipped inputs: 1" in summary and "heatmaps.npy' is missing or does not match" in summary
     table = pd.read_csv(report / "tables" / "gradcam__ekman__recall__fold-mean.csv", index_col=0)
     scores = pd.read_csv(report / "scores.csv")
     folds = scores[(scores.metric == "recall") & (scores.mask_family == "ekman") & (scores.fold != "pooled") & (scores.expression == "Sadness")]
@@ -33,7 +35,15 @@ def test_report_of_one_network_over_two_folds(tmp_path):
     for expression, mask in ekman_family().items():
         recalls = scores[(scores.metric == "recall") & (scores.mask_family == "ekman") & (scores.expression == expression)].value
         assert (recalls <= 0.2 / mask.mean() + 1e-3).all() and recalls.max() > 0
-    assert (report / "figures" / "dendrograms__gradcam.png").stat().st_size > 1000
+    # the heatmap grid gets the pooled counts (fold 1: 10..15, fold 2 as given)
+    ((grays, classes, counts, min_count),) = grids
+    assert counts == {"weinet": [11, 13, 15, 17, 19, 21]} and min_count == 1 and len(grays["weinet"]) == len(classes) == 6
+    # one network: no dendrograms or distance matrices, and the summary says why
+    figures = sorted(path.name for path in (report / "figures").iterdir())
+    assert figures == ["bars__gradcam__au.png", "bars__gradcam__ekman.png", "heatmaps__gradcam.png", "masks.png"]
+    assert not (report / "distances").exists() and pd.read_csv(report / "clustering.csv").empty
+    clustering = summary.split("## Clustering (1 - Pearson r between pooled heatmaps, average linkage)\n\n")[1]
+    assert clustering.startswith("Dendrograms and distance matrices need at least two networks; this report has one (weinet).\n")
 
 
 def test_mask_directory_of_plain_names(tmp_path):
@@ -61,18 +71,25 @@ def test_report_names_empty_classes_first_and_shows_what_cells_rest_on(tmp_path)
     assert "## Relevance mass accuracy · gradcam · ekman masks · scores of the pooled heatmaps" in summary
     assert "## ROC-AUC · gradcam · ekman masks · mean of the per-fold scores (the study's table)" in summary
     assert "| songnet | (empty) | (empty) |" in summary and "| gradcam · ekman · fold-mean |" in summary
-    assert "| gradcam | Disgust | n/a (fewer than 3 networks) | {weinet} | songnet |" in summary
+    # songnet is empty everywhere: no expression has two networks to compare
+    assert "Dendrograms and distance matrices need at least two networks; gradcam has no expression with two non-empty heatmaps (networks: " in summary
+    assert not list((report / "figures").glob("dendrograms__*.png")) and not list((report / "figures").glob("distances__*.png"))
     folds = pd.read_csv(report / "tables" / "gradcam__n__fold-mean.csv", index_col=0)
     assert folds.loc["weinet", "Disgust"] == 1 and folds.loc["songnet", "Anger"] == 0
     table = pd.read_csv(report / "tables" / "gradcam__ekman__roc_auc__fold-mean.csv", index_col=0)
     assert table.loc["songnet"].isna().all() and table.loc["mean", "Fear"] == pytest.approx(table.loc["weinet", "Fear"])
-    clustering = pd.read_csv(report / "clustering.csv")
-    assert (clustering.excluded == "songnet").all()
+    assert pd.read_csv(report / "clustering.csv").empty
 
 
-def test_heatmap_grid_marks_empty_classes():
-    gray = np.full((275, 224), 128, np.uint8)
-    figure = heatmap_grid({"weinet": [None, gray]}, ["Anger", "Disgust"])
-    empty, drawn = figure.axes
-    assert [text.get_text() for text in empty.texts] == ["(empty)"] and not empty.images
-    assert not drawn.texts and len(drawn.images) == 1
+def test_report_of_several_networks_has_dendrograms_naming_the_networks_left_out(tmp_path):
+    make_artifact(tmp_path / "runs" / "a", "weinet", 1, seed=1)
+    make_artifact(tmp_path / "runs" / "b", "songnet", 1, seed=2, counts=[5, 0, 5, 5, 5, 5])
+    make_artifact(tmp_path / "runs" / "c", "silnet", 1, seed=3)
+    analysis = analyze_collection(collect_local([tmp_path / "runs"], Filters()), {"ekman": ekman_family()}, Threshold(), progress=False)
+    report = write_report(analysis, tmp_path / "report", "three", {"source": "test"})
+    summary = (report / "summary.md").read_text()
+    (disgust,) = [line for line in summary.splitlines() if line.startswith("| gradcam | Disgust |")]
+    assert disgust == "| gradcam | Disgust | n/a (fewer than 3 networks) | {weinet} vs {silnet} | songnet |"  # two left: no cophenetic r
+    assert "need at least two networks" not in summary
+    assert (report / "figures" / "dendrograms__gradcam.png").stat().st_size > 1000 and (report / "figures" / "distances__gradcam.png").is_file()
+    assert len(list((report / "distances").glob("gradcam__*.csv"))) == 6

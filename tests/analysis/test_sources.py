@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,96 @@ from analysis.sources.wandb_project import collect_wandb, run_filters
 from formats.heatmap_artifact import ARTIFACT_TYPE, stretch
 from tests.analysis.helpers import CLASSES, blob_maps, make_artifact, write_paper_layout
 from user_errors import UserError
+
+
+def make_run(root: Path, folder: str, started: str | None, model: str = "smallcnn", maps: int = 0, **run: object) -> Path:
+    """Run directory ``root/folder`` with one gradcam artifact (fold 2, heatmaps ``blob_maps(maps)``)
+    whose manifest names the run as GlobalSaliency does without W&B: its directory and start,
+    dataset and seed, no W&B id or name; ``run`` overrides fields. Returns the artifact directory."""
+    directory = make_artifact(root / folder, model, 2, seed=maps)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    identity = {"id": None, "name": None, "dir": str((root / folder).resolve()), "started": started, "dataset": "synthetic", "seed": 42}
+    manifest["run"].update({**identity, **run})
+    (directory / "manifest.json").write_text(json.dumps(manifest))  # the checksums cover the other files
+    return directory
+
+
+def test_latest_keeps_the_newest_run_per_network_method_fold_and_dataset(tmp_path):
+    new = make_run(tmp_path, "a", "2026-05-01T11:00:00+00:00", maps=2)  # found first: directories are sorted
+    old = make_run(tmp_path, "b", "2026-05-01T09:30:00+00:00", maps=1)
+    older = make_run(tmp_path, "c", "2026-04-30T23:00:00-03:00", maps=3)  # 02:00 UTC, earlier still
+    make_run(tmp_path, "d", "2026-05-01T08:00:00+00:00", model="weinet", maps=4)
+    found = collect_local([tmp_path], Filters(), latest=True)
+    assert sorted(s.key for s in found.sets) == [("smallcnn", "gradcam", "2"), ("weinet", "gradcam", "2")]
+    assert np.array_equal(next(s for s in found.sets if s.network == "smallcnn").heatmaps, blob_maps(2))
+    assert sorted(found.superseded) == [(str(old), str(new)), (str(older), str(new))]
+    # another dataset is not an older run of the same thing: latest keeps both, and they collide
+    make_run(tmp_path, "e", "2026-05-02T08:00:00+00:00", dataset="rafdb", maps=5)
+    clash = r"differ in run.dir, run.started, run.dataset: keep one dataset with filters.dataset or .*'\{model\}\{guidance\}-\{dataset\}'"
+    with pytest.raises(UserError, match=clash):
+        collect_local([tmp_path], Filters(), latest=True)
+    assert [s.network for s in collect_local([tmp_path], Filters(dataset="rafdb"), latest=True).sets] == ["smallcnn"]
+
+
+def test_latest_falls_back_to_the_artifact_time_for_manifests_without_a_start(tmp_path):
+    old = make_artifact(tmp_path / "a", "weinet", 1, seed=1)  # manifests written before run.started existed
+    new = make_artifact(tmp_path / "b", "weinet", 1, seed=2)
+    os.utime(old, (1_700_000_000, 1_700_000_000))
+    os.utime(new, (1_600_000_000, 1_600_000_000))  # b was written first: a is the newer
+    found = collect_local([tmp_path], Filters(), latest=True)
+    assert [s.origin for s in found.sets] == [str(old)] and found.superseded == [(str(new), str(old))]
+
+
+def test_collision_names_the_differing_fields_and_a_label_that_tells_runs_apart(tmp_path):
+    first = make_run(tmp_path, "r1", "2026-05-01T09:30:00+00:00")
+    make_run(tmp_path, "r2", "2026-05-01T11:00:00+00:00")
+    expected = (
+        f"Two heatmap sets for network 'smallcnn', method 'gradcam', fold 2 ({first} and {tmp_path / 'r2' / 'heatmaps' / 'gradcam'}) differ in run.dir, "
+        "run.started: keep the newest run's set with source.latest=true or tell them apart with source.label='{model}{guidance}-{time}', "
+        "or narrow the filters (e.g. filters.run)."
+    )
+    with pytest.raises(UserError) as error:
+        collect_local([tmp_path], Filters())
+    assert str(error.value) == expected
+    # the suggested label works although the runs have no W&B id or name
+    labelled = collect_local([tmp_path], Filters(), label="{model}{guidance}-{time}")
+    assert sorted(s.network for s in labelled.sets) == ["smallcnn-20260501T093000Z", "smallcnn-20260501T110000Z"]
+    assert sorted(s.network for s in collect_local([tmp_path], Filters(), label="{model}@{started}").sets) == [
+        "smallcnn@2026-05-01T09:30:00+00:00",
+        "smallcnn@2026-05-01T11:00:00+00:00",
+    ]
+    shutil.rmtree(tmp_path / "r2")
+    shutil.copytree(tmp_path / "r1", tmp_path / "copy")
+    with pytest.raises(UserError, match="are copies of one artifact .*: give only one of them to the source"):
+        collect_local([tmp_path], Filters())
+
+
+def test_a_label_field_the_run_does_not_record_is_an_error_not_none(tmp_path):
+    make_run(tmp_path, "r1", "2026-05-01T09:30:00+00:00")
+    with pytest.raises(UserError, match=r"source.label '\{model\}-\{name\}' uses name, which the run of '.*r1.*' does not record \(None; .*W&B\)"):
+        collect_local([tmp_path], Filters(), label="{model}-{name}")
+    make_artifact(tmp_path / "old", "weinet", 1)  # written before run.started existed
+    with pytest.raises(UserError, match="uses time, which the run of '.*old.*' does not record"):
+        collect_local([tmp_path], Filters(), label="{model}-{time}")
+
+
+def test_filters_dataset_and_run(tmp_path):
+    make_run(tmp_path / "runs", "2026-05-01_09-30-00", "2026-05-01T09:30:00+00:00", model="weinet")
+    make_run(tmp_path / "runs", "2026-05-01_11-00-00", "2026-05-01T11:00:00+00:00", model="songnet", dataset="rafdb")
+    make_run(tmp_path / "runs", "wandb-run", "2026-05-01T12:00:00+00:00", model="vgg16", id="abc123", name="brisk-sun-3")
+    make_artifact(tmp_path / "old", "alexnet", 2)  # no dataset, dir or started recorded: passes no such filter
+
+    def networks(**filters: object) -> list[str]:
+        return sorted(s.network for s in collect_local([tmp_path], Filters(**filters)).sets)
+
+    assert networks() == ["alexnet", "songnet", "vgg16", "weinet"]
+    assert networks(dataset=["synthetic"]) == ["vgg16", "weinet"] and networks(dataset="rafdb") == ["songnet"]
+    assert networks(run=["2026-05-01_09-30-00"]) == ["weinet"]  # the run directory's folder name
+    assert networks(run=[str(tmp_path / "runs" / "2026-05-01_11-00-00")]) == ["songnet"]  # its path
+    assert networks(run=[str(tmp_path / "runs" / "2026-05-01_11-00-00" / ".." / "wandb-run") + "/"]) == ["vgg16"]
+    assert networks(run=["abc123", "2026-05-01_09-30-00"]) == ["vgg16", "weinet"]  # a W&B run id
+    assert networks(run=["nope"]) == [] and networks(fold=2, dataset=["synthetic"], run="wandb-run") == ["vgg16"]
+    assert Filters(dataset="rafdb", run=["abc123"]).describe() == "dataset=['rafdb'], run=['abc123']"
 
 
 def test_local_finds_artifacts_and_filters(tmp_path):
@@ -161,6 +252,21 @@ def test_wandb_filters_choose_latest_version_cache_and_verify(tmp_path):
     (cache / "team/ferlens" / new.name.split(":")[0] / "v1" / "heatmaps.npy").write_bytes(b"damaged")
     again = collect_wandb("team/ferlens", Filters(model=["weinet"]), cache_dir=cache, api=api)
     assert new.downloads == 2 and np.array_equal(again.sets[0].heatmaps, blob_maps(1))  # damaged cache fetched again
+
+
+def test_wandb_latest_downloads_only_the_newest_run_and_filters_by_run(tmp_path):
+    old = FakeArtifact(make_run(tmp_path, "old", "2026-05-01T09:30:00+00:00", maps=1, id="run1"), 0)
+    new = FakeArtifact(make_run(tmp_path, "new", "2026-05-01T11:00:00+00:00", maps=2, id="run2"), 0)
+    unstarted = FakeArtifact(make_artifact(tmp_path / "r3", "smallcnn", 2, seed=3), 0)
+    unstarted.metadata["run"]["dataset"] = "synthetic"
+    unstarted.created_at = "2026-05-01T10:00:00"  # no run.started: the artifact's creation time, naive = UTC
+    api = FakeApi([FakeRun([old]), FakeRun([new]), FakeRun([unstarted])])
+    found = collect_wandb("team/ferlens", Filters(), latest=True, cache_dir=tmp_path / "cache", api=api)
+    assert [s.origin for s in found.sets] == [f"team/ferlens/{new.name}"] and np.array_equal(found.sets[0].heatmaps, blob_maps(2))
+    assert (old.downloads, new.downloads, unstarted.downloads) == (0, 1, 0)
+    assert found.superseded == [(old.name, unstarted.name), (unstarted.name, new.name)]
+    chosen = collect_wandb("team/ferlens", Filters(run=["run1"]), cache_dir=tmp_path / "cache", api=api)
+    assert [s.run["id"] for s in chosen.sets] == ["run1"] and old.downloads == 1
 
 
 def test_wandb_errors_are_one_sentence(tmp_path):

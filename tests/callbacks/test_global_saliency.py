@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta, timezone
+
 import numpy as np
 import pytest
 import torch
@@ -37,6 +39,24 @@ def test_unknown_target_is_one_sentence():
 
     with pytest.raises(UserError, match="use predicted \\(the predicted class\\) or label \\(the true class\\)"):
         GlobalSaliency({"gradcam": {"name": "gradcam"}}, target=True)  # YAML 'true' is a boolean
+
+
+def test_the_run_start_is_taken_once_and_a_resumed_run_keeps_the_original():
+    from callbacks.global_saliency import GlobalSaliency
+
+    callback = GlobalSaliency({"gradcam": {"name": "gradcam"}})
+    callback.setup(None, None, "fit")
+    started = datetime.fromisoformat(callback.started)
+    assert started.utcoffset() == timedelta(0) and started.microsecond == 0  # ISO 8601, UTC, seconds
+    assert abs(datetime.now(timezone.utc) - started) < timedelta(minutes=1)
+    callback.setup(None, None, "test")  # trainer.test after fit: the same run
+    assert callback.state_dict() == {"explained_epochs": [], "started": started.isoformat()}
+    resumed = GlobalSaliency({"gradcam": {"name": "gradcam"}})
+    resumed.setup(None, None, "fit")  # Lightning sets up first, then restores the checkpoint
+    resumed.load_state_dict({"explained_epochs": [0], "started": "2026-05-01T09:30:00+00:00"})
+    assert resumed.started == "2026-05-01T09:30:00+00:00"
+    resumed.load_state_dict({"explained_epochs": [0]})  # a checkpoint written before the start was recorded
+    assert resumed.started == "2026-05-01T09:30:00+00:00"
 
 
 @pytest.mark.slow
@@ -124,6 +144,9 @@ def test_heatmaps_come_from_the_best_checkpoint_whatever_stops_training(tmp_path
     assert fit.returncode == 0, fit.stderr[-3000:]
     assert "heatmaps gradcampp (best checkpoint)" in fit.stderr  # the progress bar of the explanation pass
     artifact = read_artifact(tmp_path / "fit" / "heatmaps" / "gradcampp")
+    run = artifact.manifest["run"]  # the run's identity without W&B (logger=none): its directory and start
+    assert run["dir"] == str((tmp_path / "fit").resolve()) and run["id"] is None and (run["dataset"], run["seed"]) == ("synthetic", 42)
+    assert datetime.fromisoformat(run["started"]).utcoffset() == timedelta(0)
     weights = artifact.manifest["weights"]
     best = next(p for p in (tmp_path / "fit" / "checkpoints").glob("epoch*.ckpt"))
     assert weights["source"] == "best checkpoint" and weights["checkpoint"] == str(best.resolve())
@@ -137,6 +160,7 @@ def test_heatmaps_come_from_the_best_checkpoint_whatever_stops_training(tmp_path
     )  # fmt: skip
     assert again.returncode == 0, again.stderr[-3000:]
     separate = read_artifact(tmp_path / "again" / "heatmaps" / "gradcampp")
+    assert separate.manifest["run"]["dir"] == str((tmp_path / "again").resolve()) and separate.manifest["run"]["started"] >= run["started"]
     assert separate.manifest["weights"]["source"] == "given weights" and separate.manifest["counts"] == artifact.manifest["counts"]
     np.testing.assert_allclose(separate.heatmaps, artifact.heatmaps, rtol=1e-5, atol=1e-6 * float(artifact.heatmaps.max()))
     assert artifact.heatmaps.max() > 0

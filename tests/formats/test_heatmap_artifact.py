@@ -1,10 +1,11 @@
+import hashlib
 import json
 
 import cv2
 import numpy as np
 import pytest
 
-from faces.template import template_sha256
+from faces.template import template_points, template_sha256
 from formats.heatmap_artifact import CorruptArtifactError, artifact_files, read_artifact, stretch, write_artifact
 
 CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
@@ -32,6 +33,30 @@ def test_write_read_verify_round_trip(tmp_path):
     np.testing.assert_array_equal(gray, stretch(heatmaps[0]))
     assert cv2.imread(str(directory / "png" / "Sadness.png"), cv2.IMREAD_UNCHANGED).max() == 0  # constant stays 0
     assert cv2.imread(str(directory / "jet" / "Fear.png")).shape == (275, 224, 3)
+
+
+def test_jet_pngs_draw_the_template_face_in_white_over_the_heatmap(tmp_path):
+    heatmaps, directory = _write(tmp_path)
+    x, y = np.round(template_points()[:68]).astype(int).T
+    jet = cv2.imread(str(directory / "jet" / "Fear.png"))
+    white = (jet == 255).all(axis=2)
+    assert white[y, x].all() and 0.01 < white.mean() < 0.05  # every landmark on the outline; thin lines
+    colour = cv2.applyColorMap(stretch(heatmaps[2]), cv2.COLORMAP_JET)
+    np.testing.assert_array_equal(jet[~white], colour[~white])  # the heatmap everywhere else
+    assert not (colour == 255).all(axis=2).any()  # JET has no white: outline pixels are unambiguous
+    empty = cv2.imread(str(directory / "jet" / "Sadness.png"))  # count 0: no map, gray with the outline
+    assert (empty[y, x] == 255).all() and np.median(empty) == 128
+
+
+def test_artifacts_with_bare_jet_pngs_still_read(tmp_path):
+    heatmaps, directory = _write(tmp_path)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    for name in CLASSES:  # as written before the outline: the colour field alone
+        path = directory / "jet" / f"{name}.png"
+        cv2.imwrite(str(path), cv2.applyColorMap(cv2.imread(str(directory / "png" / f"{name}.png"), cv2.IMREAD_GRAYSCALE), cv2.COLORMAP_JET))
+        manifest["sha256"][f"jet/{name}.png"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    np.testing.assert_array_equal(read_artifact(directory).heatmaps, heatmaps)
 
 
 @pytest.mark.parametrize(

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
+import timm
 import torch
 from safetensors.torch import save_file
+from timm.models import PretrainedCfg
 
-from lightning_modules.networks import build_network, resolve_data_config
+from lightning_modules.networks import build_network, hub, resolve_data_config
 from lightning_modules.networks.features import capture_features
 from lightning_modules.networks.keras_layers import same_padding
 from lightning_modules.networks.timm_backbones import STUDY_BACKBONES
-from tests.conftest import SMALL_DATA, run_train
+from tests.conftest import ROOT, SMALL_DATA, run_train
 from user_errors import UserError
 
 CUSTOM_PARAMETERS = {"alexnet": 88_718_726, "weinet": 1_728_230, "songnet": 172_678, "silnet": 184_852_038}
@@ -135,6 +141,72 @@ def test_unreachable_hub_offers_local_weights_or_no_pretraining(tmp_path):
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "Could not fetch the ImageNet weights of 'resnet50'" in result.stderr
     assert "set model.net.weights=PATH" in result.stderr and "model.net.pretrained=false" in result.stderr
+    assert "HF_HUB_OFFLINE is set and they are not in the local cache" in result.stderr
+
+
+def test_an_unreachable_hub_fails_at_once_without_retries(tmp_path):
+    """No HF_HUB_OFFLINE, the hub's port closed, an empty cache: one sentence within seconds
+    (it took 47 s and 44 retry lines), naming HF_HUB_OFFLINE=1 and the local-weights option."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import training"], cwd=ROOT, check=True)
+    start_up = time.perf_counter() - started  # torch, Lightning, timm...: what any run imports before it reaches the hub
+    started = time.perf_counter()
+    hub = {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": ""}
+    result = run_train("model=vgg16", f"hydra.run.dir={tmp_path}", env=hub)
+    seconds = time.perf_counter() - started - start_up
+    assert result.returncode != 0 and "Traceback" not in result.stderr and "etry" not in result.stderr, result.stderr[-3000:]
+    assert "Could not fetch the ImageNet weights of 'vgg16' from the timm/Hugging Face hub (127.0.0.1:9 is unreachable" in result.stderr
+    assert "model.net.weights=PATH" in result.stderr and "HF_HUB_OFFLINE=1" in result.stderr
+    assert seconds < 10, f"{seconds:.1f} s beyond the {start_up:.1f} s start-up"
+
+
+def test_cached_weights_are_found_in_the_hub_cache_torch_hub_or_a_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "torch"))
+    on_hub, by_url, in_file = (
+        PretrainedCfg(hf_hub_id="timm/vgg16.tv_in1k"),
+        PretrainedCfg(url="https://example.org/v0.1/xception-43020ad28.pth"),
+        PretrainedCfg(file=str(tmp_path / "w.pth")),
+    )
+    assert not any(hub.weights_in_cache(cfg) for cfg in (on_hub, by_url, in_file))
+    _cache_on_hub(tmp_path / "hf", "timm/vgg16.tv_in1k", {"w": torch.zeros(1)})
+    (tmp_path / "torch" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "torch" / "checkpoints" / "xception-43020ad28.pth").write_bytes(b"weights")
+    (tmp_path / "w.pth").write_bytes(b"weights")
+    assert all(hub.weights_in_cache(cfg) for cfg in (on_hub, by_url, in_file))
+
+
+def test_offline_cached_hub_weights_still_load(tmp_path, monkeypatch):
+    """The hub unreachable, the weights in the Hugging Face cache: they load, without a retry."""
+    reference = timm.create_model("test_resnet.r160_in1k", pretrained=False, num_classes=0)
+    _cache_on_hub(tmp_path / "hf", "timm/test_resnet.r160_in1k", {k: v + 1 for k, v in reference.state_dict().items() if v.is_floating_point()})
+    monkeypatch.setattr(hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setattr(hub.constants, "ENDPOINT", "http://127.0.0.1:9")
+    net = build_network("test_resnet.r160_in1k", 6, pretrained=True, input_size=64)
+    weight = net.backbone.state_dict()["conv1.0.weight"]
+    assert torch.equal(weight, reference.state_dict()["conv1.0.weight"] + 1)  # the cached file, not a fresh initialisation
+
+
+def _cache_on_hub(cache: Path, repo_id: str, tensors: dict[str, torch.Tensor]) -> None:
+    """A Hugging Face cache entry (refs/main -> snapshot) holding model.safetensors."""
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    (repo / "snapshots" / "0123abc").mkdir(parents=True)
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(repo / "snapshots" / "0123abc" / "model.safetensors"))
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abc")
+
+
+def test_the_hub_check_honours_hf_hub_offline_and_the_endpoint(monkeypatch):
+    monkeypatch.setattr(hub.constants, "HF_HUB_OFFLINE", True)
+    assert hub.hub_unreachable_reason() == "HF_HUB_OFFLINE is set"
+    with hub.hub_offline(False):
+        assert hub.constants.HF_HUB_OFFLINE  # never turns a user's offline setting off
+    monkeypatch.setattr(hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(hub.constants, "ENDPOINT", "http://127.0.0.1:9")
+    assert hub.hub_unreachable_reason().startswith("127.0.0.1:9 is unreachable")
+    with hub.hub_offline(True):
+        assert hub.constants.HF_HUB_OFFLINE
+    assert not hub.constants.HF_HUB_OFFLINE
 
 
 @pytest.mark.parametrize("name", ["weinet", "songnet"])

@@ -1,0 +1,81 @@
+"""The config groups one entry script offers, for its ``--help`` and to refuse an unknown
+option in one sentence. Hydra's own help lists every folder of ``configs/`` (analyze's
+``source`` under ``train.py``, the W&B ``sweep`` files, the ``_real`` base config), so each
+script lists the groups its primary config composes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import ChoiceSweep
+from hydra.errors import OverrideParseException
+from omegaconf import OmegaConf
+
+#: Resolver name for ``hydra.help.template``: ``${ferlens_config_groups:train}``.
+RESOLVER = "ferlens_config_groups"
+
+
+def composed_groups(config_dir: Path, primary: str) -> list[str]:
+    """The config groups named in the defaults list of ``<config_dir>/<primary>.yaml``, in
+    order (``_self_`` and ``override hydra/...`` entries left out)."""
+    defaults = yaml.safe_load((config_dir / f"{primary}.yaml").read_text()).get("defaults", [])
+    groups = []
+    for entry in defaults:
+        if isinstance(entry, dict):
+            group = next(iter(entry)).removeprefix("optional ").strip()
+            if not group.startswith("override "):
+                groups.append(group)
+    return groups
+
+
+def group_options(config_dir: Path, group: str) -> list[str]:
+    """The options of a group: its ``.yaml`` files, without those whose name starts with
+    ``_`` (bases other options extend, not choices)."""
+    return sorted(path.stem for path in (config_dir / group).glob("*.yaml") if not path.stem.startswith("_"))
+
+
+def config_groups_text(config_dir: Path, primary: str) -> str:
+    """``group: option, option`` lines for the groups ``primary`` composes, as Hydra's help
+    prints them."""
+    return "\n".join(f"{group}: {', '.join(group_options(config_dir, group))}" for group in composed_groups(config_dir, primary))
+
+
+def register_help_resolver(config_dir: Path) -> None:
+    """Register ``${ferlens_config_groups:<primary>}`` for the help templates in the configs."""
+    if not OmegaConf.has_resolver(RESOLVER):
+        OmegaConf.register_new_resolver(RESOLVER, lambda primary: config_groups_text(config_dir, primary))
+
+
+def _chosen_options(value: Any) -> list[str]:
+    """The option names an override's parsed value chooses: one name, a list of names
+    (``saliency=[gradcam,lime]``) or a sweep over either (``model=vgg16,resnet50``)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [name for item in value for name in _chosen_options(item)]
+    if isinstance(value, ChoiceSweep):
+        return _chosen_options(list(value.list))
+    return []  # glob(), null, deletions: left to Hydra
+
+
+def unknown_option_message(overrides: list[str], config_dir: Path, primary: str) -> str | None:
+    """One sentence for the first override that chooses an option its group does not have
+    (``saliency=[shap]``), listing the valid ones; None when every choice exists. Hydra's own
+    message lists no options for list groups and comes with its search path."""
+    groups = set(composed_groups(config_dir, primary))
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(overrides))
+    except OverrideParseException:
+        return None  # Hydra reports syntax errors itself
+    for override in parsed:
+        group = override.key_or_group
+        if group not in groups or override.package is not None or override.is_delete():
+            continue
+        options = group_options(config_dir, group)
+        unknown = [name for name in _chosen_options(override.value()) if name not in options]
+        if unknown:
+            return f"{group} has no option {', '.join(repr(name) for name in unknown)}: choose from {', '.join(options)} (configs/{group}/)."
+    return None

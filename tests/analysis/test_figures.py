@@ -1,0 +1,66 @@
+import numpy as np
+import pandas as pd
+from matplotlib.container import BarContainer
+
+from analysis.figures import heatmap_grid, score_bars
+from formats.template_figure import SALIENCY_LABEL
+
+GRAY = np.full((275, 224), 128, np.uint8)
+
+
+def _colorbar_label(figure) -> str:
+    (bar,) = [axis for axis in figure.axes if axis.get_label() == "<colorbar>"]
+    return bar.get_xlabel()
+
+
+def test_heatmap_grid_titles_counts_marks_empty_classes_and_has_a_colorbar():
+    figure = heatmap_grid({"weinet": [None, GRAY], "songnet": [GRAY, GRAY]}, ["Anger", "Disgust"], {"weinet": [0, 34], "songnet": [3, 4]})
+    (empty, drawn, *others), label = figure.axes[:4], _colorbar_label(figure)
+    assert [axis.get_title() for axis in (empty, drawn, *others)] == ["Anger\n(n=0)", "Disgust\n(n=34)", "Anger\n(n=3)", "Disgust\n(n=4)"]
+    assert [text.get_text() for text in empty.texts] == ["(empty)"] and not empty.images
+    assert not drawn.texts and len(drawn.images) == 1
+    assert empty.get_ylabel() == "weinet" and others[0].get_ylabel() == "songnet"
+    assert label == f"{SALIENCY_LABEL}\nn = images averaged into the map; (empty) = no image: no map"
+
+
+def test_heatmap_grid_says_which_sources_give_no_counts():
+    figure = heatmap_grid({"weinet": [GRAY], "AlexNet": [GRAY]}, ["Fear"], {"weinet": [7], "AlexNet": None}, min_count=5)
+    assert [axis.get_title() for axis in figure.axes[:2]] == ["Fear\n(n=7)", "Fear"]
+    assert _colorbar_label(figure).endswith("(not given by the source for AlexNet); (empty) = fewer than 5 images: no map")
+    unknown = heatmap_grid({"AlexNet": [GRAY]}, ["Fear"], {"AlexNet": None})
+    assert "n (images per map) not given by the source;" in _colorbar_label(unknown)
+
+
+def _bars(axis) -> BarContainer:
+    (bars,) = [container for container in axis.containers if isinstance(container, BarContainer)]
+    return bars
+
+
+def _scores(folds: list[int]) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = [
+        (network, fold, "gradcam", expression, "ekman", "iou", np.nan if (network, expression) == ("songnet", "Fear") else rng.uniform(0.05, scale))
+        for network, scale in (("weinet", 0.3), ("songnet", 0.9))
+        for fold in folds
+        for expression in ("Anger", "Fear", "Happiness")
+    ]
+    return pd.DataFrame(rows, columns=["network", "fold", "method", "expression", "mask_family", "metric", "value"])
+
+
+def test_score_bars_share_one_x_range_and_explain_the_whiskers():
+    figure = score_bars(_scores([1, 2, 3]), "iou", "gradcam: IoU")
+    panels = figure.axes
+    assert [axis.get_title() for axis in panels] == ["Anger", "Fear", "Happiness"]
+    assert len({axis.get_xlim() for axis in panels}) == 1 and panels[0].get_xlim()[0] == 0
+    assert all(_bars(axis).errorbar is not None for axis in panels)
+    assert [text.get_text() for text in panels[1].texts] == [" (empty)"]
+    assert figure.get_supxlabel() == "iou  ·  bars: mean over folds (3 per network); whiskers: ±1 SD over folds"
+    assert [tick.get_text() for tick in panels[0].get_yticklabels()] == ["weinet", "songnet"]
+    sizes = [label.get_fontsize() for axis in panels for label in (*axis.get_xticklabels(), *axis.get_yticklabels())]
+    assert min(sizes) >= 7 and len(panels[0].get_xticks()) <= 5  # readable, not crowded
+
+
+def test_score_bars_of_one_score_per_network_have_no_whiskers():
+    figure = score_bars(_scores(["pooled"]), "iou", "gradcam: IoU")
+    assert all(_bars(axis).errorbar is None for axis in figure.axes)
+    assert figure.get_supxlabel() == "iou  ·  bars: one score per network (no whiskers)"

@@ -1,0 +1,213 @@
+"""One training job, as ``train.py`` runs it: resolve the network's inputs, instantiate the
+data, model, loggers, callbacks and trainer, fit (or resume), test the best checkpoint, print
+the summary and mark the run directory completed. Imported only once the config is composed,
+so that ``train.py --help`` and ``--cfg job`` never load torch."""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import hydra
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import LearningRateMonitor
+from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+from omegaconf import DictConfig, OmegaConf
+
+from analysis.quick import score_artifact
+from callbacks.checkpoints import best_checkpoint_callback
+from callbacks.global_saliency import GlobalSaliency
+from formats.heatmap_artifact import read_artifact
+from jobs.console_log import FILE_ONLY
+from jobs.overrides import refuse_unread_additions
+from jobs.run_directory import completion, last_checkpoint, mark_completed, wandb_run_id
+from lightning_modules.ddp import ddp_job_scope
+from lightning_modules.networks import resolve_data_config
+from lightning_modules.summary import HeatmapSummary, print_summary
+from user_errors import UserError, user_message
+
+log = logging.getLogger("ferlens.train")
+
+
+def _instantiate_group(group: DictConfig | None) -> list:
+    """Instantiate every entry of a config group that is a dict of ``_target_`` configs."""
+    return [hydra.utils.instantiate(item) for item in (group or {}).values() if item is not None and "_target_" in item]
+
+
+def _load_initial_weights(module: L.LightningModule, checkpoint: str) -> None:
+    path = Path(checkpoint).expanduser()
+    if not path.is_file():
+        raise UserError(f"init_from checkpoint '{path}' does not exist: pass the path of a .ckpt file written by a previous run.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise UserError(f"init_from checkpoint '{path}' could not be read safely ({type(error).__name__}): pass a .ckpt file written by ferlens.") from error
+    module.load_state_dict(state.get("state_dict", state))
+    module.initial_checkpoint = str(path.resolve())
+
+
+def resolve_model_inputs(cfg: DictConfig) -> None:
+    """Fill ``model.input_size`` and ``model.normalization`` with the network's own values
+    where the config leaves them null (the network's data config is the one source of truth;
+    the data config reads them through ``${model.input_size}``)."""
+    net = OmegaConf.to_container(cfg.model.net, resolve=True)
+    extra = {key: value for key, value in net.items() if key not in ("name", "pretrained", "weights")}
+    data_config = resolve_data_config(net["name"], input_size=cfg.model.input_size, normalization=cfg.model.normalization, **extra)
+    OmegaConf.update(cfg, "model.input_size", data_config.input_size)
+    OmegaConf.update(cfg, "model.normalization", data_config.normalization)
+
+
+def _check_command_line(cfg: DictConfig) -> None:
+    """Refuse ``+key=`` additions that nothing reads (``jobs.overrides``)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        hydra_cfg = HydraConfig.get()
+        refuse_unread_additions(list(hydra_cfg.overrides.task), cfg, set(hydra_cfg.runtime.choices))
+
+
+def _use_run_wandb_id(cfg: DictConfig) -> None:
+    """Give the W&B logger the run directory's one W&B id (``resume="allow"``), so that a
+    resumed run continues its W&B run instead of starting a second one. Only rank 0 logs to
+    W&B, so only rank 0 makes the id (ranks started together by SLURM would race)."""
+    if cfg.get("logger") and cfg.logger.get("wandb") is not None and rank_zero_only.rank == 0:
+        OmegaConf.update(cfg, "logger.wandb.id", wandb_run_id(cfg.paths.output_dir), force_add=True)
+        OmegaConf.update(cfg, "logger.wandb.resume", "allow", force_add=True)
+
+
+def headline(cfg: DictConfig, module: L.LightningModule) -> str:
+    """The run in one line: network (parameters, input side, normalization), data and
+    split, schedule, seed, explainers, AU guidance, output directory."""
+    parameters = sum(parameter.numel() for parameter in module.parameters())
+    size = f"{parameters / 1e6:.1f} M" if parameters >= 1e6 else f"{parameters / 1e3:.0f} K"
+    split = f"fold {cfg.data.fold}/{cfg.data.num_folds}" if cfg.data.get("split") == "kfold" else f"{cfg.data.get('split')} split"
+    saliency = ", ".join(cfg.get("saliency") or {}) or "none"
+    weight = cfg.model.au_guidance.weight if cfg.model.get("au_guidance") else 0
+    guidance = f"AU guidance weight {weight:g}" if weight else "no AU guidance"
+    schedule = f"{cfg.trainer.max_epochs} epochs, batch {cfg.data.batch_size}" if cfg.train else "no training (train=false)"
+    return (
+        f"ferlens: {cfg.model.net.name} ({size} parameters, {cfg.model.input_size} px, {cfg.model.normalization}) on {cfg.data.name} {split}; "
+        f"{schedule}; seed {cfg.seed}; heatmaps: {saliency}; {guidance}; output {cfg.paths.output_dir}"
+    )
+
+
+def _log_interval(trainer: L.Trainer, batches: int) -> int:
+    """``Trainer.log_every_n_steps``, lowered to the training batches per epoch and rank when
+    an epoch has fewer, so that every epoch logs its step loss (Lightning warns otherwise)."""
+    limit = trainer.limit_train_batches
+    per_rank = math.ceil(batches / trainer.world_size)
+    per_epoch = min(per_rank, limit) if isinstance(limit, int) else max(1, int(per_rank * limit))
+    return max(1, min(trainer.log_every_n_steps, per_epoch))
+
+
+def run(cfg: DictConfig) -> dict[str, float]:
+    """One training job. Returns the final metrics (best validation, test). A job whose
+    directory holds ``completed.json`` is skipped; one holding ``checkpoints/last.ckpt``
+    resumes from it."""
+    started = time.perf_counter()
+    _check_command_line(cfg)
+    finished = completion(cfg.paths.output_dir)
+    if finished is not None:
+        log.info("Already finished on %s (%s/completed.json): skipped; delete that file to run the job again.", finished["finished"], cfg.paths.output_dir)
+        return finished.get("metrics", {})
+    resume_from = last_checkpoint(cfg.paths.output_dir) if cfg.train else None
+    if resume_from is not None:
+        log.info("Resuming from %s", resume_from)
+    _use_run_wandb_id(cfg)
+    L.seed_everything(cfg.seed, workers=True)
+    resolve_model_inputs(cfg)
+    if cfg.model.get("au_guidance") and cfg.model.au_guidance.weight > 0:
+        OmegaConf.update(cfg, "data.au_maps", "all")  # AU guidance reads the training batches' AU maps
+    datamodule = hydra.utils.instantiate(cfg.data)
+    module = hydra.utils.instantiate(cfg.model, num_classes=datamodule.num_classes, class_names=datamodule.class_names, _convert_="all")
+    if cfg.init_from:
+        _load_initial_weights(module, cfg.init_from)
+    loggers = _instantiate_group(cfg.get("logger"))
+    callbacks = [c for c in _instantiate_group(cfg.get("callbacks")) if loggers or not isinstance(c, LearningRateMonitor)]
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    if trainer.is_global_zero:
+        log.info(headline(cfg, module))
+    datamodule.setup("fit")  # logs the data summary
+    trainer.log_every_n_steps = _log_interval(trainer, len(datamodule.train_dataloader()))
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    if cfg.train:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
+    else:
+        trainer.validate(module, datamodule=datamodule, verbose=False)
+    results = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+    checkpoint = best_checkpoint_callback(trainer)
+    best = checkpoint.best_model_path if checkpoint is not None and checkpoint.best_model_path else None
+    if cfg.test:
+        trainer.test(module, datamodule=datamodule, ckpt_path=best, verbose=False)  # the end summary shows the results
+        results.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("test/")})
+    if best:
+        results["best_val_acc"] = float(checkpoint.best_model_score)
+    _finish(cfg, loggers, trainer, best, results, time.perf_counter() - started)
+    if trainer.is_global_zero:
+        mark_completed(cfg.paths.output_dir, results)
+    return results
+
+
+def _heatmap_summaries(trainer: L.Trainer) -> list[HeatmapSummary]:
+    """The artifacts GlobalSaliency wrote in this run, scored against the Ekman and AU masks."""
+    summaries = []
+    for callback in trainer.callbacks:
+        if isinstance(callback, GlobalSaliency):
+            for key, directories in callback.written.items():
+                for directory in directories:
+                    artifact = read_artifact(directory)
+                    summaries.append(HeatmapSummary(key, directory, artifact.manifest, score_artifact(directory), directory / "overview.png"))
+    return summaries
+
+
+@rank_zero_only
+def _finish(cfg: DictConfig, loggers: list, trainer: L.Trainer, best: str | None, results: dict[str, float], seconds: float) -> None:
+    places = {"output directory": cfg.paths.output_dir, "log": f"{cfg.paths.output_dir}/train.log", "best checkpoint": best or "none (no checkpoint callback)"}
+    for logger in loggers:
+        if isinstance(logger, WandbLogger):
+            run = logger.experiment
+            sync = " (offline: upload it with `wandb sync <that directory>`)" if run.settings.mode == "offline" else ""
+            places["W&B run"] = f"{Path(run.dir).parent}{sync}"  # the run directory, not its files/
+            run.finish()
+        else:
+            places[f"metrics ({type(logger).__name__.removesuffix('Logger')})"] = logger.log_dir
+    title = f"{cfg.model.net.name} on {cfg.data.name}, fold {cfg.data.fold}"
+    print_summary(title, results, places, seconds, _heatmap_summaries(trainer), logging.getLogger(FILE_ONLY), "best checkpoint" if best else "final weights")
+
+
+def _route_library_output() -> None:
+    """Lightning's package adds its own stderr handler on import, so each of its lines came
+    twice (``INFO: ...`` and Hydra's): drop it; the job's logging config routes Lightning's
+    lines (the log file; the console from WARNING). Python warnings go through logging, so
+    ``train.log`` keeps them. Lightning 2.6 builds a torch ``LeafSpec`` for every dataloader,
+    which torch 2.14 deprecates: that one warning, about the pinned libraries and not the
+    run, is ignored."""
+    logging.getLogger("lightning").removeHandler(getattr(L, "_console", None))
+    logging.captureWarnings(True)
+    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning)
+
+
+def job(cfg: DictConfig) -> float | None:
+    """``run`` as a process: under the DDP job scope, SIGTERM exits 143 (resumable, the
+    resume command already logged), a user mistake exits with its one sentence. Returns the
+    best validation accuracy (the value a Hydra sweeper optimises)."""
+    _route_library_output()
+    with ddp_job_scope():
+        try:
+            results = run(cfg)
+        except SIGTERMException:
+            sys.exit(143)  # terminated (128 + SIGTERM), resumable: ResumeState logged how
+        except Exception as error:
+            message = user_message(error)
+            if message is None:
+                raise
+            sys.exit(f"Error: {message}")
+    return results.get("best_val_acc")
