@@ -122,10 +122,12 @@ def _fit_one_step(module: FERModule, directory, size: int) -> str:
 def test_a_checkpoint_of_a_pretrained_backbone_reloads_offline_without_its_weights_file(tmp_path, monkeypatch, start):
     import timm
 
+    from lightning_modules.networks import timm_backbones
     from lightning_modules.networks.timm_backbones import STUDY_BACKBONES
 
     hub = _FakeHub(timm.create_model)
     monkeypatch.setattr(timm, "create_model", hub)
+    monkeypatch.setattr(timm_backbones, "hub_unreachable_reason", lambda: None)  # the fake hub answers
     net = {"name": "mobilenetv3large", "pretrained": True, "weights": None}
     if start == "weights file":
         net["weights"] = str(tmp_path / "imagenet.pth")
