@@ -75,7 +75,7 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    unknown = unknown_option_message([arg for arg in sys.argv[1:] if "=" in arg and not arg.startswith("-")], CONFIGS, "analyze")
+    unknown = unknown_option_message(sys.argv[1:], CONFIGS, "analyze")
     if unknown:
         sys.exit(f"Error: {unknown}")
     register_help_resolver(CONFIGS)

@@ -36,7 +36,7 @@ if __name__ == "__main__":
         sys.argv[1:] = explain_arguments(resume_arguments(sys.argv[1:]))
     except UserError as error:
         sys.exit(f"Error: {error}")
-    unknown = unknown_option_message([arg for arg in sys.argv[1:] if "=" in arg and not arg.startswith("-")], CONFIGS, "train")
+    unknown = unknown_option_message(sys.argv[1:], CONFIGS, "train")
     if unknown:
         sys.exit(f"Error: {unknown}")
     register_help_resolver(CONFIGS)

@@ -61,13 +61,15 @@ def _chosen_options(value: Any) -> list[str]:
     return []  # glob(), null, deletions: left to Hydra
 
 
-def unknown_option_message(overrides: list[str], config_dir: Path, primary: str) -> str | None:
-    """One sentence for the first override that chooses an option its group does not have
-    (``saliency=[shap]``), listing the valid ones; None when every choice exists. Hydra's own
-    message lists no options for list groups and comes with its search path."""
+def unknown_option_message(arguments: list[str], config_dir: Path, primary: str) -> str | None:
+    """One sentence for the first override among the command-line ``arguments`` (flags such
+    as ``-m`` and ``--cfg job`` are passed over) that chooses an option its group does not
+    have (``saliency=[shap]``), listing the valid ones; None when every choice exists.
+    Hydra's own message lists no options for list groups and comes with its search path."""
     groups = set(composed_groups(config_dir, primary))
+    overrides = [argument for argument in arguments if "=" in argument and not argument.startswith("-")]
     try:
-        parsed = OverridesParser.create().parse_overrides(list(overrides))
+        parsed = OverridesParser.create().parse_overrides(overrides)
     except OverrideParseException:
         return None  # Hydra reports syntax errors itself
     for override in parsed:

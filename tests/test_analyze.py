@@ -16,8 +16,7 @@ import pytest
 from analysis.scoring import METRICS, Threshold, score_heatmap
 from faces.ekman_masks import ekman_mask
 from formats.heatmap_artifact import read_artifact, stretch
-from tests.analysis.helpers import blob_maps
-from tests.analysis.test_sources import make_run
+from tests.analysis.helpers import blob_maps, make_run
 from tests.conftest import REFERENCE, ROOT, SMALL_DATA, run_train
 
 EXPRESSIONS = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -62,3 +63,15 @@ def write_paper_layout(root: Path, maps_by_key: dict[tuple[str, int | None], np.
         for name, heatmap in zip(classes, maps, strict=True):
             prefix = network if fold is None else f"{network}_CV{fold}"
             cv2.imwrite(str(root / f"{prefix}_{name}_heatmap.png"), stretch(heatmap))
+
+
+def make_run(root: Path, folder: str, started: str | None, model: str = "smallcnn", maps: int = 0, **run: object) -> Path:
+    """Run directory ``root/folder`` with one gradcam artifact (fold 2, heatmaps ``blob_maps(maps)``)
+    whose manifest names the run as GlobalSaliency does without W&B: its directory and start,
+    dataset and seed, no W&B id or name; ``run`` overrides fields. Returns the artifact directory."""
+    directory = make_artifact(root / folder, model, 2, seed=maps)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    identity = {"id": None, "name": None, "dir": str((root / folder).resolve()), "started": started, "dataset": "synthetic", "seed": 42}
+    manifest["run"].update({**identity, **run})
+    (directory / "manifest.json").write_text(json.dumps(manifest))  # the checksums cover the other files
+    return directory

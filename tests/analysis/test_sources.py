@@ -12,20 +12,8 @@ from analysis.sources.local import collect_local
 from analysis.sources.paper import collect_paper
 from analysis.sources.wandb_project import collect_wandb, run_filters
 from formats.heatmap_artifact import ARTIFACT_TYPE, stretch
-from tests.analysis.helpers import CLASSES, blob_maps, make_artifact, write_paper_layout
+from tests.analysis.helpers import CLASSES, blob_maps, make_artifact, make_run, write_paper_layout
 from user_errors import UserError
-
-
-def make_run(root: Path, folder: str, started: str | None, model: str = "smallcnn", maps: int = 0, **run: object) -> Path:
-    """Run directory ``root/folder`` with one gradcam artifact (fold 2, heatmaps ``blob_maps(maps)``)
-    whose manifest names the run as GlobalSaliency does without W&B: its directory and start,
-    dataset and seed, no W&B id or name; ``run`` overrides fields. Returns the artifact directory."""
-    directory = make_artifact(root / folder, model, 2, seed=maps)
-    manifest = json.loads((directory / "manifest.json").read_text())
-    identity = {"id": None, "name": None, "dir": str((root / folder).resolve()), "started": started, "dataset": "synthetic", "seed": 42}
-    manifest["run"].update({**identity, **run})
-    (directory / "manifest.json").write_text(json.dumps(manifest))  # the checksums cover the other files
-    return directory
 
 
 def test_latest_keeps_the_newest_run_per_network_method_fold_and_dataset(tmp_path):

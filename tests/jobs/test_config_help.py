@@ -38,7 +38,7 @@ def test_the_help_resolver_fills_the_template(tmp_path: Path):
     ],
 )
 def test_an_unknown_option_is_one_sentence_with_the_valid_ones(overrides, message):
-    assert unknown_option_message(["trainer.max_epochs=3", *overrides], CONFIGS, "train").startswith(message)
+    assert unknown_option_message(["-m", "--cfg", "job", "trainer.max_epochs=3", *overrides], CONFIGS, "train").startswith(message)  # flags passed over
 
 
 VALID = [["saliency=[gradcam,lime]"], ["model=vgg16,resnet50"], ["logger=null"], ["~logger"], ["saliency=[]"], ["source=nope"], ["a=[b"]]
