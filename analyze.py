@@ -11,6 +11,7 @@ The log (analyze.log) and the composed config (.hydra/) go into the report direc
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from analysis.pipeline import Analysis, analyze_collection
 from analysis.report import write_report
 from analysis.scoring import Threshold
 from analysis.sources import Filters, collect, source_options
+from analysis.statistics import StatisticsSettings, compute_statistics
+from analysis.statistics.baselines import random_weight_sets
 from jobs.config_help import register_help_resolver, unknown_option_message
 from user_errors import UserError, user_message
 
@@ -41,11 +44,17 @@ def run(cfg: DictConfig) -> Analysis:
     if not collection.sets:
         skipped = f"{len(collection.skipped)} inputs skipped as damaged"
         raise UserError(f"No heatmaps found in {where_of(options)} with {filters.describe()} ({skipped}): check the source and the filters.")
+    settings = StatisticsSettings(**OmegaConf.to_container(cfg.statistics, resolve=True))
     analysis = analyze_collection(collection, load_families(dict(cfg.masks)), threshold, cfg.progress, cfg.min_count)
     description = {"source": f"{options['kind']} ({where_of(options)})", "filters": filters.describe()}
     if options.get("latest"):
         description["runs"] = f"the newest per network, method, fold and dataset (source.latest=true; {len(collection.superseded)} older sets left out)"
-    directory = write_report(analysis, cfg.report_dir, f"ferlens report {cfg.name}", description)
+    statistics = None
+    if settings.enabled:
+        baselines = random_weight_sets(cfg.baseline, options.get("label", "{model}{guidance}"), analysis)
+        statistics = compute_statistics(analysis, settings, baselines)
+    made = {"command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "config": OmegaConf.to_yaml(cfg, resolve=True)}
+    directory = write_report(analysis, cfg.report_dir, f"ferlens report {cfg.name}", description, statistics, made)
     log.info("Report written to %s (%d heatmap sets, %d skipped).", directory, analysis.read, len(analysis.skipped))
     empty = analysis.empty_cells()
     if empty:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from analysis.heatmap_set import POOLED, HeatmapSet
+from analysis.heatmap_set import POOLED, POOLING_BY_COUNTS, POOLING_EQUAL, HeatmapSet
 from analysis.masks import MaskFamily
-from analysis.scoring import Threshold, missing_scores, score_heatmap
+from analysis.scoring import Threshold, missing_scores, score_maps
+from formats.evidence import ImageEvidence
+
+log = logging.getLogger(__name__)
 
 SCORE_COLUMNS = ["network", "fold", "method", "expression", "mask_family", "metric", "value"]
 FOLD_MEAN = "fold-mean"  # aggregation: score each fold's heatmap, average the scores (the study's table)
@@ -18,21 +22,26 @@ FOLD_MEAN = "fold-mean"  # aggregation: score each fold's heatmap, average the s
 
 def pool_folds(sets: list[HeatmapSet], min_count: int = 1) -> list[HeatmapSet]:
     """Add a pooled set per (network, method) that has fold sets but no pooled one: the
-    per-class mean of all the folds' images (fold means weighted by their counts; equal
-    weights when the source gives no counts). A fold's class with fewer than ``min_count``
-    images is missing and left out; a class missing in every fold has count 0 (missing too)."""
+    per-class mean of all the folds' images (fold means weighted by their counts, the folds'
+    evidence together), or, when the source gives no counts, an equal-weight mean of the
+    folds' maps, labelled ``POOLING_EQUAL`` and warned about once. A fold's class with fewer
+    than ``min_count`` images is missing and left out; a class missing in every fold has
+    count 0 (missing too)."""
     folds: dict[tuple[str, str], list[HeatmapSet]] = defaultdict(list)
     pooled_keys = {(s.network, s.method) for s in sets if s.fold == POOLED}
     for heatmap_set in sets:
         if heatmap_set.fold != POOLED and (heatmap_set.network, heatmap_set.method) not in pooled_keys:
             folds[heatmap_set.network, heatmap_set.method].append(heatmap_set)
     pooled = []
+    equal_weights = []
     for (network, method), members in folds.items():
-        if all(member.counts is not None for member in members):
+        by_counts = all(member.counts is not None for member in members)
+        if by_counts:
             counts = np.array([member.counts for member in members], np.float64)  # [folds, C]
             weights = np.where(counts >= min_count, counts, 0.0)
         else:
             weights = np.ones((len(members), len(members[0].classes)))
+            equal_weights.append(network)
         stack = np.stack([member.heatmaps for member in members]).astype(np.float64)  # [folds, C, H, W]
         total = weights.sum(axis=0)
         mean = np.einsum("fc,fchw->chw", weights, stack) / np.maximum(total, 1)[:, None, None]
@@ -48,23 +57,44 @@ def pool_folds(sets: list[HeatmapSet], min_count: int = 1) -> list[HeatmapSet]:
                 pretrained=first.pretrained,
                 template=first.template,
                 origin=f"pooled over {len(members)} folds",
+                evidence=_pooled_evidence(members, min_count) if by_counts else None,
+                pooling=POOLING_BY_COUNTS if by_counts else POOLING_EQUAL,
             )
         )
+    if equal_weights:
+        log.warning("The folds of %s give no image counts: their pooled heatmaps are the %s.", ", ".join(equal_weights), POOLING_EQUAL)
     return sets + pooled
+
+
+def _pooled_evidence(members: list[HeatmapSet], min_count: int) -> ImageEvidence | None:
+    """The folds' images together, leaving out those of a fold's missing class (as the
+    pooled mean does); None when a fold has no evidence."""
+    if any(member.evidence is None for member in members):
+        return None
+    parts = []
+    for member in members:
+        present = np.flatnonzero(~np.array(member.missing(min_count)))
+        parts.append(member.evidence.subset(np.isin(member.evidence.target, present)))
+    return ImageEvidence.concatenate(parts)
 
 
 def score_sets(sets: list[HeatmapSet], families: dict[str, MaskFamily], threshold: Threshold, min_count: int = 1, progress: bool = True) -> pd.DataFrame:
     """Tidy scores (``SCORE_COLUMNS``) of every class heatmap that has a mask in a family;
     classes without a mask (e.g. Neutral) are not scored, classes with fewer than
-    ``min_count`` images score NaN in every metric (missing, not zero)."""
+    ``min_count`` images score NaN in every metric (missing, not zero). One batched call per
+    set and family scores all its class heatmaps against all the family's masks at once."""
     rows = []
     for heatmap_set in tqdm(sets, desc="scoring", unit="set", disable=not progress):
-        classes = zip(heatmap_set.classes, heatmap_set.gray(), heatmap_set.heatmaps, heatmap_set.missing(min_count), strict=True)
-        for expression, gray, heatmap, missing in classes:
-            for family_name, family in families.items():
-                if expression not in family:
-                    continue
-                scores = missing_scores() if missing else score_heatmap(gray, family[expression], threshold, heatmap)
+        grays, missing = heatmap_set.gray(), heatmap_set.missing(min_count)
+        for family_name, family in families.items():
+            scored = [c for c, name in enumerate(heatmap_set.classes) if name in family]
+            if not scored:
+                continue
+            masks = np.stack([family[heatmap_set.classes[c]] for c in scored])
+            values = score_maps(grays[scored], heatmap_set.heatmaps[scored], masks, threshold)
+            for i, c in enumerate(scored):
+                scores = missing_scores() if missing[c] else {metric: float(matrix[i, i]) for metric, matrix in values.items()}
+                expression = heatmap_set.classes[c]
                 for metric, value in scores.items():
                     rows.append((heatmap_set.network, str(heatmap_set.fold), heatmap_set.method, expression, family_name, metric, value))
     return pd.DataFrame(rows, columns=SCORE_COLUMNS)

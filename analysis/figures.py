@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 from scipy.cluster.hierarchy import dendrogram
 
@@ -15,26 +16,46 @@ from formats.template_figure import add_saliency_colorbar, draw_heatmap_panel, d
 PRETRAINED_COLOURS = {True: "tab:blue", False: "tab:red", None: "black"}
 
 
-def heatmap_grid(grays: dict[str, list[np.ndarray | None]], classes: list[str], counts: dict[str, list[int] | None], min_count: int = 1) -> Figure:
+def heatmap_grid(
+    grays: dict[str, list[np.ndarray | None]],
+    classes: list[str],
+    counts: dict[str, list[int] | None],
+    min_count: int = 1,
+    reliability: dict[str, list[float]] | None = None,
+    threshold: float = 0.8,
+    pooling: str | None = None,
+) -> Figure:
     """Rows = networks, columns = expressions: gray heatmaps (uint8 [275, 224] per class) in
     JET over the template's landmarks, each titled with its class and image count n from
     ``counts`` (per network; None: the source gives none, n left out and said so below);
-    None (a class on fewer than ``min_count`` images) is marked "(empty)". One colorbar below."""
+    None (a class on fewer than ``min_count`` images) is marked "(empty)". With
+    ``reliability`` (per network, per class; NaN unknown) each title gives the split-half
+    reliability and a map below ``threshold`` gets a red frame. ``pooling`` names how the
+    folds were pooled (said under the grid). One colorbar below."""
     unknown = [network for network, known in counts.items() if known is None]
     row_height = 1.75 if len(unknown) == len(counts) else 1.88  # inches: a 1.2-inch-wide map and its title
     figure = Figure(figsize=(1.4 * len(classes) + 0.2, row_height * len(grays) + 0.9), layout="compressed")
     axes = figure.subplots(len(grays), len(classes), squeeze=False)
     for row, (network, images) in enumerate(grays.items()):
         known = counts[network] or [None] * len(classes)
-        for axis, name, image, count in zip(axes[row], classes, images, known, strict=True):
+        reliable = (reliability or {}).get(network) or [float("nan")] * len(classes)
+        for axis, name, image, count, value in zip(axes[row], classes, images, known, reliable, strict=True):
             draw_heatmap_panel(axis, image, name, count, fontsize=7, landmark_size=0.8)
+            if image is not None and np.isfinite(value):
+                low = value < threshold
+                axis.set_title(f"{axis.get_title()}\nrel {value:.2f}{' (low)' if low else ''}", fontsize=7, color="tab:red" if low else "black")
+                if low:
+                    for spine in axis.spines.values():
+                        spine.set(edgecolor="tab:red", linewidth=2.0)
         axes[row, 0].set_ylabel(network, fontsize=8)
     empty = "no image" if min_count == 1 else f"fewer than {min_count} images"
     if len(unknown) == len(counts):
         counted = "n (images per map) not given by the source"
     else:
         counted = "n = images averaged into the map" + (f" (not given by the source for {', '.join(unknown)})" if unknown else "")
-    add_saliency_colorbar(figure, axes, note=f"{counted}; (empty) = {empty}: no map")
+    marked = f"; rel = split-half reliability (Spearman-Brown), red frame below {threshold:g}" if reliability else ""
+    pooled = f"; pooled maps: {pooling}" if pooling else ""
+    add_saliency_colorbar(figure, axes, note=f"{counted}; (empty) = {empty}: no map{marked}{pooled}")
     return figure
 
 
@@ -106,6 +127,66 @@ def dendrograms(clusterings: dict[str, Clustering], pretrained: dict[str, bool |
         cophenetic = "" if np.isnan(clustering.cophenetic) else f"\ncophenetic r {clustering.cophenetic:.3f}"
         excluded = f"\nleft out (empty): {', '.join(clustering.excluded)}" if clustering.excluded else ""
         axis.set_title(f"{expression}{cophenetic}{excluded}", fontsize=8)
+    return figure
+
+
+def supported_dendrograms(trees: dict[str, object], pretrained: dict[str, bool | None], linkage_name: str) -> Figure:
+    """One dendrogram per expression under ``linkage_name`` (``trees``: expression ->
+    ``analysis.statistics.Tree``), each merge labelled with its bootstrap probability (%),
+    labels coloured by pretraining; the caption says how the bootstrap resampled."""
+    columns = min(3, len(trees))
+    rows = -(-len(trees) // columns)
+    figure = Figure(figsize=(4.2 * columns, 3.6 * rows + 0.3), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for axis in list(axes.flat)[len(trees) :]:
+        axis.axis("off")
+    for axis, (expression, tree) in zip(axes.flat, trees.items(), strict=False):
+        drawn = dendrogram(tree.linkage, labels=tree.labels, ax=axis, orientation="right", color_threshold=0, above_threshold_color="black")
+        positions = {leaf: 5.0 + 10.0 * i for i, leaf in enumerate(drawn["leaves"])}  # scipy's leaf coordinates
+        n = len(tree.labels)
+        for row, (left, right, height, _) in enumerate(tree.linkage):
+            positions[n + row] = (positions[int(left)] + positions[int(right)]) / 2
+            if np.isfinite(tree.bp[row]):
+                axis.text(height, positions[n + row] + 1.0, f"{100 * tree.bp[row]:.0f}", fontsize=7, color="tab:green", ha="right", va="bottom")
+        for tick in axis.get_yticklabels():
+            tick.set_color(PRETRAINED_COLOURS[pretrained.get(tick.get_text())])
+            tick.set_fontsize(8)
+        axis.tick_params(axis="x", labelsize=7)
+        axis.set_xlabel("1 - r" if linkage_name != "ward" else "sqrt(2 (1 - r))", fontsize=8)
+        axis.set_title(f"{expression} ({linkage_name} linkage)", fontsize=9)
+    resampling = next(iter(trees.values())).resampling if trees else ""
+    figure.suptitle(f"Dendrograms, {linkage_name} linkage; green: bootstrap probability of each cluster (%), resampling {resampling}", fontsize=9)
+    return figure
+
+
+def specificity_matrices(matrices: dict[str, tuple[list[str], np.ndarray]], metric: str, family: str, p_values: dict[str, float]) -> Figure:
+    """One panel per network: the [heatmap x mask] score matrix of ``metric`` (rows: the
+    heatmap of each expression; columns: each expression's mask), the matched diagonal
+    outlined, titled with the permutation p-value."""
+    count = len(matrices)
+    columns = min(count, 4)
+    rows = -(-count // columns)
+    figure = Figure(figsize=(2.4 * columns + 0.8, 2.5 * rows + 0.4), layout="compressed")
+    axes = figure.subplots(rows, columns, squeeze=False)
+    values = [matrix for _, matrix in matrices.values()]
+    low, high = float(np.nanmin([v.min() for v in values])), float(np.nanmax([v.max() for v in values]))
+    image = None
+    for axis, (network, (expressions, matrix)) in zip(axes.flat, matrices.items(), strict=False):
+        image = axis.imshow(matrix, cmap="viridis", vmin=low, vmax=max(high, low + 1e-9))
+        for i in range(len(expressions)):
+            axis.add_patch(Rectangle((i - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="white", linewidth=1.2))
+        short = [name[:3] for name in expressions]
+        axis.set_xticks(range(len(expressions)), short, fontsize=6, rotation=90)
+        axis.set_yticks(range(len(expressions)), short, fontsize=6)
+        p = p_values.get(network)
+        axis.set_title(f"{network}" + (f"\np = {p:.3f}" if p is not None else ""), fontsize=7)
+    for axis in list(axes.flat)[count:]:
+        axis.axis("off")
+    if image is not None:
+        colorbar = figure.colorbar(image, ax=axes, shrink=0.7)
+        colorbar.set_label(f"{metric} ({family} masks)", fontsize=7)
+        colorbar.ax.tick_params(labelsize=6)
+    figure.supxlabel("columns: the mask of each expression; rows: the heatmap of each expression; white: its own mask", fontsize=7)
     return figure
 
 

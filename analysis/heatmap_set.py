@@ -7,9 +7,16 @@ from datetime import datetime
 
 import numpy as np
 
+from formats.evidence import ImageEvidence
 from formats.heatmap_artifact import stretch
 
 POOLED = "pooled"  # the fold label of a heatmap set pooled over all folds
+#: how ``pool_folds`` pooled a network's folds: their class means weighted by image counts
+#: (the pooled mean of all images), or, for sources without counts (the study's per-fold
+#: PNGs), an equal-weight mean of the folds' stretched images, which is not the study's own
+#: pooled heatmap and is labelled as such in every table and figure
+POOLING_BY_COUNTS = "mean of all the folds' images"
+POOLING_EQUAL = "equal-weight mean of the per-fold stretched PNGs (not the study's pooled heatmap)"
 
 
 @dataclass
@@ -27,6 +34,10 @@ class HeatmapSet:
     manifest: the artifact's manifest (empty for the study's PNG layout).
     started: when its run started (manifest ``run.started``), else when its artifact was
         written (directory mtime, W&B creation time), else None: ``source.latest`` keeps the newest.
+    evidence: the per-image maps behind the class means (artifacts of ferlens 0.2.0 on; for
+        a pooled set, its folds' images together), else None.
+    pooling: for a pooled set, how its folds were combined (``POOLING_BY_COUNTS`` or
+        ``POOLING_EQUAL``), None otherwise.
     """
 
     network: str
@@ -41,6 +52,8 @@ class HeatmapSet:
     from_gray: bool = False
     manifest: dict = field(default_factory=dict)
     started: datetime | None = None
+    evidence: ImageEvidence | None = None
+    pooling: str | None = None
 
     def gray(self) -> np.ndarray:
         """uint8 [C, H, W]: the min-max stretched heatmaps the study scores and correlates."""

@@ -9,7 +9,8 @@ reports/<name>/
   figures/heatmaps__<method>.png, masks.png, bars__<method>__<family>.png,
           dendrograms__<method>.png, distances__<method>.png
   summary.md                    empty-class warning, grand means, the tables as in the study,
-                                clustering, skipped inputs
+                                clustering, skipped inputs, and the statistics
+  statistics/, report/index.html  with statistics (``analysis/statistics_report.py``)
 
 A method whose expressions never have two networks with a heatmap (one network, or all but one
 empty) has no clustering rows, distances/ or dendrogram and distance figures: summary.md says why.
@@ -25,9 +26,11 @@ import pandas as pd
 
 from analysis.aggregate import FOLD_MEAN, count_table, network_table
 from analysis.figures import dendrograms, distance_matrices, heatmap_grid, mask_grid, score_bars
-from analysis.heatmap_set import POOLED
+from analysis.heatmap_set import POOLED, POOLING_EQUAL
 from analysis.pipeline import Analysis
 from analysis.scoring import METRICS
+from analysis.statistics import Statistics
+from analysis.statistics_report import reliability_marks, statistics_markdown, write_html, write_statistics_figures, write_statistics_tables
 
 # metric -> heading in summary.md (every metric is in scores.csv, tables/ and the grand means)
 SUMMARY_METRICS = {
@@ -138,9 +141,16 @@ def write_clustering(analysis: Analysis, directory: Path) -> pd.DataFrame:
     return frame
 
 
-def write_figures(analysis: Analysis, directory: Path) -> None:
+def pooling_label(analysis: Analysis, method: str) -> str | None:
+    """How ``method``'s pooled heatmaps were pooled when that is not the mean of all images
+    (``POOLING_EQUAL``), for every table and figure that shows them; else None."""
+    return POOLING_EQUAL if any(s.pooling == POOLING_EQUAL for s in analysis.pooled(method)) else None
+
+
+def write_figures(analysis: Analysis, directory: Path, statistics: Statistics | None = None) -> None:
     """The report's figures; an empty class is marked "(empty)" in the heatmap grid and the bars;
-    no dendrograms or distance matrices for a method that is not ``clustered``."""
+    no dendrograms or distance matrices for a method that is not ``clustered``. With
+    ``statistics``, the heatmap grid marks each map's reliability."""
     figures = directory / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     mask_grid(analysis.families).savefig(figures / "masks.png", dpi=110)
@@ -148,14 +158,18 @@ def write_figures(analysis: Analysis, directory: Path) -> None:
         pooled = analysis.pooled(method)
         grays = {s.network: [None if missing else gray for gray, missing in zip(s.gray(), s.missing(analysis.min_count), strict=True)] for s in pooled}
         counts = {s.network: s.counts for s in pooled}
-        heatmap_grid(grays, analysis.classes, counts, analysis.min_count).savefig(figures / f"heatmaps__{method}.png", dpi=110)
+        marks = reliability_marks(statistics, method, list(grays), analysis.classes) if statistics is not None else None
+        threshold = statistics.settings.reliability_threshold if statistics is not None else 0.8
+        grid = heatmap_grid(grays, analysis.classes, counts, analysis.min_count, marks, threshold, pooling_label(analysis, method))
+        grid.savefig(figures / f"heatmaps__{method}.png", dpi=110)
         scores = analysis.scores[analysis.scores.method == method]
         primary = aggregations(analysis, method)[0]
         scores = scores[scores.fold == POOLED] if primary == POOLED else scores[scores.fold != POOLED]
         for family in analysis.families:
             chosen = scores[scores.mask_family == family]
             if not chosen.empty:
-                score_bars(chosen, "iou", f"{method}: IoU with the {family} masks ({primary})").savefig(figures / f"bars__{method}__{family}.png", dpi=110)
+                how = primary if primary != POOLED or pooling_label(analysis, method) is None else f"pooled: {POOLING_EQUAL}"
+                score_bars(chosen, "iou", f"{method}: IoU with the {family} masks ({how})").savefig(figures / f"bars__{method}__{family}.png", dpi=110)
         if not clustered(analysis, method):
             continue
         pretrained = {s.network: s.pretrained for s in pooled}
@@ -184,13 +198,22 @@ def empty_warning(analysis: Analysis) -> list[str]:
 
 
 def summary_markdown(
-    analysis: Analysis, tables: dict, counts: dict[tuple[str, str], pd.DataFrame], clustering: pd.DataFrame, title: str, description: dict[str, str]
+    analysis: Analysis,
+    tables: dict,
+    counts: dict[tuple[str, str], pd.DataFrame],
+    clustering: pd.DataFrame,
+    title: str,
+    description: dict[str, str],
+    statistics: Statistics | None = None,
 ) -> str:
     """summary.md: the empty-class warning, what was analyzed, the grand means, the network x
-    expression tables with what their cells rest on, clustering, skips."""
+    expression tables with what their cells rest on, clustering, the statistics, skips."""
     networks = sorted({s.network for s in analysis.sets})
     folds = sorted({str(s.fold) for s in analysis.sets if s.fold != POOLED})
     lines = [f"# {title}", "", *empty_warning(analysis)]
+    equal = [method for method in analysis.methods if pooling_label(analysis, method)]
+    if equal:
+        lines += [f"> **Note: the pooled heatmaps of {', '.join(equal)} are the {POOLING_EQUAL}**: the folds give no image counts.", ""]
     lines += [f"- {key}: {value}" for key, value in description.items()]
     lines += [
         f"- heatmap sets read: {analysis.read} "
@@ -211,6 +234,8 @@ def summary_markdown(
         if metric not in SUMMARY_METRICS:
             continue
         how = "mean of the per-fold scores (the study's table)" if aggregation == FOLD_MEAN else "scores of the pooled heatmaps"
+        if aggregation == POOLED and pooling_label(analysis, method):
+            how += f" ({POOLING_EQUAL})"
         lines += [f"## {SUMMARY_METRICS[metric]} · {method} · {family} masks · {how}", "", _markdown(table), ""]
     lines += ["## Clustering (1 - Pearson r between pooled heatmaps, average linkage)", ""]
     if not clustering.empty:
@@ -221,19 +246,33 @@ def summary_markdown(
         lines.append("")
     notes = list(dict.fromkeys(unclustered_note(analysis, method) for method in analysis.methods if not clustered(analysis, method)))
     lines += [*notes, ""] if notes else []
+    if statistics is not None:
+        lines += statistics_markdown(analysis, statistics)
     if analysis.skipped:
         lines += ["## Skipped inputs", ""] + [f"- `{origin}`: {reason}" for origin, reason in analysis.skipped] + [""]
     return "\n".join(lines)
 
 
-def write_report(analysis: Analysis, directory: str | Path, title: str, description: dict[str, str]) -> Path:
-    """Write the whole report into ``directory`` (created); returns it."""
+def write_report(
+    analysis: Analysis,
+    directory: str | Path,
+    title: str,
+    description: dict[str, str],
+    statistics: Statistics | None = None,
+    run: dict[str, str] | None = None,
+) -> Path:
+    """Write the whole report into ``directory`` (created), with ``statistics`` their tables,
+    figures and sections, and report/index.html (``run``: the command and config that made it); returns it."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     analysis.scores.to_csv(directory / "scores.csv", index=False, float_format="%.6f")
     tables = write_tables(analysis, directory)
     counts = write_count_tables(analysis, directory)
     clustering = write_clustering(analysis, directory)
-    write_figures(analysis, directory)
-    (directory / "summary.md").write_text(summary_markdown(analysis, tables, counts, clustering, title, description))
+    write_figures(analysis, directory, statistics)
+    if statistics is not None:
+        write_statistics_tables(statistics, directory)
+        write_statistics_figures(analysis, statistics, directory)
+    (directory / "summary.md").write_text(summary_markdown(analysis, tables, counts, clustering, title, description, statistics))
+    write_html(analysis, statistics, tables, directory, title, description, run or {})
     return directory

@@ -33,8 +33,11 @@ from lightning.pytorch.loggers import WandbLogger
 from tqdm.auto import tqdm
 
 from callbacks.checkpoints import best_checkpoint_callback
+from callbacks.evidence_accumulator import ImageEvidenceAccumulator
 from callbacks.heatmap_accumulator import GlobalHeatmapAccumulator
+from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
 from faces.warp import TemplateWarper
+from formats.evidence import ImageEvidence, evidence_from_maps
 from formats.heatmap_artifact import ARTIFACT_TYPE, write_artifact
 from formats.template_figure import heatmap_figure
 from saliency import build_explainer
@@ -215,14 +218,20 @@ class GlobalSaliency(L.Callback):
         then write one artifact per method (``heatmaps/<key>[/<subdirectory>]``)."""
         records = self._predictions(trainer, pl_module)
         indices, classes = select_samples(records[:, 0], records[:, 1], records[:, 2], self.target, self.correct_only, self.per_class, self.seed)
+        truth = {int(index): (int(label), int(prediction)) for index, label, prediction in records}
         rank, world = trainer.global_rank, trainer.world_size
         mine_indices, mine_classes = indices[rank::world], classes[rank::world]
+        mine_truth = torch.as_tensor([truth[int(i)] for i in mine_indices], dtype=torch.long).reshape(-1, 2)
         dataset = trainer.datamodule.dataset(self.split, augment=False, au_maps=False)  # the heatmaps need no AU maps
         position = {int(source_index): p for p, source_index in enumerate(dataset.indices)}
         warper = TemplateWarper(pl_module.device, self.triangulation)
         class_names = list(pl_module.class_names)
         for key, explainer in self.explainers.items():
             accumulator = GlobalHeatmapAccumulator(len(class_names)).to(pl_module.device)
+            evidence = ImageEvidenceAccumulator().to(pl_module.device)
+            if not len(mine_indices):  # this rank explains nothing: one empty update keeps the gathered shapes equal
+                nothing = torch.zeros(0, dtype=torch.long)
+                evidence.update(torch.zeros(0, TEMPLATE_HEIGHT, TEMPLATE_WIDTH, device=pl_module.device), nothing, nothing, nothing, nothing, nothing.bool())
             skipped_here: list[int] = []
             bar = tqdm(total=len(indices), desc=f"heatmaps {key} ({weights['source']})", unit="image", disable=not (self.progress and trainer.is_global_zero))
             for start in range(0, len(mine_indices), self.batch_size):
@@ -232,17 +241,30 @@ class GlobalSaliency(L.Callback):
                 targets = torch.as_tensor(mine_classes[start : start + self.batch_size], device=pl_module.device)
                 valid = torch.isfinite(landmarks).flatten(1).all(dim=1)
                 skipped_here += [item["index"] for item, ok in zip(items, valid.tolist(), strict=True) if not ok]
-                maps = explainer(pl_module.net, images, targets)
-                accumulator.update(warper.to_template(maps, landmarks, self.warp_mode), targets, valid)
+                maps = warper.to_template(explainer(pl_module.net, images, targets), landmarks, self.warp_mode)
+                accumulator.update(maps, targets, valid)
+                known = mine_truth[start : start + self.batch_size]
+                evidence.update(maps, torch.as_tensor([item["index"] for item in items]), targets, known[:, 0], known[:, 1], valid)
                 bar.update(len(items) * world)
             bar.close()
             means, counts, zero_maps = accumulator.compute()  # all ranks take part (sum across ranks)
+            gathered = [part.cpu().numpy() for part in evidence.compute()]  # all ranks take part (concatenated across ranks)
             skipped_indices = sorted(i for part in _gather(skipped_here) for i in part)
             self._check_skipped(trainer, len(indices), skipped_indices, key)
             if trainer.is_global_zero:
                 directory = Path(self.output_dir or trainer.default_root_dir) / "heatmaps" / key
                 directory = directory / subdirectory if subdirectory else directory
-                self._publish(trainer, pl_module, directory, key, explainer, weights, means.cpu().numpy(), counts.tolist(), zero_maps.tolist(), skipped_indices)
+                found = self._evidence(trainer, *gathered)
+                means_np, counts_list = means.cpu().numpy(), counts.tolist()
+                self._publish(trainer, pl_module, directory, key, explainer, weights, means_np, counts_list, zero_maps.tolist(), skipped_indices, found)
+
+    @staticmethod
+    def _evidence(trainer: L.Trainer, maps: np.ndarray, index: np.ndarray, target: np.ndarray, label: np.ndarray, prediction: np.ndarray) -> ImageEvidence:
+        """The gathered per-image maps with each image's subject and name from the data source."""
+        source = trainer.datamodule.source
+        subjects = getattr(source, "subjects", None)
+        subject = ["" if subjects is None or subjects[i] is None else str(subjects[i]) for i in index]
+        return evidence_from_maps(maps, index, target, label, prediction, subject, _name_list(trainer, index.tolist()))
 
     def _run_dir(self, trainer: L.Trainer) -> Path:
         """The run's output directory (absolute), which holds ``heatmaps/``."""
@@ -275,6 +297,7 @@ class GlobalSaliency(L.Callback):
         counts: list[int],
         zero_maps: list[int],
         skipped: list[int],
+        evidence: ImageEvidence,
     ) -> None:
         hparams = pl_module.hparams
         net = dict(hparams.get("net_init") or hparams.get("net") or {})
@@ -306,14 +329,15 @@ class GlobalSaliency(L.Callback):
             "selection": {"split": self.split, "target": self.target, "correct_only": self.correct_only, "per_class": self.per_class, "seed": self.seed},
             "warp": {"mode": self.warp_mode, "triangulation": self.triangulation},
             "skipped_no_landmarks": len(skipped),
-            "skipped_samples": _names(trainer, skipped).split(", ") if skipped else [],
+            "skipped_samples": _name_list(trainer, skipped),
             "code_version": code_version(),
         }
         class_names = list(pl_module.class_names)
         manifest["zero_maps"] = dict(zip(class_names, zero_maps, strict=True))
+        manifest["correct_share"] = correct_shares(evidence, class_names)
         if sum(zero_maps):
             log.warning("GlobalSaliency %s: %d of %d maps are zero everywhere (no evidence): %s", key, sum(zero_maps), sum(counts), manifest["zero_maps"])
-        write_artifact(directory, means, counts, class_names, manifest)
+        write_artifact(directory, means, counts, class_names, manifest, evidence)
         figure = heatmap_figure(means, class_names, counts, f"{manifest['run']['model']} {key}, {weights['source']} (epoch {weights['epoch']})")
         figure.savefig(directory / "overview.png", dpi=120)
         self.written.setdefault(key, []).append(directory)
@@ -328,6 +352,16 @@ class GlobalSaliency(L.Callback):
             wandb_run.log({f"heatmaps/{key}": wandb.Image(figure)})
 
 
+def correct_shares(evidence: ImageEvidence, class_names: list[str]) -> dict[str, float | None]:
+    """Per class: the share of the images in its heatmap that the network classified
+    correctly (prediction = true label); None for a class without images."""
+    shares: dict[str, float | None] = {}
+    for c, name in enumerate(class_names):
+        chosen = evidence.target == c
+        shares[name] = float(np.mean(evidence.label[chosen] == evidence.prediction[chosen])) if chosen.any() else None
+    return shares
+
+
 def _metric(trainer: L.Trainer, name: str) -> float | None:
     return _number(trainer.callback_metrics.get(name))
 
@@ -336,7 +370,12 @@ def _number(value: torch.Tensor | float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _names(trainer: L.Trainer, indices: list[int]) -> str:
-    """Readable names of source samples: file names where the source has paths, else indices."""
+def _name_list(trainer: L.Trainer, indices: list[int]) -> list[str]:
+    """Readable names of source samples: file names where the source has paths, else 'sample <index>'."""
     paths = getattr(trainer.datamodule.source, "paths", None)
-    return ", ".join(str(paths[i]) if paths is not None else f"sample {i}" for i in indices)
+    return [str(paths[i]) if paths is not None else f"sample {i}" for i in indices]
+
+
+def _names(trainer: L.Trainer, indices: list[int]) -> str:
+    """``_name_list`` as one comma-separated text, for messages."""
+    return ", ".join(_name_list(trainer, indices))

@@ -8,6 +8,9 @@ heatmaps/<method>/
   png/<Class>.png uint8 min-max stretched gray (paper-compatible)
   jet/<Class>.png colour (JET) version for people: the gray map with the template face
                   (jaw, brows, nose, eyes, lips through the 68 landmarks) drawn in white
+  evidence.npz    the explained images' own maps on a 55x56 grid with their ids, subjects,
+                  true and predicted classes (``formats/evidence.py``; artifacts written
+                  before ferlens 0.2.0 have none and are still read)
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import cv2
 import numpy as np
 
 from faces.template import TEMPLATE_HEIGHT, TEMPLATE_NAME, TEMPLATE_WIDTH, template_points, template_sha256
+from formats.evidence import EVIDENCE_BLOCK, EVIDENCE_FILE, EVIDENCE_HEIGHT, EVIDENCE_WIDTH, ImageEvidence, read_evidence, write_evidence
 from user_errors import UserError
 
 SCHEMA_VERSION = 1
@@ -47,10 +51,12 @@ class CorruptArtifactError(UserError):
 
 @dataclass
 class HeatmapArtifact:
-    """Per-class mean heatmaps [C, 275, 224] with their ``manifest`` (dict)."""
+    """Per-class mean heatmaps [C, 275, 224] with their ``manifest`` (dict) and, for
+    artifacts of ferlens 0.2.0 on, the per-image ``evidence`` behind them (else None)."""
 
     heatmaps: np.ndarray
     manifest: dict
+    evidence: ImageEvidence | None = None
 
     @property
     def classes(self) -> list[str]:
@@ -84,19 +90,23 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def artifact_files(classes: list[str]) -> list[str]:
-    """The files of an artifact with ``classes``, relative to its directory: each one has a
-    sha256 entry in the manifest and is verified by ``read_artifact``."""
-    return ["heatmaps.npy"] + [f"{kind}/{name}.png" for kind in ("png", "jet") for name in classes]
+def artifact_files(classes: list[str], evidence: bool = False) -> list[str]:
+    """The files of an artifact with ``classes`` (and ``evidence.npz``), relative to its
+    directory: each one has a sha256 entry in the manifest and is verified by ``read_artifact``."""
+    return ["heatmaps.npy"] + [f"{kind}/{name}.png" for kind in ("png", "jet") for name in classes] + ([EVIDENCE_FILE] if evidence else [])
 
 
-def write_artifact(directory: str | Path, heatmaps: np.ndarray, counts: list[int], classes: list[str], manifest: dict) -> Path:
+def write_artifact(
+    directory: str | Path, heatmaps: np.ndarray, counts: list[int], classes: list[str], manifest: dict, evidence: ImageEvidence | None = None
+) -> Path:
     """Write the artifact into ``directory`` (created); ``manifest`` holds the run, saliency
-    and selection entries, completed here with schema, template, classes, counts and
-    checksums. Returns the directory."""
+    and selection entries, completed here with schema, template, classes, counts, the
+    evidence entry and checksums. Returns the directory."""
     directory = Path(directory)
     if heatmaps.shape != (len(classes), TEMPLATE_HEIGHT, TEMPLATE_WIDTH) or len(counts) != len(classes):
         raise ValueError(f"heatmaps {heatmaps.shape} and counts {len(counts)} do not match {len(classes)} classes")
+    if evidence is not None and np.bincount(evidence.target, minlength=len(classes)).tolist() != [int(c) for c in counts]:
+        raise ValueError(f"the evidence holds {np.bincount(evidence.target, minlength=len(classes)).tolist()} images per class, the counts are {counts}")
     (directory / "png").mkdir(parents=True, exist_ok=True)
     (directory / "jet").mkdir(exist_ok=True)
     np.save(directory / "heatmaps.npy", heatmaps.astype(np.float32))
@@ -104,7 +114,10 @@ def write_artifact(directory: str | Path, heatmaps: np.ndarray, counts: list[int
         gray = stretch(heatmap)
         cv2.imwrite(str(directory / "png" / f"{name}.png"), gray)
         cv2.imwrite(str(directory / "jet" / f"{name}.png"), jet_image(gray if count else None))
-    files = artifact_files(classes)
+    if evidence is not None:
+        write_evidence(directory / EVIDENCE_FILE, evidence)
+        manifest = {**manifest, "evidence": evidence_entry(evidence)}
+    files = artifact_files(classes, evidence is not None)
     full = {
         **manifest,
         "schema_version": SCHEMA_VERSION,
@@ -118,6 +131,18 @@ def write_artifact(directory: str | Path, heatmaps: np.ndarray, counts: list[int
     return directory
 
 
+def evidence_entry(evidence: ImageEvidence) -> dict:
+    """The manifest's description of ``evidence.npz``."""
+    return {
+        "file": EVIDENCE_FILE,
+        "images": len(evidence),
+        "grid": [EVIDENCE_HEIGHT, EVIDENCE_WIDTH],
+        "block": list(EVIDENCE_BLOCK),
+        "dtype": "float16 maps scaled by each image's maximum (float32 scale)",
+        "subjects_known": evidence.subjects_known(),
+    }
+
+
 def _check_entries(directory: Path, manifest: dict) -> None:
     """The manifest must give classes, counts for each, a template with its size and a sha256
     entry for every file of the artifact (``artifact_files``), each a path inside the directory."""
@@ -129,7 +154,7 @@ def _check_entries(directory: Path, manifest: dict) -> None:
     uncounted = [name for name in manifest["classes"] if name not in manifest["counts"]]
     if uncounted:
         raise CorruptArtifactError(f"The manifest of '{directory}' gives no count for {', '.join(uncounted)}: the artifact is incomplete, write it again.")
-    unlisted = [name for name in artifact_files(manifest["classes"]) if name not in manifest["sha256"]]
+    unlisted = [name for name in artifact_files(manifest["classes"], "evidence" in manifest) if name not in manifest["sha256"]]
     if unlisted:
         raise CorruptArtifactError(
             f"The manifest of '{directory}' has no sha256 for {', '.join(unlisted)}: the artifact cannot be verified, download or write it again."
@@ -170,4 +195,5 @@ def read_artifact(directory: str | Path) -> HeatmapArtifact:
         raise CorruptArtifactError(
             f"'{directory / 'heatmaps.npy'}' has shape {heatmaps.shape} or non-finite values, expected finite {expected_shape}: rewrite the artifact."
         )
-    return HeatmapArtifact(heatmaps, manifest)
+    evidence = read_evidence(directory / EVIDENCE_FILE, manifest["classes"], manifest["counts"]) if "evidence" in manifest else None
+    return HeatmapArtifact(heatmaps, manifest, evidence)

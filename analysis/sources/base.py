@@ -216,4 +216,5 @@ def from_artifact(artifact: HeatmapArtifact, origin: str, label: str, written: d
         origin=origin,
         manifest=manifest,
         started=parse_time((manifest.get("run") or {}).get("started")) or written,
+        evidence=artifact.evidence,
     )

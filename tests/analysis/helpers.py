@@ -75,3 +75,36 @@ def make_run(root: Path, folder: str, started: str | None, model: str = "smallcn
     manifest["run"].update({**identity, **run})
     (directory / "manifest.json").write_text(json.dumps(manifest))  # the checksums cover the other files
     return directory
+
+
+def make_evidence_artifact(
+    directory: Path,
+    model: str,
+    images: int = 12,
+    method: str = "gradcam",
+    seed: int = 0,
+    noise: float = 0.3,
+    subjects: int | None = 4,
+    class_maps: np.ndarray | None = None,
+    pretrained: bool = False,
+) -> Path:
+    """An artifact with per-image evidence: ``images`` per class, each the class map
+    (``class_maps`` [C, 275, 224], default ``blob_maps(seed)``) plus uniform noise of
+    amplitude ``noise`` (seeded), from ``subjects`` faces per class (None: subjects unknown);
+    the class heatmaps are the means of those images, as GlobalSaliency writes them."""
+    from formats.evidence import evidence_from_maps, pool_to_evidence
+
+    rng = np.random.default_rng(seed + 1000)
+    class_maps = blob_maps(seed) if class_maps is None else class_maps
+    blocks = rng.random((len(class_maps) * images, 55, 56), dtype=np.float32)
+    per_image = np.repeat(class_maps, images, axis=0) + noise * np.repeat(np.repeat(blocks, 5, axis=1), 4, axis=2)
+    target = np.repeat(np.arange(len(class_maps)), images)
+    names = [f"s{(i % images) % subjects}" if subjects else "" for i in range(len(target))]
+    files = [f"img{i}.png" for i in range(len(target))]
+    evidence = evidence_from_maps(pool_to_evidence(per_image), np.arange(len(target)), target, target, target, names, files)
+    heatmaps = np.stack([per_image[target == c].mean(axis=0) for c in range(len(class_maps))]).astype(np.float32)
+    manifest = {
+        "run": {"id": None, "model": model, "pretrained": pretrained, "fold": 1, "seed": seed, "epoch": 0, "dir": str(directory), "dataset": "synthetic"},
+        "saliency": {"key": method, "method": method, "params": {}},
+    }
+    return write_artifact(directory / "heatmaps" / method, heatmaps, [images] * len(class_maps), CLASSES[: len(class_maps)], manifest, evidence)

@@ -36,8 +36,9 @@ def test_report_of_one_network_over_two_folds(tmp_path, monkeypatch):
         recalls = scores[(scores.metric == "recall") & (scores.mask_family == "ekman") & (scores.expression == expression)].value
         assert (recalls <= 0.2 / mask.mean() + 1e-3).all() and recalls.max() > 0
     # the heatmap grid gets the pooled counts (fold 1: 10..15, fold 2 as given)
-    ((grays, classes, counts, min_count),) = grids
+    ((grays, classes, counts, min_count, reliability, _, pooling),) = grids
     assert counts == {"weinet": [11, 13, 15, 17, 19, 21]} and min_count == 1 and len(grays["weinet"]) == len(classes) == 6
+    assert reliability is None and pooling is None  # no statistics asked for; pooled by image counts
     # one network: no dendrograms or distance matrices, and the summary says why
     figures = sorted(path.name for path in (report / "figures").iterdir())
     assert figures == ["bars__gradcam__au.png", "bars__gradcam__ekman.png", "heatmaps__gradcam.png", "masks.png"]

@@ -6,6 +6,7 @@ import torch
 
 from callbacks.global_saliency import select_samples
 from callbacks.heatmap_accumulator import GlobalHeatmapAccumulator
+from formats.evidence import pool_to_evidence
 from formats.heatmap_artifact import read_artifact
 from tests.conftest import SMALL_DATA, run_train
 
@@ -76,6 +77,12 @@ def test_two_process_heatmaps_equal_one_process(tmp_path):
         assert one.manifest["counts"] == two.manifest["counts"] and sum(one.manifest["counts"].values()) > 4
         assert np.abs(one.heatmaps - two.heatmaps).max() <= 1e-5 * max(1.0, float(np.abs(one.heatmaps).max()))
         assert one.heatmaps.max() > 0
+        # the per-image evidence: every explained image exactly once, whichever rank explained it
+        assert list(two.evidence.index) == list(one.evidence.index) and len(one.evidence) == sum(one.manifest["counts"].values())
+        for name in ("target", "label", "prediction", "subject", "name"):
+            assert np.array_equal(getattr(one.evidence, name), getattr(two.evidence, name)), name
+        np.testing.assert_allclose(one.evidence.values(), two.evidence.values(), rtol=1e-3, atol=1e-6 * float(one.heatmaps.max()))
+        assert one.manifest["correct_share"] == two.manifest["correct_share"]
 
 
 class FacesWithoutLandmarks:
@@ -154,6 +161,19 @@ def test_heatmaps_come_from_the_best_checkpoint_whatever_stops_training(tmp_path
     assert artifact.manifest["run"]["epoch"] == weights["epoch"] and sum(artifact.manifest["counts"].values()) > 0
     zero_maps, counts = artifact.manifest["zero_maps"], artifact.manifest["counts"]
     assert set(zero_maps) == set(artifact.classes) and all(0 <= n <= counts[c] for c, n in zero_maps.items())
+    evidence = artifact.evidence  # one pooled map per explained image, whose class means are the heatmaps
+    assert len(evidence) == sum(counts.values()) and artifact.manifest["evidence"]["images"] == len(evidence)
+    assert all(subject.startswith("s") for subject in evidence.subject) and artifact.manifest["evidence"]["subjects_known"]
+    for c, name in enumerate(artifact.classes):
+        chosen = evidence.target == c
+        assert int(chosen.sum()) == counts[name]
+        if counts[name]:
+            mean = evidence.values(chosen).mean(axis=0)
+            np.testing.assert_allclose(mean, pool_to_evidence(artifact.heatmaps[c]).ravel(), rtol=2e-3, atol=2e-3 * float(artifact.heatmaps[c].max()))
+            assert artifact.manifest["correct_share"][name] == pytest.approx(np.mean(evidence.label[chosen] == evidence.prediction[chosen]))
+            assert (evidence.prediction[chosen] == c).all()  # target=predicted: each image entered its predicted class
+        else:
+            assert artifact.manifest["correct_share"][name] is None
     again = run_train(
         *SMALL_DATA, "data.fold=2", "train=false", "test=false", f"init_from={best}", "logger=none", "callbacks=[global_saliency]",
         "saliency=[gradcampp]", f"hydra.run.dir={tmp_path / 'again'}",

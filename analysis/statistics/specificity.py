@@ -1,0 +1,109 @@
+"""Does a heatmap match its own expression's mask better than the others'?
+
+For every class heatmap of a set: its score against its own expression's mask, the mean and
+the maximum over the other expressions' masks, and the rank of its own mask among all (1 =
+best). A permutation test of the mask labels asks whether the matched masks score higher than
+chance: the statistic is the mean over expressions of the score of heatmap e against mask
+pi(e); under the null every assignment pi of masks to heatmaps is equally likely. Per network
+the test is exact (all 720 assignments of 6 masks); pooled over networks each network's
+labels are permuted independently (Monte Carlo). ``scipy.stats.permutation_test`` does both.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy.stats import permutation_test, rankdata
+
+from analysis.heatmap_set import HeatmapSet
+from analysis.masks import MaskFamily
+from analysis.scoring import METRICS, Threshold, score_maps
+
+SPECIFICITY_COLUMNS = ["network", "method", "mask_family", "metric", "expression", "matched", "mean_other", "max_other", "rank", "masks"]
+PERMUTATION_COLUMNS = ["network", "method", "mask_family", "metric", "expressions", "statistic", "null_mean", "p_value", "permutations", "exact"]
+POOLED_NETWORKS = "all networks"
+
+
+def score_matrices(heatmap_set: HeatmapSet, family: MaskFamily, threshold: Threshold, min_count: int) -> tuple[list[str], dict[str, np.ndarray]]:
+    """(expressions, {metric: [E, E]}) for the set's non-empty classes that have a mask in
+    ``family``: entry [i, j] scores heatmap i against the mask of expression j (full template resolution)."""
+    present = [c for c, (name, missing) in enumerate(zip(heatmap_set.classes, heatmap_set.missing(min_count), strict=True)) if not missing and name in family]
+    expressions = [heatmap_set.classes[c] for c in present]
+    if not present:
+        return [], {}
+    grays = heatmap_set.gray()[present].reshape(len(present), -1)
+    heatmaps = heatmap_set.heatmaps[present].reshape(len(present), -1)
+    masks = np.stack([family[name] for name in expressions]).reshape(len(present), -1)
+    return expressions, score_maps(grays, heatmaps, masks, threshold)
+
+
+def specificity_rows(network: str, method: str, family_name: str, expressions: list[str], matrices: dict[str, np.ndarray]) -> list[tuple]:
+    """``SPECIFICITY_COLUMNS`` rows of one set and family: per metric and expression the
+    matched score, mean and max over the other masks, and the matched mask's rank (ties share
+    the best rank: a heatmap scoring all masks equally ranks 1)."""
+    rows = []
+    for metric, matrix in matrices.items():
+        for i, expression in enumerate(expressions):
+            others = np.delete(matrix[i], i)
+            scores = np.nan_to_num(matrix[i], nan=-np.inf)
+            rank = int(rankdata(-scores, method="min")[i])
+            mean_other = float(np.mean(others)) if len(others) else np.nan
+            max_other = float(np.max(others)) if len(others) else np.nan
+            rows.append((network, method, family_name, metric, expression, float(matrix[i, i]), mean_other, max_other, rank, len(expressions)))
+    return rows
+
+
+def _matched_mean(matrices: list[np.ndarray]):
+    """The permutation statistic over one or several networks' [E, E] matrices: the mean over
+    networks and expressions of matrix[e, pi(e)], vectorised over permutations (axis -1)."""
+
+    def statistic(*assignments: np.ndarray, axis: int = -1) -> np.ndarray:
+        rows = np.arange(len(matrices[0]))
+        return np.mean([matrix[rows, assignment].mean(axis=-1) for matrix, assignment in zip(matrices, assignments, strict=True)], axis=0)
+
+    return statistic
+
+
+def permutation_p(matrices: list[np.ndarray], permutations: int, rng: np.random.Generator) -> tuple[float, float, float, int, bool]:
+    """(statistic, mean of the null, p-value, permutations used, exact) of the mask-label
+    test on the networks' score matrices (each [E, E], NaN-free), one-sided: matched masks score higher."""
+    expressions = len(matrices[0])
+    data = tuple(np.arange(expressions) for _ in matrices)
+    result = permutation_test(
+        data, _matched_mean(matrices), permutation_type="pairings", vectorized=True, n_resamples=permutations, alternative="greater", rng=rng
+    )
+    exact = math.factorial(expressions) ** len(matrices) <= permutations  # scipy then enumerates every assignment once
+    return float(result.statistic), float(np.mean(result.null_distribution)), float(result.pvalue), len(result.null_distribution), bool(exact)
+
+
+def specificity(
+    pooled: list[HeatmapSet], families: dict[str, MaskFamily], threshold: Threshold, min_count: int, permutations: int, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(specificity table, permutation tests) of the pooled sets: ``SPECIFICITY_COLUMNS``
+    per (network, method, family, metric, expression); ``PERMUTATION_COLUMNS`` per network
+    and pooled over the networks of each method (only expressions every network has, so
+    that the pooled statistic permutes the same labels), for every metric of ``METRICS``."""
+    rng = np.random.default_rng(seed)
+    rows, tests = [], []
+    for family_name, family in families.items():
+        by_method: dict[str, list[tuple[str, list[str], dict[str, np.ndarray]]]] = {}
+        for heatmap_set in pooled:
+            expressions, matrices = score_matrices(heatmap_set, family, threshold, min_count)
+            if len(expressions) < 2:
+                continue
+            rows += specificity_rows(heatmap_set.network, heatmap_set.method, family_name, expressions, matrices)
+            by_method.setdefault(heatmap_set.method, []).append((heatmap_set.network, expressions, matrices))
+        for method, networks in by_method.items():
+            for metric in METRICS:
+                for network, expressions, matrices in networks:
+                    matrix = matrices[metric]
+                    if np.isnan(matrix).any():
+                        continue
+                    tests.append((network, method, family_name, metric, len(expressions), *permutation_p([matrix], permutations, rng)))
+                common = [e for e in networks[0][1] if all(e in names for _, names, _ in networks)]
+                chosen = [m[metric][np.ix_(idx, idx)] for _, names, m in networks for idx in [[names.index(e) for e in common]]]
+                if len(networks) > 1 and len(common) >= 2 and not any(np.isnan(matrix).any() for matrix in chosen):
+                    tests.append((POOLED_NETWORKS, method, family_name, metric, len(common), *permutation_p(chosen, permutations, rng)))
+    return pd.DataFrame(rows, columns=SPECIFICITY_COLUMNS), pd.DataFrame(tests, columns=PERMUTATION_COLUMNS)

@@ -1,0 +1,220 @@
+"""The statistics' part of the report: their CSV tables, their figures, their summary.md
+sections and the self-contained report/index.html.
+
+reports/<name>/
+  statistics/cells.csv         every pooled cell: score, 95 % CI, face prior, specific alignment + CI, units
+  statistics/means.csv         network means and the grand mean with CIs, rank-first shares
+  statistics/baselines.csv     face prior, centre-bias Gaussian, uniform face, random weights
+  statistics/specificity.csv   matched vs other masks, rank of the own mask
+  statistics/permutation.csv   mask-label permutation tests per network and pooled
+  statistics/reliability.csv   split-half r and Spearman-Brown reliability per map
+  statistics/clusters.csv      every cluster of every tree with its bootstrap probability
+  statistics/groups.csv        pretrained vs from-scratch permutation tests
+  statistics/fold_spread.csv   mean and SD (ddof = 1) over folds
+  figures/specificity__<method>__<family>.png, figures/dendrograms__<method>__<linkage>.png
+  report/index.html
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from analysis.figures import specificity_matrices, supported_dendrograms
+from analysis.heatmap_set import POOLED
+from analysis.html_report import Page
+from analysis.scoring import METRICS
+from analysis.statistics import Statistics
+from analysis.statistics.specificity import score_matrices
+from analysis.statistics_tables import (
+    HEADLINE_PARTS,
+    STATISTICS_METRICS,
+    cluster_table,
+    groups_table,
+    headline_tables,
+    interval_note,
+    reliability_table,
+    specificity_table,
+    spread_table,
+)
+
+SPECIFICITY_FIGURE_METRIC = "iou"
+CSV_TABLES = ("cells", "means", "baselines", "specificity", "permutation", "reliability", "clusters", "groups", "fold_spread")
+BASELINE_NOTE = (
+    "Baselines: face prior = the network's mean map over all its classes; centre-bias Gaussian = a Gaussian at the template centre "
+    "(SD {sigma:g} x width and height); uniform face = 1 inside the face (above the jaw line), 0 outside; specific alignment = score - face-prior score."
+)
+
+
+def write_statistics_tables(statistics: Statistics, directory: Path) -> None:
+    """``statistics/<table>.csv`` for every table of ``CSV_TABLES``."""
+    folder = directory / "statistics"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in CSV_TABLES:
+        getattr(statistics, name).to_csv(folder / f"{name}.csv", index=False, float_format="%.6f")
+
+
+def reliability_marks(statistics: Statistics, method: str, networks: list[str], classes: list[str]) -> dict[str, list[float]] | None:
+    """Per network, per class: the split-half reliability of its pooled map (NaN unknown); None without any."""
+    chosen = statistics.reliability[statistics.reliability.method == method]
+    if chosen.empty:
+        return None
+    table = chosen.set_index(["network", "expression"])["reliability"]
+    return {network: [float(table.get((network, name), np.nan)) for name in classes] for network in networks}
+
+
+def write_statistics_figures(analysis, statistics: Statistics, directory: Path) -> None:
+    """The specificity matrices and the dendrograms with bootstrap probabilities per linkage."""
+    figures = directory / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    for method in analysis.methods:
+        pooled = analysis.pooled(method)
+        for family_name, family in analysis.families.items():
+            matrices = {}
+            for heatmap_set in pooled:
+                expressions, scores = score_matrices(heatmap_set, family, analysis.threshold, analysis.min_count)
+                if len(expressions) >= 2:
+                    matrices[heatmap_set.network] = (expressions, scores[SPECIFICITY_FIGURE_METRIC])
+            if not matrices:
+                continue
+            tests = statistics.permutation[
+                (statistics.permutation.method == method)
+                & (statistics.permutation.mask_family == family_name)
+                & (statistics.permutation.metric == SPECIFICITY_FIGURE_METRIC)
+            ]
+            p_values = dict(zip(tests.network, tests.p_value, strict=True))
+            specificity_matrices(matrices, SPECIFICITY_FIGURE_METRIC, family_name, p_values).savefig(
+                figures / f"specificity__{method}__{family_name}.png", dpi=110
+            )
+        pretrained = {s.network: s.pretrained for s in pooled}
+        for linkage_name in statistics.settings.linkages:
+            trees = {expression: tree for (m, expression, name), tree in statistics.trees.items() if m == method and name == linkage_name}
+            if trees:
+                supported_dendrograms(trees, pretrained, linkage_name).savefig(figures / f"dendrograms__{method}__{linkage_name}.png", dpi=110)
+
+
+def markdown(table, first: str) -> str:
+    """A display table (text cells) as markdown."""
+    header = f"| {first} | " + " | ".join(str(column) for column in table.columns) + " |"
+    rule = "|---|" + "---:|" * len(table.columns)
+    rows = [f"| {index} | " + " | ".join(str(value) for value in row) + " |" for index, row in zip(table.index, table.itertuples(index=False), strict=True)]
+    return "\n".join([header, rule, *rows])
+
+
+def statistics_markdown(analysis, statistics: Statistics) -> list[str]:
+    """summary.md's statistics sections for ``STATISTICS_METRICS`` (every metric is in the CSVs and report/index.html)."""
+    lines = ["## Statistics", ""]
+    lines += [f"- {note}" for note in statistics.notes]
+    lines += [f"- {BASELINE_NOTE.format(sigma=statistics.settings.centre_sigma)}", "- the whole report with every metric: report/index.html", ""]
+    for method in analysis.methods:
+        note = interval_note(statistics, method)
+        for family in analysis.families:
+            for metric in STATISTICS_METRICS:
+                tables = headline_tables(statistics, analysis.scores, method, family, metric)
+                if tables is not None:
+                    lines += [f"### {metric} · {method} · {family} masks · with uncertainty and baselines", "", f"{note}.", ""]
+                    for part, table in tables.items():
+                        if not table.empty:
+                            lines += [f"{HEADLINE_PARTS[part]}:", "", markdown(table, "network"), ""]
+                table = specificity_table(statistics, method, family, metric)
+                if table is not None:
+                    lines += [f"### Specificity · {metric} · {method} · {family} masks", "", SPECIFICITY_CAPTION, "", markdown(table, "network"), ""]
+        table = reliability_table(statistics, method)
+        if table is not None:
+            lines += [
+                f"### Split-half reliability · {method}",
+                "",
+                RELIABILITY_CAPTION.format(t=statistics.settings.reliability_threshold),
+                "",
+                markdown(table, "network"),
+                "",
+            ]
+        table = cluster_table(statistics, method)
+        if table is not None:
+            lines += [f"### Cluster stability · {method}", "", CLUSTER_CAPTION, "", markdown(table, "expression"), ""]
+        table = groups_table(statistics, method)
+        if table is not None:
+            lines += [f"### Pretrained vs from scratch · {method}", "", GROUPS_CAPTION, "", markdown(table, "expression"), ""]
+    return lines
+
+
+SPECIFICITY_CAPTION = (
+    "Each cell: the score against the expression's own mask (mean, max over the other expressions' masks) #rank of the own mask (1 = best). "
+    "Permutation p: the mask labels permuted over the expressions (per network exact over all assignments; pooled: each network's labels independently)."
+)
+RELIABILITY_CAPTION = (
+    "Split-half correlation of the map over random halves of its units, Spearman-Brown corrected; "
+    "(low) below {t:g}: the map would look different with other images."
+)
+CLUSTER_CAPTION = "The two clusters below the root of each tree, with the share of bootstrap trees that contain each (pvclust's BP)."
+GROUPS_CAPTION = (
+    "Mean 1 - r between networks of the same group and of different groups; p: the pretrained labels permuted over the networks (one-sided: closer within)."
+)
+
+
+def write_html(
+    analysis, statistics: Statistics | None, summary_tables: dict, directory: Path, title: str, description: dict[str, str], run: dict[str, str]
+) -> Path:
+    """report/index.html; ``summary_tables`` are the study's tables ((method, family, metric,
+    aggregation) -> DataFrame); ``run`` holds the ``command`` and ``config`` that made the report."""
+    page = Page(title)
+    page.bullets([f"{key}: {value}" for key, value in description.items()])
+    warnings = [
+        f"{s.network} · {s.method}: pooled maps are the {s.pooling}" for s in analysis.sets if s.fold == POOLED and s.pooling and "not the study" in s.pooling
+    ]
+    for text in [*warnings, *(statistics.notes if statistics is not None else [])]:
+        page.paragraph(text, "note")
+    figures = directory / "figures"
+    for method in analysis.methods:
+        page.heading(f"{method}: scores with uncertainty and baselines")
+        if statistics is not None:
+            page.paragraph(interval_note(statistics, method) + ". " + BASELINE_NOTE.format(sigma=statistics.settings.centre_sigma), "caption")
+            for family in analysis.families:
+                for metric in METRICS:
+                    tables = headline_tables(statistics, analysis.scores, method, family, metric) or {}
+                    for part, table in tables.items():
+                        page.table(table, "network", summary=f"{metric} · {family} masks · {HEADLINE_PARTS[part]}", open_=metric == "iou")
+        else:
+            for (m, family, metric, aggregation), table in summary_tables.items():
+                if m == method:
+                    page.table(
+                        table.map(lambda v: "n/a" if v != v else f"{v:.4f}"),
+                        "network",
+                        summary=f"{metric} · {family} masks · {aggregation}",
+                        open_=metric == "iou",
+                    )
+        if statistics is not None:
+            page.heading(f"{method}: specificity", 3)
+            page.paragraph(SPECIFICITY_CAPTION, "caption")
+            for family in analysis.families:
+                page.image(figures / f"specificity__{method}__{family}.png", f"specificity {method} {family}")
+                for metric in METRICS:
+                    page.table(
+                        specificity_table(statistics, method, family, metric),
+                        "network",
+                        summary=f"specificity · {metric} · {family} masks",
+                        open_=metric == "iou",
+                    )
+        page.heading(f"{method}: heatmaps", 3)
+        page.image(figures / f"heatmaps__{method}.png", f"heatmaps {method}")
+        if statistics is not None:
+            page.table(reliability_table(statistics, method), "network", RELIABILITY_CAPTION.format(t=statistics.settings.reliability_threshold))
+            page.heading(f"{method}: dendrograms and cluster stability", 3)
+            for linkage_name in statistics.settings.linkages:
+                page.image(figures / f"dendrograms__{method}__{linkage_name}.png", f"dendrograms {method} {linkage_name}")
+            page.table(cluster_table(statistics, method), "expression", CLUSTER_CAPTION)
+            page.table(groups_table(statistics, method), "expression", GROUPS_CAPTION)
+            for family in analysis.families:
+                page.table(
+                    spread_table(statistics, method, family, "iou"),
+                    "network",
+                    "Fold-level spread: mean ± SD over folds (ddof = 1).",
+                    summary=f"fold spread · iou · {family} masks",
+                )
+    page.heading("How this report was made")
+    page.paragraph("Command:")
+    page.code(run.get("command", ""))
+    page.paragraph("Composed configuration:")
+    page.code(run.get("config", ""))
+    return page.write(directory / "report" / "index.html")

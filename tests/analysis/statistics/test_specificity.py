@@ -1,0 +1,66 @@
+import itertools
+
+import numpy as np
+import pytest
+
+from analysis.heatmap_set import POOLED, HeatmapSet
+from analysis.scoring import Threshold
+from analysis.statistics.specificity import POOLED_NETWORKS, permutation_p, specificity, specificity_rows
+from tests.analysis.helpers import CLASSES
+
+
+def _brute_force_p(matrices: list[np.ndarray]) -> float:
+    """The share of all joint assignments whose matched mean is >= the observed one."""
+    n = len(matrices[0])
+    per_network = [np.array([matrix[np.arange(n), list(p)].mean() for p in itertools.permutations(range(n))]) for matrix in matrices]
+    observed = np.mean([np.trace(matrix) / n for matrix in matrices])
+    totals = per_network[0] if len(matrices) == 1 else (per_network[0][:, None] + per_network[1][None, :]).ravel() / 2
+    return float(np.mean(totals >= observed - 1e-12))
+
+
+def test_per_network_p_is_exact_over_all_720_assignments():
+    rng = np.random.default_rng(0)
+    matrix = rng.random((6, 6)) + np.eye(6) * 0.3
+    statistic, null_mean, p, permutations, exact = permutation_p([matrix], 9999, rng)
+    assert exact and permutations == 720 and p == pytest.approx(_brute_force_p([matrix]), abs=1e-12)
+    assert statistic == pytest.approx(np.trace(matrix) / 6) and null_mean == pytest.approx(matrix.mean())
+    best = permutation_p([np.eye(6)], 9999, rng)  # only the identity puts every heatmap on its mask
+    assert best[2] == pytest.approx(1 / 720)
+    assert permutation_p([np.ones((6, 6))], 9999, rng)[2] == 1.0  # nothing to tell the masks apart
+
+
+def test_pooled_p_permutes_each_network_independently():
+    rng = np.random.default_rng(1)
+    matrices = [rng.random((6, 6)) + np.eye(6) * 0.15 for _ in range(2)]
+    _, _, p, permutations, exact = permutation_p(matrices, 20000, np.random.default_rng(2))
+    assert not exact and permutations == 20000
+    assert p == pytest.approx(_brute_force_p(matrices), abs=0.01)  # Monte Carlo against all 720**2 joint assignments
+
+
+def test_specificity_rows_compare_the_own_mask_with_the_others():
+    matrix = np.array([[0.5, 0.2, 0.5], [0.1, 0.4, 0.9], [0.3, 0.3, 0.3]])
+    rows = specificity_rows("net", "gradcam", "ekman", ["A", "B", "C"], {"iou": matrix})
+    by = {row[4]: row for row in rows}
+    assert by["A"][5:9] == (0.5, pytest.approx(0.35), 0.5, 1)  # a tie with another mask shares the best rank
+    assert by["B"][5:9] == (0.4, pytest.approx(0.5), 0.9, 2)
+    assert by["C"][8] == 1 and by["C"][9] == 3
+
+
+def test_heatmaps_that_are_their_own_masks_are_specific_and_shuffled_ones_are_not():
+    masks = {name: np.zeros((275, 224), bool) for name in CLASSES}
+    for c, name in enumerate(CLASSES):
+        masks[name][40 * c : 40 * c + 40, 20:200] = True  # six disjoint bands
+    own = np.stack([masks[name].astype(np.float32) + 0.01 * c for c, name in enumerate(CLASSES)])
+    sets = [
+        HeatmapSet("own", "gradcam", POOLED, CLASSES, own, [10] * 6),
+        HeatmapSet("shuffled", "gradcam", POOLED, CLASSES, own[[1, 2, 0, 4, 5, 3]], [10] * 6),
+        HeatmapSet("partly", "gradcam", POOLED, CLASSES, own, [10, 0, 10, 10, 10, 10]),  # Disgust empty: five expressions
+    ]
+    table, tests = specificity(sets, {"bands": masks}, Threshold(), 1, 999, 0)
+    iou = table[table.metric == "iou"]
+    assert (iou[iou.network == "own"]["rank"] == 1).all() and (iou[iou.network == "own"].matched == 1.0).all()
+    assert (iou[iou.network == "shuffled"]["rank"] > 1).all() and len(iou[iou.network == "partly"]) == 5
+    p = tests[tests.metric == "iou"].set_index("network")
+    assert p.loc["own", "p_value"] == pytest.approx(1 / 720) and p.loc["shuffled", "p_value"] > 0.5
+    assert p.loc["partly", "expressions"] == 5 and p.loc["partly", "permutations"] == 120
+    assert p.loc[POOLED_NETWORKS, "expressions"] == 5  # the expressions every network has
