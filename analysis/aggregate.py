@@ -78,26 +78,35 @@ def _pooled_evidence(members: list[HeatmapSet], min_count: int) -> ImageEvidence
     return ImageEvidence.concatenate(parts)
 
 
-def score_sets(sets: list[HeatmapSet], families: dict[str, MaskFamily], threshold: Threshold, min_count: int = 1, progress: bool = True) -> pd.DataFrame:
-    """Tidy scores (``SCORE_COLUMNS``) of every class heatmap that has a mask in a family;
-    classes without a mask (e.g. Neutral) are not scored, classes with fewer than
-    ``min_count`` images score NaN in every metric (missing, not zero). One batched call per
-    set and family scores all its class heatmaps against all the family's masks at once."""
-    rows = []
+#: per (network, method, fold, mask family): the expressions scored (the set's non-empty
+#: classes with a mask) and, per metric, the [E, E] scores of heatmap i against the mask of
+#: expression j; their diagonal is the tables' scores, the rest the specificity's
+ScoreMatrices = dict[tuple[str, str, str, str], tuple[list[str], dict[str, np.ndarray]]]
+
+
+def score_sets(
+    sets: list[HeatmapSet], families: dict[str, MaskFamily], threshold: Threshold, min_count: int = 1, progress: bool = True
+) -> tuple[pd.DataFrame, ScoreMatrices]:
+    """(tidy scores (``SCORE_COLUMNS``), ``ScoreMatrices``) of every class heatmap that has a
+    mask in a family; classes without a mask (e.g. Neutral) are not scored, classes with
+    fewer than ``min_count`` images score NaN in every metric (missing, not zero). One
+    batched call per set and family scores its heatmaps against all the family's masks."""
+    rows, matrices = [], {}
     for heatmap_set in tqdm(sets, desc="scoring", unit="set", disable=not progress):
         grays, missing = heatmap_set.gray(), heatmap_set.missing(min_count)
         for family_name, family in families.items():
-            scored = [c for c, name in enumerate(heatmap_set.classes) if name in family]
-            if not scored:
-                continue
-            masks = np.stack([family[heatmap_set.classes[c]] for c in scored])
-            values = score_maps(grays[scored], heatmap_set.heatmaps[scored], masks, threshold)
-            for i, c in enumerate(scored):
-                scores = missing_scores() if missing[c] else {metric: float(matrix[i, i]) for metric, matrix in values.items()}
-                expression = heatmap_set.classes[c]
-                for metric, value in scores.items():
-                    rows.append((heatmap_set.network, str(heatmap_set.fold), heatmap_set.method, expression, family_name, metric, value))
-    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+            present = [c for c, name in enumerate(heatmap_set.classes) if name in family and not missing[c]]
+            expressions = [heatmap_set.classes[c] for c in present]
+            values = score_maps(grays[present], heatmap_set.heatmaps[present], np.stack([family[e] for e in expressions]), threshold) if present else {}
+            matrices[(*heatmap_set.key, family_name)] = (expressions, values)
+            for expression in heatmap_set.classes:
+                if expression not in family:
+                    continue
+                i = expressions.index(expression) if expression in expressions else None
+                scores = missing_scores() if i is None else {metric: float(matrix[i, i]) for metric, matrix in values.items()}
+                cell = (heatmap_set.network, str(heatmap_set.fold), heatmap_set.method, expression, family_name)
+                rows += [(*cell, metric, value) for metric, value in scores.items()]
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS), matrices
 
 
 def network_table(scores: pd.DataFrame, metric: str, mask_family: str, method: str, aggregation: str) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.aggregate import pool_folds, score_sets
+from analysis.aggregate import ScoreMatrices, pool_folds, score_sets
 from analysis.clustering import Clustering, cluster_maps
 from analysis.heatmap_set import POOLED, HeatmapSet
 from analysis.masks import MaskFamily
@@ -36,6 +36,7 @@ class Analysis:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     read: int = 0  # heatmap sets the source gave (before pooling)
     min_count: int = 1
+    matrices: ScoreMatrices = field(default_factory=dict)  # every heatmap against every mask of its family
 
     @property
     def classes(self) -> list[str]:
@@ -93,7 +94,7 @@ def analyze_collection(collection: Collection, families: dict[str, MaskFamily], 
         raise UserError(f"min_count={min_count} would score heatmaps made of no image: give min_count=1 or more.")
     check_compatible(collection.sets)
     sets = pool_folds(collection.sets, min_count)
-    scores = score_sets(sets, families, threshold, min_count, progress)
+    scores, matrices = score_sets(sets, families, threshold, min_count, progress)
     methods = dict.fromkeys(s.method for s in sets)
     clusterings = {method: cluster_method([s for s in sets if s.method == method and s.fold == POOLED], min_count) for method in methods}
-    return Analysis(sets, scores, clusterings, families, threshold, list(collection.skipped), len(collection.sets), min_count)
+    return Analysis(sets, scores, clusterings, families, threshold, list(collection.skipped), len(collection.sets), min_count, matrices)

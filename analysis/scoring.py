@@ -35,8 +35,12 @@ def gray_levels(heatmaps: np.ndarray) -> np.ndarray:
     heatmaps = np.asarray(heatmaps, np.float32)
     low, high = heatmaps.min(axis=1, keepdims=True), heatmaps.max(axis=1, keepdims=True)
     span = high - low
-    stretched = np.round((heatmaps - low) / np.where(span > 0, span, np.float32(1)) * np.float32(255))
-    return np.where(span > 0, stretched, 0).astype(np.uint8)
+    stretched = np.subtract(heatmaps, low)
+    np.divide(stretched, np.where(span > 0, span, np.float32(1)), out=stretched)
+    np.multiply(stretched, np.float32(255), out=stretched)
+    grays = np.rint(stretched, out=stretched).astype(np.uint8)
+    grays[span[:, 0] <= 0] = 0
+    return grays
 
 
 def level_histograms(grays: np.ndarray) -> np.ndarray:
@@ -105,6 +109,28 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 
 @dataclass
+class MaskRegions:
+    """M masks (bool [M, P]) as the R distinct regions of pixels they cut the map into:
+    ``membership`` bool [R, M] (which masks hold each region), ``region_of`` int64 [P]."""
+
+    masks: np.ndarray
+    membership: np.ndarray
+    region_of: np.ndarray
+
+    @classmethod
+    def of(cls, masks: np.ndarray) -> MaskRegions:
+        if isinstance(masks, MaskRegions):
+            return masks
+        masks = np.asarray(masks, bool).reshape(len(masks), -1)
+        membership, region_of = np.unique(masks.T, axis=0, return_inverse=True)
+        return cls(masks, membership, region_of.ravel().astype(np.int64))
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.count_nonzero(self.masks, axis=1)
+
+
+@dataclass
 class LevelCounts:
     """Per-map pixel counts by gray level, from which every gray-level score follows.
 
@@ -118,11 +144,15 @@ class LevelCounts:
     pixels: int
 
     @classmethod
-    def of(cls, grays: np.ndarray, masks: np.ndarray, histograms: np.ndarray | None = None) -> LevelCounts:
-        """The counts of the maps ``grays`` (uint8 [B, P]) inside each of the ``masks`` (bool [M, P])."""
-        inside = np.stack([level_histograms(grays[:, mask]) for mask in masks], axis=1)
-        all_levels = level_histograms(grays) if histograms is None else histograms
-        return cls(all_levels, inside, np.count_nonzero(masks, axis=1), grays.shape[1])
+    def of(cls, grays: np.ndarray, masks: np.ndarray | MaskRegions) -> LevelCounts:
+        """The counts of the maps ``grays`` (uint8 [B, P]) inside each of the masks (bool
+        [M, P], or their ``MaskRegions``): one pass over the pixels counts every (map, region, level)."""
+        regions = MaskRegions.of(masks)
+        b, r = len(grays), len(regions.membership)
+        keys = (np.arange(b, dtype=np.int64)[:, None] * r + regions.region_of[None, :]) * LEVELS + grays
+        counts = np.bincount(keys.ravel(), minlength=b * r * LEVELS).reshape(b, r, LEVELS)  # [B, R, 256]
+        inside = np.swapaxes(np.swapaxes(counts, 1, 2).astype(np.float64) @ regions.membership.astype(np.float64), 1, 2)  # exact integers
+        return cls(counts.sum(axis=1), np.rint(inside).astype(np.int64), regions.sizes, grays.shape[1])
 
     def above(self, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(pixels [B, 1], mask pixels [B, M]) of each map strictly above its gray level [B]."""
@@ -163,7 +193,7 @@ def _auc_from_rank_sums(rank_sums: np.ndarray, sizes: np.ndarray, pixels: int) -
     return np.where((positives > 0) & (negatives > 0), auc, np.nan)
 
 
-def _exact_rank_scores(heatmaps: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray]:
+def _exact_rank_scores(heatmaps: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray]:  # masks: bool [M, P]
     """Rank accuracy and ROC-AUC [B, M] from the float maps' own order (average ranks for ties)."""
     values = heatmaps.astype(np.float64)
     sizes = np.count_nonzero(masks, axis=1)
@@ -214,22 +244,27 @@ def localisation_score_maps(heatmaps: np.ndarray, masks: np.ndarray, counts: Lev
       one half (scikit-learn's ``roc_auc_score``); NaN for an empty or full mask.
     """
     values = np.asarray(heatmaps)
-    positive = np.clip(values, 0, None, dtype=np.float64)
-    mass = _ratio(positive @ masks.T.astype(np.float64), positive.sum(axis=1)[:, None])
+    precision = np.float64 if counts is None else np.float32  # the bootstrap's path (gray ranks) sums in float32
+    positive = np.clip(values, 0, None, dtype=precision)
+    mass = _ratio(positive @ masks.T.astype(precision), positive.sum(axis=1, dtype=np.float64)[:, None])
     peaks = values == values.max(axis=1, keepdims=True)
     pointing = ((peaks.astype(np.float32) @ (~masks).T.astype(np.float32)) == 0).astype(np.float64)
     ranked = _exact_rank_scores(values, masks) if counts is None else _gray_rank_scores(counts)
     return {"mass_accuracy": mass, "rank_accuracy": ranked["rank_accuracy"], "pointing_game": pointing, "roc_auc": ranked["roc_auc"]}
 
 
-def score_maps(grays: np.ndarray, heatmaps: np.ndarray, masks: np.ndarray, threshold: Threshold, ranks: str = "exact") -> dict[str, np.ndarray]:
-    """Every metric of ``METRICS`` [B, M] of B heatmaps against M masks: the thresholded and
-    soft scores read ``grays`` (uint8 [B, P], min-max stretched), the localisation scores
+def score_maps(
+    grays: np.ndarray, heatmaps: np.ndarray, masks: np.ndarray | MaskRegions, threshold: Threshold, ranks: str = "exact"
+) -> dict[str, np.ndarray]:
+    """Every metric of ``METRICS`` [B, M] of B heatmaps against M masks (bool [M, ...], or
+    their ``MaskRegions`` when the same masks score many batches): the thresholded and soft
+    scores read ``grays`` (uint8 [B, P], min-max stretched), the localisation scores
     ``heatmaps`` (float [B, P], unstretched). ``ranks``: ``RANKINGS``."""
     if ranks not in RANKINGS:
         raise ValueError(f"ranks={ranks!r}: use one of {RANKINGS}")
-    grays, heatmaps, masks = grays.reshape(len(grays), -1), np.asarray(heatmaps).reshape(len(heatmaps), -1), masks.reshape(len(masks), -1)
-    counts = LevelCounts.of(grays, masks)
+    regions = MaskRegions.of(masks)
+    grays, heatmaps, masks = grays.reshape(len(grays), -1), np.asarray(heatmaps).reshape(len(heatmaps), -1), regions.masks
+    counts = LevelCounts.of(grays, regions)
     predicted, overlap = counts.above(threshold.levels(grays, counts.all))
     return {
         **binary_score_maps(predicted, overlap, counts.sizes),

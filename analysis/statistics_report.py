@@ -26,7 +26,6 @@ from analysis.heatmap_set import POOLED
 from analysis.html_report import Page
 from analysis.scoring import METRICS
 from analysis.statistics import Statistics
-from analysis.statistics.specificity import score_matrices
 from analysis.statistics_tables import (
     HEADLINE_PARTS,
     STATISTICS_METRICS,
@@ -70,10 +69,10 @@ def write_statistics_figures(analysis, statistics: Statistics, directory: Path) 
     figures.mkdir(parents=True, exist_ok=True)
     for method in analysis.methods:
         pooled = analysis.pooled(method)
-        for family_name, family in analysis.families.items():
+        for family_name in analysis.families:
             matrices = {}
             for heatmap_set in pooled:
-                expressions, scores = score_matrices(heatmap_set, family, analysis.threshold, analysis.min_count)
+                expressions, scores = analysis.matrices[(*heatmap_set.key, family_name)]
                 if len(expressions) >= 2:
                     matrices[heatmap_set.network] = (expressions, scores[SPECIFICITY_FIGURE_METRIC])
             if not matrices:

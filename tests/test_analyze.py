@@ -107,6 +107,41 @@ def test_paper_distances_are_one_minus_pearson(paper_report, reference_dir):
     assert grid.shape[0] > grid.shape[1] * 2  # 12 networks in rows, 6 expressions in columns
 
 
+def test_paper_statistics_specificity_baselines_permutations_and_rank_stability(paper_report):
+    """Issue 22's measurements on the study's 72 pooled heatmaps (no per-image evidence in PNGs)."""
+    folder = paper_report / "statistics"
+    specificity = pd.read_csv(folder / "specificity.csv")
+    ekman = specificity[specificity.mask_family == "ekman"]
+    best = {metric: int((ekman[ekman.metric == metric]["rank"] == 1).sum()) for metric in ("iou", "mass_accuracy", "roc_auc")}
+    assert best == {"iou": 15, "mass_accuracy": 12, "roc_auc": 11}  # where chance is 12 of 72
+    iou = ekman[ekman.metric == "iou"]
+    assert (iou.matched - iou.mean_other).mean() == pytest.approx(0.0066, abs=5e-4)
+    tests = pd.read_csv(folder / "permutation.csv")
+    per_network = tests[(tests.network != "all networks") & (tests.mask_family == "ekman")]
+    assert len(per_network[per_network.metric == "iou"]) == 12 and per_network.exact.all() and (per_network.permutations == 720).all()
+    pooled = tests[(tests.network == "all networks") & (tests.mask_family == "ekman")].set_index("metric")
+    assert not pooled.exact.any() and (pooled.p_value > 0.05).all()  # the matched masks do not beat chance
+    baselines = pd.read_csv(folder / "baselines.csv")
+    centre = baselines[(baselines.baseline == "centre-bias Gaussian") & (baselines.mask_family == "ekman") & (baselines.metric == "iou")]
+    assert len(centre) == 6 and centre.value.mean() > 0.2689  # a Gaussian at the centre beats the networks' mean IoU
+    assert len(baselines[(baselines.baseline == "face prior") & (baselines.metric == "iou") & (baselines.mask_family == "ekman")]) == 72
+    means = pd.read_csv(folder / "means.csv")
+    first = means[(means.mask_family == "ekman") & (means.metric == "iou")].set_index("network").first_share_expressions
+    assert first.idxmax() == "ResNet50" and 0.38 < first["ResNet50"] < 0.50 and first.drop("grand mean").sum() == pytest.approx(1.0)
+    assert means.ci_low.isna().all()  # no intervals over images: the PNGs carry no per-image evidence
+    groups = pd.read_csv(folder / "groups.csv")
+    assert len(groups) == 7 and np.allclose(groups.p_value, 1 / 495, atol=1e-6) and groups.exact.all()  # C(12, 4) splits, all exact
+    clusters = pd.read_csv(folder / "clusters.csv")
+    assert set(clusters.linkage) == {"average", "complete", "ward"} and (clusters.resampling == "pixel blocks of 11x8").all()
+    summary = (paper_report / "summary.md").read_text()
+    assert "### Specificity · iou · lime · ekman masks" in summary and "| all networks |" in summary and "15/72" in summary
+    assert "not available: re-explain with ferlens >= 0.2.0" in summary
+    page = (paper_report / "report" / "index.html").read_text()
+    needles = ("specific alignment", "centre-bias Gaussian", "uniform face", "ranks first (images / expressions)", "(exact, 720)", "44 %", "cluster stability")
+    for needle in (*needles, "<th>ward</th>"):
+        assert needle in page, needle
+
+
 def test_user_mistakes_are_one_sentence(tmp_path, reference_dir):
     nothing = run_analyze(
         "source=paper",

@@ -182,7 +182,7 @@ def compute_statistics(analysis, settings: StatisticsSettings, random_sets: list
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # means over all-NaN rows of empty classes stay NaN
         baselines = baseline_scores(pooled_all, analysis.families, analysis.threshold, analysis.min_count, settings.centre_sigma, random_sets or [])
-        specific, permutation = specificity(pooled_all, analysis.families, analysis.threshold, analysis.min_count, settings.permutations, settings.seed)
+        specific, permutation = specificity(pooled_all, analysis.matrices, list(analysis.families), settings.permutations, settings.seed)
         for method in analysis.methods:
             pooled = analysis.pooled(method)
             lacking = [s.network for s in pooled if s.evidence is None]

@@ -46,23 +46,66 @@ def tree_clusters(tree: np.ndarray) -> list[frozenset[int]]:
     return members[n:-1]
 
 
+def cluster_bits(cluster: frozenset[int]) -> int:
+    """A cluster as a bit mask of its leaves (bit i: leaf i)."""
+    return sum(1 << i for i in cluster)
+
+
+def batched_merges(distances: np.ndarray, method: str) -> np.ndarray:
+    """int64 [R, N-1]: for each of R distance matrices [R, N, N] (1 - r), the cluster (a bit
+    mask of leaves, ``cluster_bits``) formed at each merge of its ``method`` tree, the last
+    being the root. The Lance-Williams updates of scipy's average, complete and Ward linkage
+    (Ward on sqrt(2 (1 - r)), as ``linkage_tree``), vectorised over the R matrices, so that
+    thousands of bootstrap trees cost a few array operations per merge."""
+    if method not in LINKAGES:
+        raise ValueError(f"linkage {method!r}: use one of {LINKAGES}")
+    resamples, n = distances.shape[:2]
+    d = np.clip(distances.astype(np.float64), 0, None)
+    d = np.sqrt(2 * d) if method == "ward" else d.copy()
+    eye = np.eye(n, dtype=bool)
+    d[:, eye] = np.inf
+    size = np.ones((resamples, n))
+    members = np.broadcast_to(np.left_shift(1, np.arange(n, dtype=np.int64)), (resamples, n)).copy()
+    rows = np.arange(resamples)
+    merges = np.zeros((resamples, n - 1), np.int64)
+    for step in range(n - 1):
+        flat = np.argmin(d.reshape(resamples, -1), axis=1)
+        first, second = np.minimum(flat // n, flat % n), np.maximum(flat // n, flat % n)
+        to_first, to_second, between = d[rows, :, first], d[rows, :, second], d[rows, first, second][:, None]  # [R, N]
+        n_first, n_second = size[rows, first][:, None], size[rows, second][:, None]
+        if method == "average":
+            merged = (n_first * to_first + n_second * to_second) / (n_first + n_second)
+        elif method == "complete":
+            merged = np.maximum(to_first, to_second)
+        else:
+            total = size + n_first + n_second
+            merged = np.sqrt(np.clip(((size + n_first) * to_first**2 + (size + n_second) * to_second**2 - size * between**2) / total, 0, None))
+        merged[rows, first] = np.inf
+        d[rows, first, :] = merged
+        d[rows, :, first] = merged
+        d[rows, second, :] = np.inf
+        d[rows, :, second] = np.inf
+        size[rows, first] += size[rows, second]
+        members[rows, first] |= members[rows, second]
+        merges[:, step] = members[rows, first]
+    return merges
+
+
 def correlations(maps: np.ndarray) -> np.ndarray:
     """Pearson r [..., N, N] between N maps [..., N, P] (a constant map: r = 0 with the others)."""
     centred = maps - maps.mean(axis=-1, keepdims=True)
     norms = np.linalg.norm(centred, axis=-1, keepdims=True)
     standard = centred / np.where(norms > 0, norms, 1)
-    r = standard @ np.swapaxes(standard, -1, -2)
+    r = (standard @ np.swapaxes(standard, -1, -2)).astype(np.float64)
     eye = np.eye(maps.shape[-2], dtype=bool)
     return np.clip(np.where(eye, 1.0, r), -1, 1)
 
 
 def support(replicates: np.ndarray, clusters: list[frozenset[int]], method: str) -> np.ndarray:
     """float [clusters, R]: 1 where replicate r's tree (of correlations [R, N, N]) contains the cluster."""
-    found = np.zeros((len(clusters), len(replicates)))
-    for r, matrix in enumerate(replicates):
-        present = set(tree_clusters(linkage_tree(1 - matrix, method)))
-        found[:, r] = [cluster in present for cluster in clusters]
-    return found
+    merges = batched_merges(1 - replicates, method)  # [R, N-1]
+    wanted = np.array([cluster_bits(cluster) for cluster in clusters], np.int64)
+    return (merges[None, :, :] == wanted[:, None, None]).any(axis=2).astype(np.float64)
 
 
 def block_correlations(maps: np.ndarray, resamples: int, rng: np.random.Generator, block: tuple[int, int] = PIXEL_BLOCK) -> np.ndarray:
@@ -110,7 +153,7 @@ class ImageClusterObserver:
     def __call__(self, means: dict[tuple[int, int], np.ndarray]) -> np.ndarray:
         rows = []
         for case in self.cases:
-            stacked = np.stack([means[network, case.cls] for network in case.networks], axis=1).astype(np.float64)  # [batch, N, P]
+            stacked = np.stack([means[network, case.cls] for network in case.networks], axis=1)  # float32 [batch, N, P]
             replicate = correlations(stacked)
             rows += [support(replicate, clusters, method) for method, clusters in case.clusters.items()]
         return np.concatenate(rows) if rows else np.zeros((0, next(iter(means.values())).shape[0]))

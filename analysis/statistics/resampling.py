@@ -25,7 +25,7 @@ from scipy.stats import bootstrap
 
 from analysis.heatmap_set import HeatmapSet
 from analysis.masks import MaskFamily
-from analysis.scoring import METRICS, Threshold, gray_levels, score_maps
+from analysis.scoring import METRICS, MaskRegions, Threshold, gray_levels, score_maps
 from formats.evidence import pool_mask
 
 #: resampling units: ``subjects`` when every image's subject is known (``auto``), else ``images``
@@ -114,6 +114,9 @@ class ReplicateStatistic:
                 for metric in METRICS:
                     self._row((kind, -1, -1, family, metric))
         self.families_used = families_used
+        self.class_regions = {c: MaskRegions.of(np.stack(list(masks.values()))) for c, masks in self.masks.items() if masks}
+        self.prior_keys = [(c, f) for c, masks in self.masks.items() for f in masks]
+        self.prior_regions = MaskRegions.of(np.stack([self.masks[c][f] for c, f in self.prior_keys]))
 
     def _row(self, key: tuple) -> None:
         self.rows[key] = self.layout.add(key)
@@ -146,16 +149,15 @@ class ReplicateStatistic:
             if not cells or not masks:
                 continue
             stacked = np.concatenate([means[cell.network, c] for cell in cells])
-            scores = score_maps(gray_levels(stacked), stacked, np.stack(list(masks.values())), self.threshold, ranks="gray")
+            scores = score_maps(gray_levels(stacked), stacked, self.class_regions[c], self.threshold, ranks="gray")
             for i, cell in enumerate(cells):
                 for j, family in enumerate(masks):
                     for metric in METRICS:
                         out[self.rows["cell", cell.network, c, family, metric]] = scores[metric][i * batch : (i + 1) * batch, j]
-        prior_keys = [(c, f) for c, masks in self.masks.items() for f in masks]
-        prior_masks = np.stack([self.masks[c][f] for c, f in prior_keys])
+        prior_keys = self.prior_keys
         networks = list(self.classes_of)
         priors = np.concatenate([sum(sums[n, c][0] for c in self.classes_of[n]) / sum(sums[n, c][1] for c in self.classes_of[n])[:, None] for n in networks])
-        scores = score_maps(gray_levels(priors), priors, prior_masks, self.threshold, ranks="gray")
+        scores = score_maps(gray_levels(priors), priors, self.prior_regions, self.threshold, ranks="gray")
         for i, network in enumerate(networks):
             for c in self.classes_of[network]:
                 for family in self.masks[c]:

@@ -17,26 +17,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import permutation_test, rankdata
 
+from analysis.aggregate import ScoreMatrices
 from analysis.heatmap_set import HeatmapSet
-from analysis.masks import MaskFamily
-from analysis.scoring import METRICS, Threshold, score_maps
+from analysis.scoring import METRICS
 
 SPECIFICITY_COLUMNS = ["network", "method", "mask_family", "metric", "expression", "matched", "mean_other", "max_other", "rank", "masks"]
 PERMUTATION_COLUMNS = ["network", "method", "mask_family", "metric", "expressions", "statistic", "null_mean", "p_value", "permutations", "exact"]
 POOLED_NETWORKS = "all networks"
-
-
-def score_matrices(heatmap_set: HeatmapSet, family: MaskFamily, threshold: Threshold, min_count: int) -> tuple[list[str], dict[str, np.ndarray]]:
-    """(expressions, {metric: [E, E]}) for the set's non-empty classes that have a mask in
-    ``family``: entry [i, j] scores heatmap i against the mask of expression j (full template resolution)."""
-    present = [c for c, (name, missing) in enumerate(zip(heatmap_set.classes, heatmap_set.missing(min_count), strict=True)) if not missing and name in family]
-    expressions = [heatmap_set.classes[c] for c in present]
-    if not present:
-        return [], {}
-    grays = heatmap_set.gray()[present].reshape(len(present), -1)
-    heatmaps = heatmap_set.heatmaps[present].reshape(len(present), -1)
-    masks = np.stack([family[name] for name in expressions]).reshape(len(present), -1)
-    return expressions, score_maps(grays, heatmaps, masks, threshold)
 
 
 def specificity_rows(network: str, method: str, family_name: str, expressions: list[str], matrices: dict[str, np.ndarray]) -> list[tuple]:
@@ -78,27 +65,26 @@ def permutation_p(matrices: list[np.ndarray], permutations: int, rng: np.random.
     return float(result.statistic), float(np.mean(result.null_distribution)), float(result.pvalue), len(result.null_distribution), bool(exact)
 
 
-def specificity(
-    pooled: list[HeatmapSet], families: dict[str, MaskFamily], threshold: Threshold, min_count: int, permutations: int, seed: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(specificity table, permutation tests) of the pooled sets: ``SPECIFICITY_COLUMNS``
-    per (network, method, family, metric, expression); ``PERMUTATION_COLUMNS`` per network
-    and pooled over the networks of each method (only expressions every network has, so
-    that the pooled statistic permutes the same labels), for every metric of ``METRICS``."""
+def specificity(pooled: list[HeatmapSet], matrices: ScoreMatrices, families: list[str], permutations: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(specificity table, permutation tests) of the pooled sets from their score
+    ``matrices`` (``analysis.aggregate.ScoreMatrices``): ``SPECIFICITY_COLUMNS`` per (network,
+    method, family, metric, expression); ``PERMUTATION_COLUMNS`` per network and pooled over
+    the networks of each method (only expressions every network has, so that the pooled
+    statistic permutes the same labels), for every metric of ``METRICS``."""
     rng = np.random.default_rng(seed)
     rows, tests = [], []
-    for family_name, family in families.items():
+    for family_name in families:
         by_method: dict[str, list[tuple[str, list[str], dict[str, np.ndarray]]]] = {}
         for heatmap_set in pooled:
-            expressions, matrices = score_matrices(heatmap_set, family, threshold, min_count)
+            expressions, scores = matrices[(*heatmap_set.key, family_name)]
             if len(expressions) < 2:
                 continue
-            rows += specificity_rows(heatmap_set.network, heatmap_set.method, family_name, expressions, matrices)
-            by_method.setdefault(heatmap_set.method, []).append((heatmap_set.network, expressions, matrices))
+            rows += specificity_rows(heatmap_set.network, heatmap_set.method, family_name, expressions, scores)
+            by_method.setdefault(heatmap_set.method, []).append((heatmap_set.network, expressions, scores))
         for method, networks in by_method.items():
             for metric in METRICS:
-                for network, expressions, matrices in networks:
-                    matrix = matrices[metric]
+                for network, expressions, scores in networks:
+                    matrix = scores[metric]
                     if np.isnan(matrix).any():
                         continue
                     tests.append((network, method, family_name, metric, len(expressions), *permutation_p([matrix], permutations, rng)))

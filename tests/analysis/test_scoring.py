@@ -126,3 +126,31 @@ def test_localisation_reads_the_float_map_and_missing_is_nan():
     assert score_heatmap(gray, mask, Threshold()) == {**scores, **localisation_scores(gray, mask)}  # without a float map: the gray one
     assert list(scores) == list(METRICS)
     assert set(missing_scores()) == set(METRICS) and all(np.isnan(value) for value in missing_scores().values())
+
+
+def test_batched_engine_equals_the_one_map_scores_and_skimages_otsu():
+    from analysis.scoring import gray_levels, level_histograms, otsu_levels, score_maps
+
+    rng = np.random.default_rng(11)
+    masks = rng.random((4, 30, 20)) < np.array([0.1, 0.3, 0.5, 0.9])[:, None, None]
+    heatmaps = np.stack([rng.random((30, 20)) ** power for power in (1, 3, 8)]).astype(np.float32)
+    heatmaps[1, :5] = 0  # ties at the minimum
+    grays = gray_levels(heatmaps.reshape(3, -1))
+    assert all((grays[i] == stretch(heatmaps[i]).ravel()).all() for i in range(3))
+    narrow = rng.integers(100, 110, (5, 600)).astype(np.uint8)  # few levels, far from 0 and 255
+    assert otsu_levels(level_histograms(narrow)).tolist() == [threshold_otsu(image) for image in narrow]
+    for threshold in (Threshold(), Threshold("topk", 15), Threshold("fixed", 90)):
+        batched = score_maps(grays, heatmaps.reshape(3, -1), masks.reshape(4, -1), threshold)
+        for i in range(3):
+            for m in range(4):
+                single = score_heatmap(grays[i].reshape(30, 20), masks[m], threshold, heatmaps[i])
+                assert {k: v[i, m] for k, v in batched.items()} == pytest.approx(single, abs=1e-12)
+    coarse = score_maps(grays, heatmaps.reshape(3, -1), masks.reshape(4, -1), Threshold(), ranks="gray")  # the bootstrap's fast path
+    exact = score_maps(grays, heatmaps.reshape(3, -1), masks.reshape(4, -1), Threshold())
+    for metric in METRICS:
+        tolerance = 0.02 if metric in ("rank_accuracy", "roc_auc") else 1e-6  # only the rank metrics see the gray levels
+        np.testing.assert_allclose(coarse[metric], exact[metric], atol=tolerance, err_msg=metric)
+    on_gray = score_maps(grays, grays, masks.reshape(4, -1), Threshold(), ranks="gray")
+    exact_gray = score_maps(grays, grays, masks.reshape(4, -1), Threshold())
+    for metric in METRICS:  # maps that are gray images already: the gray ranks are their own
+        np.testing.assert_allclose(on_gray[metric], exact_gray[metric], atol=1e-6, err_msg=metric)

@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 
 from analysis.clustering import correlation_matrix
-from analysis.statistics.cluster_stability import block_correlations, correlations, group_test, linkage_tree, support, tree_clusters
+from analysis.statistics.cluster_stability import (
+    batched_merges,
+    block_correlations,
+    cluster_bits,
+    correlations,
+    group_test,
+    linkage_tree,
+    support,
+    tree_clusters,
+)
 
 
 def _two_groups(noise: float, seed: int = 0) -> np.ndarray:
@@ -51,3 +60,14 @@ def test_group_test_is_exact_over_every_split_and_finds_perfect_separation():
     unrelated = (unrelated + unrelated.T) / 2
     np.fill_diagonal(unrelated, 0)
     assert group_test(unrelated[None], groups, 9999, rng)[2] > 0.05
+
+
+@pytest.mark.parametrize("method", ["average", "complete", "ward"])
+def test_batched_trees_have_the_clusters_of_scipys(method):
+    rng = np.random.default_rng(7)
+    maps = rng.random((40, 9, 50)) + rng.random((1, 9, 50))  # 40 correlation matrices of 9 maps, no exact ties
+    replicates = correlations(maps)
+    merges = batched_merges(1 - replicates, method)
+    for r in range(len(replicates)):
+        expected = {cluster_bits(cluster) for cluster in tree_clusters(linkage_tree(1 - replicates[r], method))}
+        assert set(merges[r, :-1].tolist()) == expected and merges[r, -1] == 2**9 - 1

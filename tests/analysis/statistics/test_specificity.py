@@ -3,6 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
+from analysis.aggregate import score_sets
 from analysis.heatmap_set import POOLED, HeatmapSet
 from analysis.scoring import Threshold
 from analysis.statistics.specificity import POOLED_NETWORKS, permutation_p, specificity, specificity_rows
@@ -56,7 +57,8 @@ def test_heatmaps_that_are_their_own_masks_are_specific_and_shuffled_ones_are_no
         HeatmapSet("shuffled", "gradcam", POOLED, CLASSES, own[[1, 2, 0, 4, 5, 3]], [10] * 6),
         HeatmapSet("partly", "gradcam", POOLED, CLASSES, own, [10, 0, 10, 10, 10, 10]),  # Disgust empty: five expressions
     ]
-    table, tests = specificity(sets, {"bands": masks}, Threshold(), 1, 999, 0)
+    _, matrices = score_sets(sets, {"bands": masks}, Threshold(), 1, progress=False)
+    table, tests = specificity(sets, matrices, ["bands"], 999, 0)
     iou = table[table.metric == "iou"]
     assert (iou[iou.network == "own"]["rank"] == 1).all() and (iou[iou.network == "own"].matched == 1.0).all()
     assert (iou[iou.network == "shuffled"]["rank"] > 1).all() and len(iou[iou.network == "partly"]) == 5

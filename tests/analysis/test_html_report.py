@@ -1,0 +1,83 @@
+"""report/index.html in a real headless Chromium (Debian's ``chromium``; ``.ci/run`` installs it)."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from analysis.masks import load_families
+from analysis.pipeline import analyze_collection
+from analysis.report import write_report
+from analysis.scoring import Threshold
+from analysis.sources import collect
+from analysis.sources.base import Filters
+from analysis.statistics import GRAND_MEAN, StatisticsSettings, compute_statistics
+from analysis.statistics_tables import number, with_interval
+from tests.analysis.helpers import blob_maps, make_evidence_artifact
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: the flags a sandbox without network needs (no background connections, no GPU, no setuid sandbox as root)
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> tuple[Path, object]:
+    root = tmp_path_factory.mktemp("html")
+    make_evidence_artifact(root / "runs" / "a", "alpha", class_maps=blob_maps(0), seed=1)
+    make_evidence_artifact(root / "runs" / "b", "beta", class_maps=blob_maps(0), seed=2, pretrained=True)
+    make_evidence_artifact(root / "runs" / "c", "gamma", class_maps=blob_maps(5), seed=3)
+    analysis = analyze_collection(collect("local", {"paths": [str(root / "runs")]}, Filters()), load_families({"ekman": "ekman"}), Threshold(), progress=False)
+    statistics = compute_statistics(analysis, StatisticsSettings(resamples=200, split_halves=40))
+    run = {"command": "python analyze.py source=local source.paths=[runs]", "config": "statistics:\n  resamples: 200\n"}
+    directory = write_report(analysis, root / "report", "html test", {"source": "local (runs)"}, statistics, run)
+    return directory, statistics
+
+
+def _browser():
+    if CHROMIUM is None:
+        pytest.skip("no Chromium on PATH: install Debian's chromium (apt-get install chromium; .ci/run does) to test report/index.html in a browser")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is missing: pip install -e '.[test]' installs it")
+    return sync_api
+
+
+def test_the_page_is_self_contained(report):
+    directory, _ = report
+    page = (directory / "report" / "index.html").read_text()
+    assert "http://" not in page and "https://" not in page and 'src="data:image/png;base64,' in page
+    assert page.count("<img") >= 5  # specificity, heatmaps, three dendrograms
+
+
+def test_the_report_renders_in_chromium_without_errors_and_shows_its_numbers(report, tmp_path):
+    directory, statistics = report
+    sync_api = _browser()
+    problems, requests = [], []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.on("console", lambda message: problems.append(message.text) if message.type in ("error", "warning") else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto((directory / "report" / "index.html").as_uri())
+        page.wait_for_load_state("load")
+        assert page.title() == "html test" and problems == []
+        assert all(url.startswith(("file://", "data:")) for url in requests), requests  # opens from disk, no network
+        images = page.eval_on_selector_all("img", "images => images.map(image => image.complete && image.naturalWidth > 0)")
+        assert len(images) >= 5 and all(images)
+        text = page.inner_text("body")
+        mean = statistics.means.set_index(["network", "mask_family", "metric"]).loc[(GRAND_MEAN, "ekman", "iou")]
+        assert with_interval(mean.value, mean.ci_low, mean.ci_high) in text  # the grand mean with its interval
+        tests = statistics.permutation[(statistics.permutation.metric == "iou") & (statistics.permutation.network == "alpha")].iloc[0]
+        assert f"{tests.p_value:.4f} (exact, 720)" in text
+        reliability = statistics.reliability.iloc[0]
+        assert number(reliability.reliability) in text and "specific alignment" in text and "python analyze.py source=local" in text
+        # click the Anger column of the first table twice: its rows sort ascending, then descending
+        table = page.locator("table.sortable").first
+        header = table.locator("th", has_text="Anger")
+        values = lambda: [float(cell.split()[0]) for cell in table.locator("tbody tr td:nth-child(2)").all_inner_texts() if cell[:1].isdigit()]  # noqa: E731
+        header.click()
+        assert values() == sorted(values())
+        header.click()
+        assert values() == sorted(values(), reverse=True)
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=False)
+        browser.close()
+    assert (tmp_path / "report.png").stat().st_size > 10_000
