@@ -140,7 +140,8 @@ def statistics_markdown(analysis, statistics: Statistics) -> list[str]:
 
 SPECIFICITY_CAPTION = (
     "Each cell: the score against the expression's own mask (mean, max over the other expressions' masks) #rank of the own mask (1 = best). "
-    "Permutation p: the mask labels permuted over the expressions (per network exact over all assignments; pooled: each network's labels independently)."
+    "Permutation p: the mask labels permuted over the expressions (per network exact over all assignments; pooled: each network's labels independently); "
+    "FDR: the per-network p adjusted for testing every network (Benjamini-Hochberg)."
 )
 RELIABILITY_CAPTION = (
     "Split-half correlation of the map over random halves of its units, Spearman-Brown corrected; "

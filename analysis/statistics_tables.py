@@ -168,7 +168,8 @@ def _p_value(tests: pd.DataFrame, network: str) -> str:
         return MISSING
     test = tests.loc[network]
     how = "exact" if test.exact else "Monte Carlo"
-    return f"{test.p_value:.4f} ({how}, {int(test.permutations)})"
+    adjusted = f"; FDR {test.p_fdr:.4f}" if network != POOLED_NETWORKS else ""
+    return f"{test.p_value:.4f} ({how}, {int(test.permutations)}{adjusted})"
 
 
 def reliability_table(statistics: Statistics, method: str) -> pd.DataFrame | None:

@@ -17,7 +17,7 @@ import numpy as np
 from datamodules.face_drawing import Look, Part, Placement, draw_face
 from datamodules.face_shape import MEAN_SHAPE
 from datamodules.sources import DataError, FaceSample
-from datamodules.synthetic_aus import PROTOTYPES, displace
+from datamodules.synthetic_aus import PROTOTYPE_SETS, displace
 from formats.expressions import CLASSES_6, CLASSES_7
 
 _SUPERSAMPLE = 2
@@ -51,6 +51,9 @@ class SyntheticFaces:
         neutral: add a 7th class, Neutral (no AUs).
         seed: everything is a deterministic function of it.
         intensity_range: AU intensities are drawn uniformly from this range.
+        prototypes: the AUs of each expression: ``facs`` (the FACS/EMFACS prototypes) or
+            ``distinct`` (one AU per class, each acting on its own face region: a known-truth
+            set for specificity).
     """
 
     def __init__(
@@ -61,9 +64,13 @@ class SyntheticFaces:
         neutral: bool = False,
         seed: int = 0,
         intensity_range: tuple[float, float] = (0.6, 1.0),
+        prototypes: str = "facs",
     ) -> None:
         if num_images < 1 or num_subjects < 1 or image_size < 16:
             raise DataError("SyntheticFaces needs num_images >= 1, num_subjects >= 1 and image_size >= 16.")
+        if prototypes not in PROTOTYPE_SETS:
+            raise DataError(f"data.source.prototypes={prototypes!r} is not known: use one of {', '.join(PROTOTYPE_SETS)}.")
+        self.prototype_set, self.prototypes = prototypes, PROTOTYPE_SETS[prototypes]
         self.num_images = num_images
         self.num_subjects = num_subjects
         self.image_size = image_size
@@ -85,7 +92,8 @@ class SyntheticFaces:
         return [f"s{i % self.num_subjects:03d}" for i in range(self.num_images)]
 
     def describe(self) -> str:
-        return f"synthetic faces ({self.num_images} images, {self.num_subjects} subjects, {self.image_size}px, seed {self.seed})"
+        prototypes = "" if self.prototype_set == "facs" else f", {self.prototype_set} prototypes"
+        return f"synthetic faces ({self.num_images} images, {self.num_subjects} subjects, {self.image_size}px, seed {self.seed}{prototypes})"
 
     # -- sampling -------------------------------------------------------------------
     def _identity(self, subject: int) -> tuple[np.ndarray, Look]:
@@ -116,7 +124,7 @@ class SyntheticFaces:
 
     def _scene(self, index: int, label: int) -> _Scene:
         rng = np.random.default_rng([self.seed, 2, index])
-        variants = PROTOTYPES[self.class_names[label]]
+        variants = self.prototypes[self.class_names[label]]
         prototype = variants[rng.integers(len(variants))]
         low, high = self.intensity_range
         return _Scene(

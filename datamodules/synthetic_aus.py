@@ -82,6 +82,22 @@ PROTOTYPES: dict[str, list[tuple[int, ...]]] = {
 }
 
 
+#: Prototypes whose classes differ in where their AUs act: inner brows and glabella (AU4),
+#: nose (AU9), upper lids (AU5), lip corners (AU12), jaw and chin (AU26), outer brows (AU2).
+#: A known-truth set for specificity: each class has its own generating region.
+DISTINCT_PROTOTYPES: dict[str, list[tuple[int, ...]]] = {
+    "Anger": [(4,)],
+    "Disgust": [(9,)],
+    "Fear": [(5,)],
+    "Happiness": [(12,)],
+    "Sadness": [(26,)],
+    "Surprise": [(2,)],
+    "Neutral": [()],
+}
+#: ``SyntheticFaces(prototypes=...)`` by name
+PROTOTYPE_SETS = {"facs": PROTOTYPES, "distinct": DISTINCT_PROTOTYPES}
+
+
 def displace(shape: np.ndarray, intensities: dict[int, float]) -> np.ndarray:
     """Apply AUs to a [68, 2] shape in face units; `intensities` maps AU -> [0, 1]."""
     moved = shape.copy()

@@ -195,9 +195,7 @@ def compute_statistics(analysis, settings: StatisticsSettings, random_sets: list
                 statistic = ReplicateStatistic(
                     cells_of(evidence_sets, analysis.min_count, settings.resample), analysis.classes, analysis.families, analysis.threshold, len(evidence_sets)
                 )
-                image_cases = [case for case in cases.values() if case.networks is not None]
-                observer = ImageClusterObserver([ClusterCase(c.cls, c.networks, c.clusters) for c in image_cases])
-                statistic.observers.append(observer)
+                statistic.observers.append(ImageClusterObserver([case for case in cases.values() if case.networks is not None]))
                 outcome = run_bootstrap(statistic, settings.resamples, settings.confidence, settings.seed, settings.batch, settings.interval)
                 full = _full_values(analysis, method, evidence_sets, statistic, baselines)
                 parts["cells"].append(_cell_table(analysis, method, evidence_sets, statistic, outcome, full, settings.resample))
@@ -282,7 +280,6 @@ def _expression_resampling(table: pd.DataFrame, settings: StatisticsSettings) ->
     def statistic(chosen: np.ndarray, axis: int = -1) -> np.ndarray:
         chosen = chosen.astype(int)
         means = np.nanmean(values[:, chosen], axis=-1)  # [N, batch]
-        means = np.atleast_2d(means.T).T if means.ndim == 1 else means
         first = np.zeros_like(means)
         best = np.argmax(np.nan_to_num(means, nan=-np.inf), axis=0)
         first[best, np.arange(means.shape[1])] = 1.0

@@ -6,7 +6,8 @@ best). A permutation test of the mask labels asks whether the matched masks scor
 chance: the statistic is the mean over expressions of the score of heatmap e against mask
 pi(e); under the null every assignment pi of masks to heatmaps is equally likely. Per network
 the test is exact (all 720 assignments of 6 masks); pooled over networks each network's
-labels are permuted independently (Monte Carlo). ``scipy.stats.permutation_test`` does both.
+labels are permuted independently (Monte Carlo). ``scipy.stats.permutation_test`` does both;
+the per-network p-values are also given adjusted for testing many networks (Benjamini-Hochberg).
 """
 
 from __future__ import annotations
@@ -15,27 +16,29 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.stats import permutation_test, rankdata
+from scipy.stats import false_discovery_control, permutation_test, rankdata
 
 from analysis.aggregate import ScoreMatrices
 from analysis.heatmap_set import HeatmapSet
 from analysis.scoring import METRICS
 
 SPECIFICITY_COLUMNS = ["network", "method", "mask_family", "metric", "expression", "matched", "mean_other", "max_other", "rank", "masks"]
-PERMUTATION_COLUMNS = ["network", "method", "mask_family", "metric", "expressions", "statistic", "null_mean", "p_value", "permutations", "exact"]
+PERMUTATION_COLUMNS = [
+    "network", "method", "mask_family", "metric", "expressions", "statistic", "null_mean", "p_value", "permutations", "exact", "p_fdr",
+]  # fmt: skip
 POOLED_NETWORKS = "all networks"
 
 
 def specificity_rows(network: str, method: str, family_name: str, expressions: list[str], matrices: dict[str, np.ndarray]) -> list[tuple]:
     """``SPECIFICITY_COLUMNS`` rows of one set and family: per metric and expression the
-    matched score, mean and max over the other masks, and the matched mask's rank (ties share
-    the best rank: a heatmap scoring all masks equally ranks 1)."""
+    matched score, mean and max over the other masks, and the matched mask's rank (1 = the
+    best alone; ties get their average rank, so a heatmap scoring all masks equally is in the middle, never best)."""
     rows = []
     for metric, matrix in matrices.items():
         for i, expression in enumerate(expressions):
             others = np.delete(matrix[i], i)
             scores = np.nan_to_num(matrix[i], nan=-np.inf)
-            rank = int(rankdata(-scores, method="min")[i])
+            rank = float(rankdata(-scores, method="average")[i])
             mean_other = float(np.mean(others)) if len(others) else np.nan
             max_other = float(np.max(others)) if len(others) else np.nan
             rows.append((network, method, family_name, metric, expression, float(matrix[i, i]), mean_other, max_other, rank, len(expressions)))
@@ -92,4 +95,16 @@ def specificity(pooled: list[HeatmapSet], matrices: ScoreMatrices, families: lis
                 chosen = [m[metric][np.ix_(idx, idx)] for _, names, m in networks for idx in [[names.index(e) for e in common]]]
                 if len(networks) > 1 and len(common) >= 2 and not any(np.isnan(matrix).any() for matrix in chosen):
                     tests.append((POOLED_NETWORKS, method, family_name, metric, len(common), *permutation_p(chosen, permutations, rng)))
-    return pd.DataFrame(rows, columns=SPECIFICITY_COLUMNS), pd.DataFrame(tests, columns=PERMUTATION_COLUMNS)
+    tests = pd.DataFrame(tests, columns=PERMUTATION_COLUMNS[:-1])
+    return pd.DataFrame(rows, columns=SPECIFICITY_COLUMNS), with_false_discovery_rate(tests)
+
+
+def with_false_discovery_rate(tests: pd.DataFrame) -> pd.DataFrame:
+    """Add ``p_fdr``: the per-network p-values of each (method, family, metric) adjusted for
+    testing many networks (Benjamini-Hochberg, ``scipy.stats.false_discovery_control``); the
+    pooled test is one test and keeps its p."""
+    tests = tests.assign(p_fdr=tests.p_value.astype(float))
+    networks = tests.network != POOLED_NETWORKS
+    for _, group in tests[networks].groupby(["method", "mask_family", "metric"]):
+        tests.loc[group.index, "p_fdr"] = false_discovery_control(group.p_value.to_numpy(float))
+    return tests

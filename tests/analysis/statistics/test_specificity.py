@@ -2,6 +2,7 @@ import itertools
 
 import numpy as np
 import pytest
+from scipy.stats import false_discovery_control
 
 from analysis.aggregate import score_sets
 from analysis.heatmap_set import POOLED, HeatmapSet
@@ -42,9 +43,9 @@ def test_specificity_rows_compare_the_own_mask_with_the_others():
     matrix = np.array([[0.5, 0.2, 0.5], [0.1, 0.4, 0.9], [0.3, 0.3, 0.3]])
     rows = specificity_rows("net", "gradcam", "ekman", ["A", "B", "C"], {"iou": matrix})
     by = {row[4]: row for row in rows}
-    assert by["A"][5:9] == (0.5, pytest.approx(0.35), 0.5, 1)  # a tie with another mask shares the best rank
+    assert by["A"][5:9] == (0.5, pytest.approx(0.35), 0.5, 1.5)  # tied with another mask: the average of ranks 1 and 2, not a best
     assert by["B"][5:9] == (0.4, pytest.approx(0.5), 0.9, 2)
-    assert by["C"][8] == 1 and by["C"][9] == 3
+    assert by["C"][8] == 2 and by["C"][9] == 3  # the same score against every mask: the middle rank
 
 
 def test_heatmaps_that_are_their_own_masks_are_specific_and_shuffled_ones_are_not():
@@ -66,3 +67,6 @@ def test_heatmaps_that_are_their_own_masks_are_specific_and_shuffled_ones_are_no
     assert p.loc["own", "p_value"] == pytest.approx(1 / 720) and p.loc["shuffled", "p_value"] > 0.5
     assert p.loc["partly", "expressions"] == 5 and p.loc["partly", "permutations"] == 120
     assert p.loc[POOLED_NETWORKS, "expressions"] == 5  # the expressions every network has
+    networks = p.drop(POOLED_NETWORKS)
+    np.testing.assert_allclose(networks.p_fdr, false_discovery_control(networks.p_value))  # Benjamini-Hochberg over the networks
+    assert p.loc[POOLED_NETWORKS, "p_fdr"] == p.loc[POOLED_NETWORKS, "p_value"]
