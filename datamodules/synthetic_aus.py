@@ -82,16 +82,16 @@ PROTOTYPES: dict[str, list[tuple[int, ...]]] = {
 }
 
 
-#: Prototypes whose classes differ in where their AUs act: inner brows and glabella (AU4),
-#: nose (AU9), upper lids (AU5), lip corners (AU12), jaw and chin (AU26), outer brows (AU2).
-#: A known-truth set for specificity: each class has its own generating region.
+#: Prototypes whose classes differ in where their AUs act, top to bottom: brows and forehead
+#: (AU1+2), eyelids (AU5+7), cheeks (AU6), nose (AU9), lip corners (AU12), chin (AU17). A
+#: known-truth set for specificity: each class has its own generating region.
 DISTINCT_PROTOTYPES: dict[str, list[tuple[int, ...]]] = {
-    "Anger": [(4,)],
+    "Anger": [(1, 2)],
     "Disgust": [(9,)],
-    "Fear": [(5,)],
+    "Fear": [(5, 7)],
     "Happiness": [(12,)],
-    "Sadness": [(26,)],
-    "Surprise": [(2,)],
+    "Sadness": [(17,)],
+    "Surprise": [(6,)],
     "Neutral": [()],
 }
 #: ``SyntheticFaces(prototypes=...)`` by name
