@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from saliency.imputation import linear_imputation
+from user_errors import UserError
 
 DELETION_STEPS = 20
 ROAD_FRACTIONS = (0.1, 0.3, 0.5, 0.7, 0.9)
@@ -122,7 +123,7 @@ def deletion_insertion(
     (the original once per image, the all-``baseline`` image once for the batch)."""
     _check(images, maps, targets)
     if steps < 2:
-        raise ValueError(f"deletion/insertion needs steps >= 2, got {steps}")
+        raise UserError(f"Deletion/insertion curves need at least 2 steps, got {steps}: set steps to 2 or more (default {DELETION_STEPS}).")
     count, pixels = len(images), maps[0].numel()
     ranks = saliency_ranks(maps)
     interior = torch.arange(1, steps, device=images.device)
@@ -161,7 +162,9 @@ def road(
     2 B F sparse solves (on the CPU)."""
     _check(images, maps, targets)
     if not fractions or not all(0 < f < 1 for f in fractions):
-        raise ValueError(f"ROAD fractions must lie strictly between 0 and 1, got {fractions}")
+        raise UserError(
+            f"ROAD removes a fraction of the pixels strictly between 0 and 1, got {list(fractions)}: give fractions such as {list(ROAD_FRACTIONS)}."
+        )
     count, pixels = len(images), maps[0].numel()
     ranks = saliency_ranks(maps)
     removed = torch.tensor([removed_count(f, pixels) for f in fractions], device=images.device)

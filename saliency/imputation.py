@@ -8,6 +8,8 @@ noise is added by the caller (``saliency.faithfulness.road``)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
@@ -69,9 +71,11 @@ def impute_image(image: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 def linear_imputation(images: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
     """``images`` [N, C, H, W], ``missing`` [N, H, W] bool -> [N, C, H, W] (dtype and device of
-    ``images``): each image imputed by ``impute_image`` (on the CPU, one sparse solve per image)."""
+    ``images``): each image imputed by ``impute_image``, on the CPU, one sparse solve per image
+    in as many threads as torch uses (SuperLU releases the GIL while it factorises)."""
     if missing.shape != (images.shape[0], *images.shape[2:]):
         raise ValueError(f"the masks {tuple(missing.shape)} do not match the images {tuple(images.shape)}")
     host_images, host_missing = images.detach().cpu().double().numpy(), missing.detach().cpu().numpy()
-    imputed = np.stack([impute_image(image, mask) for image, mask in zip(host_images, host_missing, strict=True)])
-    return torch.from_numpy(imputed).to(device=images.device, dtype=images.dtype)
+    with ThreadPoolExecutor(max_workers=max(1, min(len(host_images), torch.get_num_threads()))) as pool:
+        imputed = list(pool.map(impute_image, host_images, host_missing))
+    return torch.from_numpy(np.stack(imputed)).to(device=images.device, dtype=images.dtype)

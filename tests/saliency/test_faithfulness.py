@@ -12,6 +12,7 @@ from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget
 from torch import nn
 
 from saliency.faithfulness import ROAD_FRACTIONS, deletion_insertion, road, saliency_ranks, trapezoid_auc
+from user_errors import UserError
 
 
 class RegionNet(nn.Module):
@@ -146,7 +147,7 @@ def test_the_network_mode_is_restored_and_bad_arguments_are_refused(confident_ne
     confident_net.eval()
     with pytest.raises(ValueError, match="maps \\[B, H, W\\]"):
         deletion_insertion(confident_net, images, maps[:, :8], targets)
-    with pytest.raises(ValueError, match="steps >= 2"):
+    with pytest.raises(UserError, match="need at least 2 steps, got 1: set steps to 2 or more"):
         deletion_insertion(confident_net, images, maps, targets, steps=1)
-    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+    with pytest.raises(UserError, match=r"strictly between 0 and 1, got \[0.5, 1.0\]: give fractions such as"):
         road(confident_net, images, maps, targets, fractions=(0.5, 1.0))

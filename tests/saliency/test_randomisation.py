@@ -20,6 +20,7 @@ from saliency.randomisation import (
     model_parameter_randomisation,
     randomisation_layers,
 )
+from user_errors import UserError
 
 
 def smooth_images(count: int, side: int, seed: int) -> torch.Tensor:
@@ -103,8 +104,10 @@ def test_modules_not_randomised_are_named_and_a_network_without_layers_is_refuse
     found = randomisation_layers(Odd(), torch.rand(1, 3, 8, 8))
     assert found.layers == ("head", "conv")
     assert found.skipped == ("scaled: no reset_parameters()", "unused: not called in the forward pass")
-    with pytest.raises(ValueError, match="no layer to randomise"):
+    with pytest.raises(UserError, match="Flatten has no layer to randomise .*: choose a network with conv, linear or norm layers"):
         model_parameter_randomisation(nn.Flatten(), build_explainer("gradcam"), torch.rand(1, 3, 8, 8), torch.tensor([0]))
+    with pytest.raises(UserError, match="at least 1 draw, got 0"):
+        model_parameter_randomisation(Odd(), build_explainer("gradcam"), torch.rand(1, 3, 8, 8), torch.tensor([0]), draws=0)
 
 
 def test_the_callers_network_mode_and_rng_are_untouched_even_under_inference_mode(small_case):
