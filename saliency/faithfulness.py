@@ -125,7 +125,7 @@ def deletion_insertion(
     if steps < 2:
         raise UserError(f"Deletion/insertion curves need at least 2 steps, got {steps}: set steps to 2 or more (default {DELETION_STEPS}).")
     count, pixels = len(images), maps[0].numel()
-    ranks = saliency_ranks(maps)
+    ranks, targets = saliency_ranks(maps.to(images.device)), targets.to(images.device)
     interior = torch.arange(1, steps, device=images.device)
     # jobs: per image the original (deletion step 0), deletion steps 1..steps-1, insertion steps 1..steps-1
     step = torch.cat([torch.zeros(1, dtype=torch.long, device=images.device), interior, interior]).repeat(count)
@@ -166,7 +166,7 @@ def road(
             f"ROAD removes a fraction of the pixels strictly between 0 and 1, got {list(fractions)}: give fractions such as {list(ROAD_FRACTIONS)}."
         )
     count, pixels = len(images), maps[0].numel()
-    ranks = saliency_ranks(maps)
+    ranks, targets = saliency_ranks(maps.to(images.device)), targets.to(images.device)
     removed = torch.tensor([removed_count(f, pixels) for f in fractions], device=images.device)
     jobs_per_image = 2 * len(fractions)
     image_of = torch.arange(count, device=images.device).repeat_interleave(jobs_per_image)
