@@ -43,7 +43,6 @@ from user_errors import UserError
 DELETION_STEPS = 20
 ROAD_FRACTIONS = (0.1, 0.3, 0.5, 0.7, 0.9)
 ROAD_NOISE = 0.01
-ROAD_ORDERS = ("morf", "lerf")
 
 
 @dataclass(frozen=True)
