@@ -1,0 +1,153 @@
+"""Deletion / insertion and ROAD: against Quantus' PixelFlipping, a plain per-image loop and
+pytorch-grad-cam's ROAD (noise 0, the same pixel masks); the known truth on a trained network is
+in test_sanity_known_truth.py."""
+
+import numpy as np
+import pytest
+import pytorch_grad_cam.metrics.road as grad_cam_road
+import quantus
+import torch
+import torch.nn.functional as F
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget
+from torch import nn
+
+from saliency.faithfulness import ROAD_FRACTIONS, deletion_insertion, road, saliency_ranks, trapezoid_auc
+from user_errors import UserError
+
+
+class RegionNet(nn.Module):
+    """Logits = a fixed random linear map of the mean colour and the mean squared colour of each
+    cell of a 3 x 3 grid: a network whose prediction moves with each region's content and
+    texture (any image size), as imputation smooths it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(3)
+        self.head = nn.Linear(54, 6)
+        with torch.no_grad():
+            self.head.weight.copy_(torch.randn(6, 54, generator=torch.Generator().manual_seed(0)) * 3)
+            self.head.bias.zero_()
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([self.pool(images), self.pool(images * images)], dim=1).flatten(1))
+
+
+@pytest.fixture(scope="module")
+def confident_net() -> nn.Module:
+    return RegionNet().eval()
+
+
+def batch(count: int, side: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(images [count, 3, side, side] in [0, 1], half noise, half smooth; maps with distinct values; targets)."""
+    generator = torch.Generator().manual_seed(seed)
+    smooth = F.interpolate(torch.rand(count, 3, 4, 4, generator=generator), size=(side, side), mode="bilinear", align_corners=False)
+    images = 0.5 * torch.rand(count, 3, side, side, generator=generator) + 0.5 * smooth
+    maps = torch.rand(count, side, side, generator=generator)
+    return images, maps, torch.randint(0, 6, (count,), generator=generator)
+
+
+def test_deletion_equals_quantus_pixel_flipping(confident_net):
+    images, maps, targets = batch(3, 30, 0)
+    ours = deletion_insertion(confident_net, images, maps, targets, steps=15)
+    # Quantus flips channel features; a map repeated over the channels and steps of 3 x 60 features
+    # remove whole pixels, 60 per step (900 / 15), set to the baseline 0
+    metric = quantus.PixelFlipping(features_in_step=3 * 60, perturb_baseline=0.0, normalise=False, abs=False, disable_warnings=True)
+    repeated = np.repeat(maps.numpy()[:, None], 3, axis=1)
+    theirs = np.array(metric(model=confident_net, x_batch=images.numpy(), y_batch=targets.numpy(), a_batch=repeated, softmax=True, device="cpu"))
+    assert theirs.shape == (3, 15) and theirs.std() > 0.01  # curves that move
+    np.testing.assert_allclose(ours.deletion[:, 1:].numpy(), theirs, atol=1e-6)
+
+
+def plain_curves(net: nn.Module, image: torch.Tensor, saliency: torch.Tensor, target: int, steps: int, baseline: float) -> tuple[list[float], list[float]]:
+    """One image, one forward pass per step: the deletion and insertion curves by their definition."""
+    order = torch.argsort(saliency.flatten(), descending=True, stable=True)
+    deletion, insertion = [], []
+    for k in range(steps + 1):
+        chosen = order[: k * saliency.numel() // steps]
+        deleted, inserted = image.clone().flatten(1), torch.full_like(image, baseline).flatten(1)
+        deleted[:, chosen] = baseline
+        inserted[:, chosen] = image.flatten(1)[:, chosen]
+        with torch.no_grad():
+            deletion.append(float(net(deleted.view(1, *image.shape)).softmax(dim=1)[0, target]))
+            insertion.append(float(net(inserted.view(1, *image.shape)).softmax(dim=1)[0, target]))
+    return deletion, insertion
+
+
+def test_curves_and_aucs_follow_their_definition_whatever_the_batch_size(confident_net):
+    images, maps, targets = batch(4, 16, 1)
+    maps[0, :4] = 0.5  # ties: taken in raster order
+    curves = deletion_insertion(confident_net, images, maps, targets, steps=5, baseline=0.25, batch_size=64)
+    for b in range(4):
+        deletion, insertion = plain_curves(confident_net, images[b], maps[b], int(targets[b]), 5, 0.25)
+        np.testing.assert_allclose(curves.deletion[b].numpy(), deletion, atol=1e-6)
+        np.testing.assert_allclose(curves.insertion[b].numpy(), insertion, atol=1e-6)
+    fractions = np.arange(6) / 5
+    np.testing.assert_allclose(curves.deletion_auc.numpy(), np.trapezoid(curves.deletion.double().numpy(), fractions, axis=1), atol=1e-12)
+    np.testing.assert_allclose(curves.insertion_auc.numpy(), np.trapezoid(curves.insertion.double().numpy(), fractions, axis=1), atol=1e-12)
+    assert torch.equal(curves.fractions, torch.tensor(fractions))
+    small_batches = deletion_insertion(confident_net, images, maps, targets, steps=5, baseline=0.25, batch_size=3)
+    torch.testing.assert_close(small_batches.deletion, curves.deletion, atol=1e-6, rtol=0)
+    assert trapezoid_auc(torch.tensor([[0.0, 1.0, 1.0]])).item() == pytest.approx(0.75)
+
+
+def test_saliency_ranks_put_the_most_salient_pixel_first_and_ties_in_raster_order():
+    maps = torch.tensor([[[0.1, 0.9], [0.5, 0.5]]])
+    assert saliency_ranks(maps).tolist() == [[3, 0, 1, 2]]
+
+
+class NoiselessImputer(grad_cam_road.NoisyLinearImputer):
+    """pytorch-grad-cam's imputer with noise 0 (its ROAD metrics build the imputer with its default noise, 0.01)."""
+
+    def __init__(self) -> None:
+        super().__init__(noise=0.0)
+
+
+def test_road_equals_pytorch_grad_cam_without_noise(confident_net, monkeypatch):
+    # 40 x 40 = 1600 distinct map values: its percentile thresholds remove exactly f * 1600 pixels, as ours
+    images, maps, _ = batch(4, 40, 2)
+    with torch.no_grad():
+        targets = confident_net(images).argmax(dim=1)  # predicted: ROAD's accuracy starts at 1
+    monkeypatch.setattr(grad_cam_road, "NoisyLinearImputer", NoiselessImputer)
+    ours = road(confident_net, images, maps, targets, noise=0.0)  # the default fractions, 10 % to 90 % in steps of 20 %
+    softmax_targets = [ClassifierOutputSoftmaxTarget(int(t)) for t in targets]
+    for i, fraction in enumerate(ROAD_FRACTIONS):
+        percentile = round(100 * (1 - fraction))  # theirs keeps the pixels below this percentile (MoRF)
+        for order, metric, probabilities, kept in (
+            ("morf", grad_cam_road.ROADMostRelevantFirst(percentile), ours.morf, ours.morf_kept),
+            ("lerf", grad_cam_road.ROADLeastRelevantFirst(percentile), ours.lerf, ours.lerf_kept),
+        ):
+            change, perturbed = metric(images, maps.numpy(), softmax_targets, confident_net, return_visualization=True)
+            np.testing.assert_allclose((probabilities[:, i] - ours.original).numpy(), change, atol=1e-6, err_msg=f"{order} {fraction}")
+            with torch.no_grad():
+                assert torch.equal(kept[:, i], confident_net(perturbed).argmax(dim=1) == targets), (order, fraction)
+    combined = grad_cam_road.ROADCombined(percentiles=[10, 30, 50, 70, 90])(images, maps.numpy(), softmax_targets, confident_net)
+    np.testing.assert_allclose(ours.combined.numpy(), combined, atol=1e-6)
+    assert (ours.morf - ours.original[:, None]).abs().max() > 0.01  # imputations that move the scores
+    assert ours.morf_kept.any() and not ours.morf_kept.all()  # and the predictions
+
+
+def test_road_noise_is_fixed_by_the_seed_and_the_image_not_by_the_batch(confident_net):
+    images, maps, targets = batch(4, 16, 3)
+    noisy = road(confident_net, images, maps, targets, noise=0.05, seed=7, batch_size=3)
+    alone = road(confident_net, images[1:], maps[1:], targets[1:], noise=0.05, seed=7, batch_size=64)
+    torch.testing.assert_close(alone.morf, noisy.morf[1:], atol=1e-6, rtol=0)
+    torch.testing.assert_close(alone.lerf, noisy.lerf[1:], atol=1e-6, rtol=0)
+    other_seed = road(confident_net, images, maps, targets, noise=0.05, seed=8)
+    clean = road(confident_net, images, maps, targets, noise=0.0)
+    assert not torch.equal(other_seed.morf, noisy.morf) and not torch.equal(clean.morf, noisy.morf)
+    assert noisy.fractions == ROAD_FRACTIONS and noisy.morf.shape == (4, 5) and noisy.morf_kept.dtype == torch.bool
+
+
+def test_the_network_mode_is_restored_and_bad_arguments_are_refused(confident_net):
+    images, maps, targets = batch(2, 16, 4)
+    confident_net.train()
+    deletion_insertion(confident_net, images, maps, targets, steps=2)
+    road(confident_net, images, maps, targets, fractions=(0.5,))
+    assert confident_net.training
+    confident_net.eval()
+    with pytest.raises(ValueError, match="maps \\[B, H, W\\]"):
+        deletion_insertion(confident_net, images, maps[:, :8], targets)
+    with pytest.raises(UserError, match="need at least 2 steps, got 1: set steps to 2 or more"):
+        deletion_insertion(confident_net, images, maps, targets, steps=1)
+    with pytest.raises(UserError, match=r"strictly between 0 and 1, got \[0.5, 1.0\]: give fractions such as"):
+        road(confident_net, images, maps, targets, fractions=(0.5, 1.0))
