@@ -32,8 +32,23 @@ def _source_points(face) -> np.ndarray:
 
 
 def test_settings_are_validated_and_digested():
-    with pytest.raises(UserError, match=r"face.detector='hog' is not valid: choose one of dlib, box, whole\."):
+    with pytest.raises(UserError, match=r"face.detector='hog' is not valid: choose one of dlib, dlib_cnn, box, whole\."):
         FaceSettings(detector="hog", landmarks="dlib")
+    with pytest.raises(UserError, match=r"face.pad_mode='wrap' is not valid: choose one of edge, reflect, constant\."):
+        FaceSettings("dlib", "dlib", pad_mode="wrap")
+    with pytest.raises(UserError, match=r"face.cascade=\['hog_upsampled', 'mtcnn'\] is not valid: list steps out of hog, hog_upsampled, cnn"):
+        FaceSettings("dlib", "dlib", cascade=["hog_upsampled", "mtcnn"])
+    with pytest.raises(UserError, match=r"face.on_class_bias='ignore' is not valid: choose one of warn, error\."):
+        FaceSettings("dlib", "dlib", on_class_bias="ignore")
+    with pytest.raises(UserError, match="face.max_class_drop=1.5 is not valid: use a fraction of a class's images between 0 and 1."):
+        FaceSettings("dlib", "dlib", max_class_drop=1.5)
+    with pytest.raises(UserError, match="face.min_side"):
+        FaceSettings("dlib", "dlib", min_side=-1)
+    assert FaceSettings("dlib", "dlib", cascade=["cnn"]).cascade == ("cnn",) and FaceSettings("dlib", "dlib", cascade="cnn").cascade == ("cnn",)
+    assert FaceSettings("dlib", "dlib").detection_steps() == ("hog", "hog_upsampled", "cnn")
+    assert FaceSettings("dlib_cnn", "dlib").detection_steps() == ("cnn", "hog_upsampled") and FaceSettings("box", "dlib").detection_steps() == ()
+    assert FaceSettings("dlib", "dlib", cascade=[]).detection_steps() == ("hog",)
+    assert FaceSettings("dlib", "dlib", pad=0).digest() == FaceSettings("dlib", "dlib", pad=0.0).digest() != FaceSettings("dlib", "dlib").digest()
     with pytest.raises(UserError, match=r"face.on_failure='drop' is not valid: choose one of skip, whole, error\."):
         FaceSettings(detector="dlib", landmarks="dlib", on_failure="drop")
     with pytest.raises(UserError, match="face.size"):
@@ -120,14 +135,15 @@ def test_large_photo_crops_like_the_small_one(astronaut_face):
 
 def test_statuses_of_bad_pictures(astronaut_face):
     assert prepare_face(None, DLIB).status == "unreadable"
-    coffee = prepare_face(data.coffee(), DLIB)
-    assert coffee.status == "no face" and coffee.crop is None and coffee.face_count == 0 and coffee.detector_calls == 1 and coffee.predictor_calls == 0
+    coffee = prepare_face(data.coffee(), DLIB)  # every step of the cascade tried, no face
+    assert coffee.status == "no face" and coffee.crop is None and coffee.face_count == 0 and coffee.detector_calls == 3 and coffee.predictor_calls == 0
+    assert coffee.step == "" and coffee.pad == 150
     two = np.concatenate([astronaut_face, np.pad(cv2.resize(astronaut_face, (140, 140)), ((20, 20), (0, 0), (0, 0)))], axis=1)
     several = prepare_face(two, DLIB)
     assert several.status == "several faces" and several.usable and several.face_count == 2 and several.box[2] < 180  # the larger, left face
     tiny = np.full((96, 96, 3), 128, np.uint8)
     tiny[10:46, 10:46] = cv2.resize(astronaut_face, (36, 36), interpolation=cv2.INTER_AREA)
-    small = prepare_face(tiny, FaceSettings("dlib", "dlib", upsample=2))
+    small = prepare_face(tiny, FaceSettings("dlib", "dlib", upsample=2, min_face=24))
     assert small.status == "face too small" and not small.usable and max(small.box[2] - small.box[0], small.box[3] - small.box[1]) < 24
     cut = np.ascontiguousarray(astronaut_face[:, 80:])  # a box hanging 80 px off the left edge: the jaw is predicted outside
     outside = prepare_face(cut, FaceSettings("box", "dlib"), box=(-50, 40, 70, 160))
@@ -135,11 +151,16 @@ def test_statuses_of_bad_pictures(astronaut_face):
 
 
 def test_on_failure_whole_uses_the_whole_image_for_detection_failures_only():
-    settings = FaceSettings("dlib", "dlib", on_failure="whole", size=64)
+    """Unrefined (refine=0), the whole image is the face box and the crop, as before the
+    cascade; refined, the box follows the points, and on a picture without a face the
+    landmark check rejects what the predictor made of it."""
+    settings = FaceSettings("dlib", "dlib", on_failure="whole", size=64, refine=0)
     coffee = prepare_face(data.coffee(), settings)
-    assert coffee.status == "whole image" and coffee.usable and coffee.crop.shape == (64, 64, 3) and coffee.face_count == 0
-    assert coffee.box == (0, 0, 600, 400) and coffee.detector_calls == 1 and coffee.predictor_calls == 1
+    assert coffee.status == "whole image" and coffee.usable and coffee.crop.shape == (64, 64, 3) and coffee.face_count == 0 and coffee.step == "whole"
+    assert coffee.box == (0, 0, 600, 400) and coffee.detector_calls == 3 and coffee.predictor_calls == 1 and np.isnan(coffee.box_follow)
     assert prepare_face(None, settings).status == "unreadable"
+    refined = prepare_face(data.coffee(), FaceSettings("dlib", "dlib", on_failure="whole", size=64))
+    assert refined.status == "implausible landmarks" and not refined.usable and refined.predictor_calls == 1 + 2 + 5 and refined.box_follow > 0.75
 
 
 def test_shipped_box_and_landmarks_skip_dlib(astronaut_face):
