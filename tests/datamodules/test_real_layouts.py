@@ -171,6 +171,11 @@ def test_every_data_config_sets_up_from_its_miniature_with_default_face_settings
     datamodule.setup()
     prepared = datamodule.source.prepared
     assert len(datamodule.source) >= 0.95 * len(prepared.statuses), prepared.summary
+    # what the heatmap manifest records, and the per-class table the data summary prints
+    assert datamodule.face_preparation == prepared.class_counts and list(prepared.class_counts) == datamodule.class_names
+    assert sum(c["images"] for c in prepared.class_counts.values()) == len(prepared.statuses)
+    assert sum(c["prepared"] for c in prepared.class_counts.values()) == len(datamodule.source)
+    assert prepared.class_table() in datamodule.source.describe()
     sizes = {split: len(indices) for split, indices in datamodule.splits.items()}
     assert sizes["train"] > 0 and sizes["val"] > 0 and sum(sizes.values()) <= len(datamodule.source), sizes
     batch = next(iter(datamodule.val_dataloader()))
