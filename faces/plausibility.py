@@ -12,7 +12,7 @@ the points imply.
   locks on to.
 - ``box_follow``: the share of a box's movement the points follow when the box moves by
   ``FOLLOW_SHIFT`` of its side left, right, up and down (``follow_boxes``). On a face the
-  predictor holds on to the eyes, nose and mouth (0 for real faces, up to ~0.65 for the
+  predictor holds on to the eyes, nose and mouth (~0 for real faces, up to ~0.6 for the
   flat-shaded synthetic ones); where there is no face, nothing holds the points and they
   move with the box (~1).
 
@@ -67,8 +67,8 @@ def _template() -> tuple[np.ndarray, float]:
 def shape_residual(points: np.ndarray) -> float:
     """Root-mean-square distance between [68, 2] ``points``, aligned onto the template by the
     best similarity transform (no reflection), and the template's points, in template
-    inter-ocular distances (0: the mean shape; synthetic faces 0.02-0.09, real faces up to
-    ~0.2, see the README)."""
+    inter-ocular distances (0: the mean shape; synthetic faces 0.02-0.17, real LFW faces
+    0.07-0.21: ``datamodules.face_truth.plausibility_study``)."""
     template, template_iod = _template()
     centred = np.asarray(points, np.float64) - np.mean(points, axis=0)
     spread = float((centred**2).sum())
