@@ -27,9 +27,10 @@ batch 16) measured on this machine; above 1x the loader is not the bottleneck.
 
 Then the cascade against plain HOG (the baseline: face preparation as it was before the
 cascade, one HOG pass with upsample 1 on the image as it is, no landmark check) on
-``--mixed`` faces where plain HOG finds about 75 %: 65 % with margin at 224 px, 35 % cropped
-tight (no margin) at 32, 48, 64 and 96 px; both with ``--workers`` processes, cold caches,
-the same run; then the cascade's cached pass. Goal: the cascade within 3x HOG's time.
+``--mixed`` faces where plain HOG finds about 75 %: 66 % with margin at 224 px, 34 % cropped
+tight (no margin) at 32, 48, 64 and 96 px, as JPEG at quality 95 and 30; both with
+``--workers`` processes, cold caches, the same run; then the cascade's cached pass. Goal:
+the cascade within 3x HOG's time.
 
     python benchmarks/bench_face_prep.py [--images 300] [--mixed 300] [--workers 2] [--size 224] [--repeats 1]
 
@@ -66,24 +67,27 @@ from lightning_modules.networks import build_network  # noqa: E402
 
 #: Face preparation before the cascade: one HOG pass (upsample 1) on the image as it is, the predictor once, no landmark check.
 PLAIN_HOG = {"upsample": 1, "pad": 0, "min_side": 0, "cascade": [], "max_shape_residual": 0, "max_refit_shift": 0, "max_box_follow": 0, "min_face": 24}
-TIGHT_SIZES = (32, 48, 64, 96)
+#: (side px, JPEG quality) of the tight crops of the mixed set, in turn.
+TIGHT_CROPS = tuple((size, quality) for quality in (95, 30) for size in (32, 48, 64, 96))
+TIGHT_SHARE = 0.34  # of the mixed set: plain HOG then finds ~75 %
 
 
 def write_faces(folder: Path, count: int, size: int, tight_share: float = 0.0, seed: int = 0) -> tuple[DatasetIndex, np.ndarray]:
-    """``count`` synthetic faces as JPEGs in ``folder`` (``tight_share`` of them, evenly
-    spread, cropped tight at ``TIGHT_SIZES`` in turn): the index over them and the true
-    landmarks [count, 68, 2] in image pixels."""
+    """``count`` synthetic faces as JPEGs (quality 95) in ``folder`` (``tight_share`` of
+    them, evenly spread, cropped tight and saved as ``TIGHT_CROPS`` in turn): the index over
+    them and the true landmarks [count, 68, 2] in image pixels."""
     faces = SyntheticFaces(num_images=count, num_subjects=20, image_size=size, seed=seed)
     entries, truth = [], []
     for i in range(count):
         sample = faces[i]
         image, landmarks = sample.image, sample.landmarks
-        tight = int((i + 1) * tight_share) - int(i * tight_share)  # 1 for every 1/tight_share-th image
+        quality, tight = 95, int((i + 1) * tight_share) - int(i * tight_share)  # 1 for every 1/tight_share-th image
         if tight:
-            image, landmarks = tight_crop(image, landmarks, TIGHT_SIZES[int(i * tight_share) % len(TIGHT_SIZES)])
+            crop_size, quality = TIGHT_CROPS[int(i * tight_share) % len(TIGHT_CROPS)]
+            image, landmarks = tight_crop(image, landmarks, crop_size)
         path = folder / faces.class_names[faces.labels[i]] / f"{sample.subject}_{i:04d}.jpg"
         path.parent.mkdir(exist_ok=True)
-        cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
+        cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
         entries.append(DatasetEntry(key=path.name, label=int(faces.labels[i]), path=path, subject=sample.subject))
         truth.append(landmarks)
     return DatasetIndex("synthetic-jpeg", folder, faces.class_names, entries), np.stack(truth)
@@ -171,7 +175,7 @@ def cascade_against_plain_hog(scratch: Path, count: int, workers: int, repeats: 
     run, cold caches, best of ``repeats`` each (interleaved), then the cascade's cached pass."""
     folder = scratch / "mixed"
     folder.mkdir()
-    index, truth = write_faces(folder, count, 224, tight_share=0.35, seed=1)
+    index, truth = write_faces(folder, count, 224, tight_share=TIGHT_SHARE, seed=1)
     plain, cascade = resolve_settings(index, detector="dlib", landmarks="dlib", **PLAIN_HOG), resolve_settings(index, detector="dlib", landmarks="dlib")
     runs: dict[str, list[tuple[float, PreparedFaceSet]]] = {"plain": [], "cascade": []}
     for repeat in range(repeats):
@@ -182,8 +186,8 @@ def cascade_against_plain_hog(scratch: Path, count: int, workers: int, repeats: 
     assert cached.detector_calls == cached.predictor_calls == 0 and cached.from_cache == count
     steps = {step: sum(d["step"] == step for d in prepared.details) for step in (*STEPS, "")}
     found = sum(prepared.details[i]["step"] in STEPS for i in prepared.usable)
-    tight, sizes = int(count * 0.35), "/".join(map(str, TIGHT_SIZES))
-    print(f"\n{count} synthetic faces, {count - tight} at 224 px with margin and {tight} cropped tight at {sizes} px, JPEG; {workers} workers")
+    tight, sizes = int(count * TIGHT_SHARE), "/".join(str(size) for size, _ in TIGHT_CROPS[:4])
+    print(f"\n{count} synthetic faces, {count - tight} at 224 px with margin and {tight} cropped tight at {sizes} px (JPEG q95 and q30); {workers} workers")
     print(f"{'method':<62}{'images/s':>10}{'found':>8}{'error':>8}")
     hog_row = f"{count / hog_time:>10.1f}{len(hog.usable) / count:>8.1%}{landmark_error(hog, truth):>8.4f}"
     print(f"{'plain HOG (upsample 1, no padding, no check; baseline)':<62}{hog_row}")

@@ -308,7 +308,7 @@ def _fit_given_box(rgb: np.ndarray, settings: FaceSettings, box: tuple[float, fl
     if settings.landmarks == "dataset":
         fit.points = points
         return fit
-    fit.points, fit.predictor_calls = predict_points(rgb, tuple(math.floor(v + 0.5) for v in face_box)), 1
+    fit.points, fit.predictor_calls = predict_points(rgb, _rounded(face_box)), 1
     if _outside(fit.points, face_box, width, height, margin=0):
         fit.status = STATUS_OUTSIDE
         return fit

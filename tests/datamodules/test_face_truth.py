@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from datamodules.face_truth import REFERENCE, TIGHT_SETS, TruthResult, TruthSet, measure, tight_crop, write_truth_set
+from datamodules.face_truth import REFERENCE, TIGHT_SETS, TruthResult, TruthSet, main, measure, tight_crop, write_truth_set
 from datamodules.synthetic import SyntheticFaces
 from formats.expressions import CLASSES_6
 from formats.images import read_image
@@ -74,3 +74,18 @@ def test_the_cascade_itself_finds_the_tight_crops(results):
             assert result.found["all"] >= 0.97 and result.found_error["all"] <= 1.5 * results[REFERENCE.name].error["all"], (spec.name, result)
     assert results["tight 32 px"].steps == {"hog": 120}  # the first, padded and resized HOG step finds them all
     assert results["plain HOG, tight 32 px"].found["all"] == 0
+
+
+def test_the_readme_command_prints_every_set_and_the_calibration(monkeypatch, capsys):
+    """python -m datamodules.face_truth [--plausibility], here with one face per class."""
+    monkeypatch.setattr("sys.argv", ["face_truth", "--per-class", "1", "--workers", "1"])
+    main()
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith(("224 px", "tight"))]
+    assert [row[:22].strip() for row in rows] == [spec.name for spec in (REFERENCE, *TIGHT_SETS)]
+    assert all(row.split()[-1].endswith("}") and "%" in row for row in rows) and lines[-1].startswith("error: mean landmark error")
+    monkeypatch.setattr("sys.argv", ["face_truth", "--per-class", "1", "--workers", "1", "--plausibility"])
+    main()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["fits", "n"] and any(line.startswith("bad: on the background") for line in lines)
+    assert lines[-1] == "thresholds: face.max_shape_residual=0.3, face.max_refit_shift=0.15, face.max_box_follow=0.75"

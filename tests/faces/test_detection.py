@@ -44,3 +44,12 @@ def test_the_cascade_stops_at_the_first_step_that_finds_a_face():
     assert by_cnn.step == "cnn" and by_cnn.box is not None
     left, top, right, bottom = view.box_to_source(by_cnn.box)
     assert 20 < left < right < 200 and 20 < top < bottom < 210 and right - left > 80  # on the face, in source pixels
+
+
+def test_the_cnn_runs_at_cnn_side():
+    """The CNN finds faces from ~70 px: the 224-px face (~120 px) shrunk with its padded view
+    to 60 px is lost, at 200 px it is found."""
+    face = SyntheticFaces(num_images=1, image_size=224)[0].image
+    view = DetectionView.of(face, pad=0.25, pad_mode="edge", min_side=200)
+    assert detect(view, ("cnn",), upsample=0, cnn_side=60).box is None
+    assert detect(view, ("cnn",), upsample=0, cnn_side=200).box is not None
