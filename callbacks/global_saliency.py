@@ -329,6 +329,7 @@ class GlobalSaliency(L.Callback):
             "selection": {"split": self.split, "target": self.target, "correct_only": self.correct_only, "per_class": self.per_class, "seed": self.seed},
             "warp": {"mode": self.warp_mode, "triangulation": self.triangulation},
             "skipped_no_landmarks": len(skipped),
+            "face_preparation": getattr(datamodule, "face_preparation", None),  # per class: images, prepared, dropped (real datasets)
             "skipped_samples": _name_list(trainer, skipped),
             "code_version": code_version(),
         }

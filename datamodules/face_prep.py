@@ -5,18 +5,27 @@ a square crop), in parallel worker processes.
 The cache lives outside the data folder (``cache_dir``, default ``$FERLENS_CACHE``, else
 ``$XDG_CACHE_HOME/ferlens``, else ``~/.cache/ferlens``), under ``faces/``:
 
-- ``<settings digest>/<2 hex>/<entry digest>.npz``, one per image: the crop as PNG bytes,
-  the landmarks, the box, the status and the face count (``np.load(allow_pickle=False)``).
+- ``<settings digest>/<2 hex>/<entry digest>.npz``, one per image: the crop (raw uint8),
+  the landmarks, the box, the crop's affine, the status, the face count and the details
+  of the report (detection step, padding, clipped points, plausibility measures) as JSON
+  (``np.load(allow_pickle=False)``).
   The settings digest covers the settings, the predictor file's sha256, dlib's version
   and the cache format; the entry digest the image's content (sha256 of the file's bytes,
   or of in-memory pixels with their shape) and the dataset's own box and landmarks. So a
   changed or added file is prepared alone, and a renamed one not at all.
 - ``index.sqlite``: content hashes of files by (absolute path, size, mtime_ns), so a
-  second run reads no image, and each entry's status, box and file size/mtime, so it
-  opens no entry either; an entry whose size or mtime differs is read in full and, when
-  damaged, rebuilt.
-- ``<settings digest>/report_<dataset>_<root digest>.csv``: per image its status, box,
-  face count and whether it came from the cache (or under ``report_dir``).
+  second run reads no image, and each entry's status, box, details and file size/mtime,
+  so it opens no entry either; an entry whose size or mtime differs is read in full and,
+  when damaged, rebuilt.
+- ``<settings digest>/report_<dataset>_<root digest>.csv``: per image its status, the
+  step that found the face, box, face count, padding, clipped points, plausibility
+  measures and whether it came from the cache (or under ``report_dir``).
+
+Face preparation must not bias the classes silently: the result counts, per class, the
+images, the faces prepared and the images dropped, and a class that loses more than
+``face.max_class_drop`` of its images, or drop rates of two classes more than
+``face.max_class_gap`` apart, give a one-sentence warning naming the classes
+(``face.on_class_bias=error``: a ``DataError``).
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import dlib
@@ -43,15 +52,23 @@ from tqdm import tqdm
 
 from datamodules.readers.base import DatasetEntry, DatasetIndex
 from datamodules.sources import DataError
-from faces.landmarks import predictor_path
+from faces.landmarks import cnn_has_run, mmod_path, predictor_path
 from faces.prepare import STATUS_SEVERAL, STATUS_UNREADABLE, STATUSES, USABLE, FaceSettings, PreparedFace, load_models, prepare_face
 from formats.images import decode_image
 
 log = logging.getLogger(__name__)
 
 #: Version of the entry layout; part of the settings digest.
-CACHE_FORMAT = 2  # 2: crops stored raw (1: PNG-encoded)
-_FIELDS = ("status", "faces", "box", "points", "crop")
+CACHE_FORMAT = 3  # 3: details and affine stored (2: crops stored raw; 1: PNG-encoded)
+_FIELDS = ("status", "faces", "box", "points", "crop", "affine", "details")
+#: Per-image details of the report, besides status, box and face count (``PreparedFace`` fields).
+DETAILS = ("step", "pad", "clipped", "shape_residual", "refit_shift", "box_follow")
+_MEASURES = ("shape_residual", "refit_shift", "box_follow")  # faces.plausibility, NaN (None in JSON) when not measured
+_NO_DETAILS = {"step": "", "pad": 0, "clipped": 0, "shape_residual": None, "refit_shift": None, "box_follow": None}
+#: Settings that only decide what is reported, not what is stored: left out of the cache folder's digest.
+_REPORT_ONLY = ("max_class_drop", "max_class_gap", "on_class_bias")
+#: The per-image report's columns.
+REPORT_COLUMNS = ("key", "path", "status", "step", "left", "top", "right", "bottom", "faces", "pad", "clipped", *_MEASURES, "cached")
 _COMMIT_EVERY = 500  # database rows written between commits (a killed run keeps most of its work)
 
 Box = tuple[float, float, float, float]
@@ -97,6 +114,10 @@ class PreparedFaceSet:
         boxes: per entry its face box (left, top, right, bottom) in source pixels, or None.
         usable: int64 [K] indices of the entries with a crop, ascending.
         summary: one line: images, faces prepared, skipped by status, cache, report.
+        class_counts: per class (every class of the index, in order) its "images",
+            "prepared" and "dropped" counts.
+        class_bias: the one-sentence warning about uneven drops across classes, or None.
+        details: per entry its ``DETAILS`` (step, pad, clipped, the plausibility measures).
         report_path: the per-image CSV report.
         detector_calls: dlib detector runs of this call, summed over the workers.
         predictor_calls: dlib predictor runs of this call, summed over the workers.
@@ -109,6 +130,9 @@ class PreparedFaceSet:
     boxes: list[Box | None]
     usable: np.ndarray
     summary: str
+    class_counts: dict[str, dict[str, int]]
+    class_bias: str | None
+    details: list[dict]
     report_path: Path
     detector_calls: int
     predictor_calls: int
@@ -130,6 +154,28 @@ class PreparedFaceSet:
         if crop.ndim != 3 or crop.shape[2] != 3:
             raise DataError(f"The face-cache entry '{file}' holds a crop of shape {crop.shape}, not [S, S, 3]: delete it and run again to rebuild it.")
         return crop, points
+
+    def source_points(self, entry_index: int) -> np.ndarray:
+        """The landmarks of a usable entry in its source image's pixels, [68, 2] float64
+        (the crop's points through the inverse of the stored crop affine)."""
+        _, points = self.load(entry_index)
+        with np.load(self.files[entry_index], allow_pickle=False) as stored:
+            affine = stored["affine"]
+        inverse = np.linalg.inv(np.vstack([affine, [0, 0, 1]]))[:2]
+        return points.astype(np.float64) @ inverse[:, :2].T + inverse[:, 2]
+
+    def class_table(self) -> str:
+        """The per-class counts as an aligned text table: images, prepared, dropped and the
+        dropped share, one column per class plus the total."""
+        names = [*self.class_counts, "total"]
+        totals = {key: sum(counts[key] for counts in self.class_counts.values()) for key in ("images", "prepared", "dropped")}
+        columns = [*self.class_counts.values(), totals]
+        width = max(len(n) for n in [*names, "dropped %"])
+        rows = ["faces".ljust(10) + " ".join(f"{n:>{width}}" for n in names)]
+        for key in ("images", "prepared", "dropped"):
+            rows.append(key.ljust(10) + " ".join(f"{c[key]:>{width}}" for c in columns))
+        rows.append("dropped %".ljust(10) + " ".join(f"{_percent(c['dropped'], c['images']):>{width}}" for c in columns))
+        return "\n".join(rows)
 
 
 def prepare_faces(
@@ -220,7 +266,7 @@ def _plan(index: DatasetIndex, store: _Store, folder: Path) -> _Plan:
 
 
 def _finish(index: DatasetIndex, settings: FaceSettings, folder: Path, outcomes: list[_Outcome], report_dir: Path | None) -> PreparedFaceSet:
-    """Report, summary, warnings and the on_failure=error check."""
+    """Report, summary, warnings, the on_failure=error and the class-bias checks."""
     statuses = [o.status for o in outcomes]
     rebuilt = sum(o.rebuilt for o in outcomes)
     from_cache = sum(o.cached for o in outcomes)
@@ -235,11 +281,20 @@ def _finish(index: DatasetIndex, settings: FaceSettings, folder: Path, outcomes:
             f"Face preparation failed on {len(failed)} of the {len(outcomes)} {index.name} images ({named}{more}; report: {report}): "
             "fix or remove them, or set face.on_failure=skip to leave them out or face.on_failure=whole to use the whole image where no face is found."
         )
+    counts = class_counts(index, statuses)
+    bias = class_bias_message(index.name, counts, settings, report)
+    if bias is not None and settings.on_class_bias == "error":
+        raise DataError(f"{bias[:-1]}; set face.on_class_bias=warn to go on anyway.")
+    if bias is not None:
+        log.warning("%s", bias)
     return PreparedFaceSet(
         statuses=statuses,
         boxes=[o.box for o in outcomes],
         usable=np.array([i for i, status in enumerate(statuses) if status in USABLE], dtype=np.int64),
         summary=_summary(index.name, statuses, from_cache, rebuilt, report),
+        class_counts=counts,
+        class_bias=bias,
+        details=[o.details for o in outcomes],
         report_path=report,
         detector_calls=sum(o.detector_calls for o in outcomes),
         predictor_calls=sum(o.predictor_calls for o in outcomes),
@@ -267,22 +322,71 @@ def _summary(name: str, statuses: list[str], from_cache: int, rebuilt: int, repo
     return text + f"; report: {report}"
 
 
+def class_counts(index: DatasetIndex, statuses: list[str]) -> dict[str, dict[str, int]]:
+    """Per class of ``index`` (in order): its "images", faces "prepared" (usable statuses)
+    and images "dropped" (every other status, unreadable files included)."""
+    counts = {name: {"images": 0, "prepared": 0, "dropped": 0} for name in index.class_names}
+    for entry, status in zip(index.entries, statuses, strict=True):
+        counts[index.class_names[entry.label]]["images"] += 1
+        counts[index.class_names[entry.label]]["prepared" if status in USABLE else "dropped"] += 1
+    return counts
+
+
+def class_bias_message(name: str, counts: dict[str, dict[str, int]], settings: FaceSettings, report: Path) -> str | None:
+    """One sentence naming the classes that lost more than ``settings.max_class_drop`` of
+    their images (or, when drop rates differ by more than ``settings.max_class_gap``, the
+    classes that lost most and least), or None when the drops are even and small."""
+    rates = {cls: c["dropped"] / c["images"] for cls, c in counts.items() if c["images"]}
+    if not rates:
+        return None
+    high = [cls for cls, rate in rates.items() if rate > settings.max_class_drop]
+    gap = max(rates.values()) - min(rates.values())
+    if not high and gap <= settings.max_class_gap:
+        return None
+    most, least = max(rates, key=rates.get), min(rates, key=rates.get)
+    order = list(counts)
+    named = sorted(set(high) | ({most} if gap > settings.max_class_gap else set()), key=lambda cls: (-rates[cls], order.index(cls)))
+    listing = ", ".join(_class_drop(cls, counts[cls]) for cls in named)
+    against = f" against {_class_drop(least, counts[least])}" if least not in named else ""
+    reasons = [f"more than face.max_class_drop={settings.max_class_drop:g}"] if high else []
+    if gap > settings.max_class_gap:
+        reasons.append(f"drop rates {round(100 * gap)} points apart, more than face.max_class_gap={settings.max_class_gap:g}")
+    whose = "this class" if len(named) == 1 else "these classes"
+    return (
+        f"Face preparation dropped {listing}{against} of the {name} images ({'; '.join(reasons)}), so the heatmaps of {whose} "
+        f"rest on the faces the detector could find: see which images and why in {report}."
+    )
+
+
+def _class_drop(name: str, counts: dict[str, int]) -> str:
+    """e.g. ``Fear 61 % (49 of 80)``."""
+    return f"{name} {_percent(counts['dropped'], counts['images'])} ({counts['dropped']} of {counts['images']})"
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)} %" if whole else "-"
+
+
 def _name(entry: DatasetEntry) -> str:
     return str(entry.path) if entry.path is not None else entry.key
 
 
 def _write_report(index: DatasetIndex, outcomes: list[_Outcome], folder: Path, report_dir: Path | None) -> Path:
-    """The per-image CSV (key, path, status, box, faces, cached), written atomically."""
+    """The per-image CSV (``REPORT_COLUMNS``), written atomically."""
     root_digest = hashlib.sha256(str(Path(index.root).expanduser().absolute()).encode()).hexdigest()[:8]
     path = Path(report_dir) / f"{index.name}_faces.csv" if report_dir else folder / f"report_{index.name}_{root_digest}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(descriptor, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["key", "path", "status", "left", "top", "right", "bottom", "faces", "cached"])
+        writer.writerow(REPORT_COLUMNS)
         for entry, outcome in zip(index.entries, outcomes, strict=True):
             box = ["", "", "", ""] if outcome.box is None else [f"{v:g}" for v in outcome.box]
-            writer.writerow([entry.key, "" if entry.path is None else str(entry.path), outcome.status, *box, outcome.faces, int(outcome.cached)])
+            details = outcome.details
+            checks = ["" if details[key] is None else f"{details[key]:.4f}" for key in _MEASURES]
+            source = "" if entry.path is None else str(entry.path)
+            row = [entry.key, source, outcome.status, details["step"], *box, outcome.faces, details["pad"], details["clipped"], *checks, int(outcome.cached)]
+            writer.writerow(row)
     os.replace(temporary, path)
     return path
 
@@ -320,6 +424,7 @@ class _Outcome:
     stat: tuple[int, int] | None = None
     detector_calls: int = 0
     predictor_calls: int = 0
+    details: dict = field(default_factory=lambda: dict(_NO_DETAILS))
 
 
 def _prepare_entry(job: _Job, settings: FaceSettings, folder: Path) -> _Outcome:
@@ -336,16 +441,26 @@ def _prepare_entry(job: _Job, settings: FaceSettings, folder: Path) -> _Outcome:
     damaged = job.damaged
     if job.content is None:
         try:
-            status, faces, box, stat = _read_entry(file)
-            return _Outcome(job.position, content, key, status, box, faces, cached=True, stat=stat)
+            status, faces, box, details, stat = _read_entry(file)
+            return _Outcome(job.position, content, key, status, box, faces, cached=True, stat=stat, details=details)
         except FileNotFoundError:
             pass
         except _DamagedEntry:
             damaged = True
     image = job.pixels if job.pixels is not None else decode_image(data)
     face = prepare_face(image, settings, job.box, job.landmarks)
-    stat = _write_entry(file, face)
-    return _Outcome(job.position, content, key, face.status, face.box, face.face_count, False, damaged, stat, face.detector_calls, face.predictor_calls)
+    details = _details(face)
+    stat = _write_entry(file, face, details)
+    calls = (face.detector_calls, face.predictor_calls)
+    return _Outcome(job.position, content, key, face.status, face.box, face.face_count, False, damaged, stat, *calls, details)
+
+
+def _details(face: PreparedFace) -> dict:
+    """A face's ``DETAILS`` as JSON-ready values (NaN measures as None)."""
+    details = {key: getattr(face, key) for key in DETAILS}
+    for key in _MEASURES:
+        details[key] = None if np.isnan(details[key]) else round(float(details[key]), 6)
+    return details
 
 
 _worker: tuple[FaceSettings, Path] | None = None  # a worker process's settings and cache folder
@@ -365,8 +480,9 @@ def _run_job(job: _Job) -> _Outcome:
 def _run(jobs: list[_Job], settings: FaceSettings, folder: Path, workers: int | None, progress: bool, name: str) -> Iterator[_Outcome]:
     """The jobs' outcomes in order: in this process for one worker (or one job), else in a
     pool of processes. On Linux the pool forks this process after it loaded dlib's models,
-    so the workers share them instead of loading ~100 MB each (~1 s); elsewhere each
-    spawned worker loads its own."""
+    so the workers share them instead of loading ~100 MB each (~1 s); elsewhere, and when
+    this process has run dlib's CNN (a forked copy would hang in it), each spawned worker
+    loads its own."""
     workers = min(workers or os.cpu_count() or 1, len(jobs))
     with tqdm(total=len(jobs), desc=f"{name}: preparing faces", unit="image", disable=not progress or not jobs) as bar:
         if workers <= 1:
@@ -374,7 +490,7 @@ def _run(jobs: list[_Job], settings: FaceSettings, folder: Path, workers: int | 
                 yield _prepare_entry(job, settings, folder)
                 bar.update()
             return
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        method = "fork" if sys.platform.startswith("linux") and not cnn_has_run() else "spawn"
         if method == "fork":
             load_models(settings)
         context = multiprocessing.get_context(method)
@@ -410,18 +526,21 @@ def _entry_file(folder: Path, key: str) -> Path:
     return folder / key[:2] / f"{key}.npz"
 
 
-def _write_entry(file: Path, face: PreparedFace) -> tuple[int, int]:
-    """Store ``face`` at ``file`` atomically; returns the file's (size, mtime_ns)."""
+def _write_entry(file: Path, face: PreparedFace, details: dict) -> tuple[int, int]:
+    """Store ``face`` and its ``details`` at ``file`` atomically; returns the file's (size, mtime_ns)."""
     file.parent.mkdir(parents=True, exist_ok=True)
     if face.usable:
-        crop, points = face.crop, face.points
+        crop, points, affine = face.crop, face.points, face.affine
     else:
-        crop, points = np.zeros((0, 0, 3), np.uint8), np.full((68, 2), np.nan, np.float32)
+        crop, points, affine = np.zeros((0, 0, 3), np.uint8), np.full((68, 2), np.nan, np.float32), np.full((2, 3), np.nan)
     box = np.full(4, np.nan) if face.box is None else np.asarray(face.box, np.float64)
     descriptor, temporary = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            np.savez(handle, status=np.array(face.status), faces=np.array(face.face_count), box=box, points=points, crop=crop)
+            np.savez(
+                handle, status=np.array(face.status), faces=np.array(face.face_count), box=box, points=points, crop=crop, affine=affine,
+                details=np.array(json.dumps(details, sort_keys=True)),
+            )  # fmt: skip
         os.replace(temporary, file)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -430,16 +549,17 @@ def _write_entry(file: Path, face: PreparedFace) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def _read_entry(file: Path) -> tuple[str, int, Box | None, tuple[int, int]]:
-    """(status, faces, box, (size, mtime_ns)) of a whole, well-formed cache entry; raises
-    FileNotFoundError when there is none and ``_DamagedEntry`` when it is damaged."""
+def _read_entry(file: Path) -> tuple[str, int, Box | None, dict, tuple[int, int]]:
+    """(status, faces, box, details, (size, mtime_ns)) of a whole, well-formed cache entry;
+    raises FileNotFoundError when there is none and ``_DamagedEntry`` when it is damaged."""
     stat = file.stat()
     try:
         with np.load(file, allow_pickle=False) as stored:
             if sorted(stored.files) != sorted(_FIELDS):
                 raise ValueError(f"fields {sorted(stored.files)}")
-            status, faces, box, points, crop = (stored[name] for name in _FIELDS)  # reading checks the zip CRCs
+            status, faces, box, points, crop, affine, details = (stored[name] for name in _FIELDS)  # reading checks the zip CRCs
         status = str(status)
+        details = json.loads(str(details))
         usable = status in USABLE
         well_formed = (
             status in STATUSES
@@ -451,18 +571,22 @@ def _read_entry(file: Path) -> tuple[str, int, Box | None, tuple[int, int]]:
             and crop.ndim == 3
             and crop.shape[2] == 3
             and (crop.size > 0) == usable
+            and affine.shape == (2, 3)
+            and isinstance(details, dict)
+            and sorted(details) == sorted(DETAILS)
         )
         if not well_formed:
             raise ValueError("wrong fields")
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise _DamagedEntry(str(error)) from error
     box_tuple = None if np.isnan(box).any() else tuple(float(v) for v in box)
-    return status, int(faces), box_tuple, (stat.st_size, stat.st_mtime_ns)
+    return status, int(faces), box_tuple, details, (stat.st_size, stat.st_mtime_ns)
 
 
 class _Store:
     """The cache's sqlite index: file content hashes by (path, size, mtime_ns), and each
-    entry's status, faces, box and (size, mtime_ns) as last written or checked."""
+    entry's status, faces, box, details and (size, mtime_ns) as last written or checked
+    (table ``entries_v3``: entries of cache format 3)."""
 
     def __init__(self, root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
@@ -480,7 +604,8 @@ class _Store:
         try:
             db.executescript(
                 "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT);"
-                "CREATE TABLE IF NOT EXISTS entries (file TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, status TEXT, faces INTEGER, box TEXT);"
+                "CREATE TABLE IF NOT EXISTS entries_v3 "
+                "(file TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, status TEXT, faces INTEGER, box TEXT, details TEXT);"
             )
         except sqlite3.DatabaseError:
             db.close()
@@ -513,14 +638,14 @@ class _Store:
         """(the cached outcome of entry digest ``key`` or None, whether a damaged entry was
         found). A recorded entry whose size and mtime still match is trusted unopened."""
         file = _entry_file(folder, key)
-        row = self.db.execute("SELECT size, mtime_ns, status, faces, box FROM entries WHERE file = ?", (self._relative(file),)).fetchone()
+        row = self.db.execute("SELECT size, mtime_ns, status, faces, box, details FROM entries_v3 WHERE file = ?", (self._relative(file),)).fetchone()
         try:
             stat = os.stat(file)
             if row and row[:2] == (stat.st_size, stat.st_mtime_ns):
                 box = json.loads(row[4])
-                return _Outcome(position, content, key, row[2], None if box is None else tuple(box), row[3], cached=True), False
-            status, faces, box, file_stat = _read_entry(file)
-            return _Outcome(position, content, key, status, box, faces, cached=True, stat=file_stat), False
+                return _Outcome(position, content, key, row[2], None if box is None else tuple(box), row[3], cached=True, details=json.loads(row[5])), False
+            status, faces, box, details, file_stat = _read_entry(file)
+            return _Outcome(position, content, key, status, box, faces, cached=True, stat=file_stat, details=details), False
         except FileNotFoundError:
             return None, False
         except _DamagedEntry:
@@ -529,8 +654,9 @@ class _Store:
     def remember_entry(self, folder: Path, outcome: _Outcome) -> None:
         if outcome.key is None or outcome.stat is None:
             return
-        row = (self._relative(_entry_file(folder, outcome.key)), *outcome.stat, outcome.status, outcome.faces, json.dumps(outcome.box))
-        self.db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?)", row)
+        file = self._relative(_entry_file(folder, outcome.key))
+        row = (file, *outcome.stat, outcome.status, outcome.faces, json.dumps(outcome.box), json.dumps(outcome.details))
+        self.db.execute("INSERT OR REPLACE INTO entries_v3 VALUES (?, ?, ?, ?, ?, ?, ?)", row)
         self._written()
 
     def _relative(self, file: Path) -> str:
@@ -550,8 +676,13 @@ class _Store:
 
 
 def _settings_digest(settings: FaceSettings, store: _Store) -> str:
-    """The cache folder's name: settings (on_failure=error stores as skip does), the
-    predictor file's sha256, dlib's version and the cache format."""
-    stored_as = replace(settings, on_failure="whole" if settings.on_failure == "whole" else "skip")
-    parts = {"settings": stored_as.digest(), "predictor": store.file_hash(predictor_path()), "dlib": dlib.__version__, "format": CACHE_FORMAT}
+    """The cache folder's name: settings (on_failure=error stores as skip does; the class-bias
+    settings, which decide only what is reported, left out), the predictor's and the CNN
+    detector's file sha256, dlib's version and the cache format."""
+    report_only = {name: getattr(FaceSettings("dlib", "dlib"), name) for name in _REPORT_ONLY}
+    stored_as = replace(settings, on_failure="whole" if settings.on_failure == "whole" else "skip", **report_only)
+    models = {"predictor": store.file_hash(predictor_path())}
+    if "cnn" in settings.detection_steps():
+        models["cnn"] = store.file_hash(mmod_path())
+    parts = {"settings": stored_as.digest(), **models, "dlib": dlib.__version__, "format": CACHE_FORMAT}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]

@@ -146,6 +146,12 @@ class FERDataModule(L.LightningDataModule):
     def num_classes(self) -> int:
         return len(self.source.class_names)
 
+    @property
+    def face_preparation(self) -> dict[str, dict[str, int]] | None:
+        """Per class the images, prepared faces and drops of the source's face preparation
+        (``PreparedFaces.class_drop``), or None for a source without one (synthetic faces)."""
+        return getattr(self.source, "class_drop", None)
+
     def prepare_data(self) -> None:
         """Face preparation of real datasets (cached), once per machine before ``setup``."""
         if hasattr(self.source, "prepare"):

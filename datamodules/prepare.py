@@ -26,6 +26,7 @@ def main(cfg: DictConfig) -> None:
             raise
         sys.exit(f"Error: {message}")
     print(prepared.summary)
+    print(prepared.class_table())
 
 
 if __name__ == "__main__":

@@ -32,8 +32,8 @@ class PreparedFaces:
         reader: registered reader name (``datamodules.readers``).
         root: dataset folder, as downloaded.
         neutral: 7 classes (with Neutral) instead of 6.
-        face: face-preparation settings (``configs/face``): detector, landmarks, upsample,
-            margin, level_eyes, size, min_face, on_failure, workers.
+        face: face-preparation settings (``configs/face``: the ``FaceSettings`` fields and
+            workers).
         cache_dir: where prepared crops are kept (None: ``$FERLENS_CACHE`` or
             ``~/.cache/ferlens``).
         reader_options: the reader's own options (e.g. rafdb ``images``).
@@ -95,8 +95,16 @@ class PreparedFaces:
         self._ready()
         return [e.key for e in self._kept]
 
+    @property
+    def class_drop(self) -> dict[str, dict[str, int]] | None:
+        """Per class its "images", faces "prepared" and images "dropped" by face preparation
+        (None before ``prepare()``)."""
+        return None if self.prepared is None else self.prepared.class_counts
+
     def describe(self) -> str:
-        prepared = f"; {self.prepared.summary}" if self.prepared is not None else ""
+        """The index, the face settings and, once prepared, the summary line and the per-class
+        table of images, prepared faces and drops."""
+        prepared = f"; {self.prepared.summary}\n{self.prepared.class_table()}" if self.prepared is not None else ""
         return f"{self.index.describe()}; faces: detector {self.settings.detector}, landmarks {self.settings.landmarks}{prepared}"
 
     def __getitem__(self, index: int) -> FaceSample:

@@ -1,6 +1,7 @@
-"""Preparing one face: find it (dlib's HOG detector, the dataset's box or the whole image),
-its 68 landmarks (dlib's predictor or the dataset's own) and a square crop of it with the
-landmarks moved into the crop's pixels.
+"""Preparing one face: find it (dlib's detection cascade, the dataset's box or the whole
+image), its 68 landmarks (dlib's predictor or the dataset's own), check that they are a
+plausible face, and make a square crop of it with the landmarks moved into the crop's
+pixels.
 
 Coordinates follow the landmarks and OpenCV's ``warpAffine``: pixel (row r, column c) has
 its centre at x=c, y=r, so one affine [2, 3] maps both the pixels and the points. Boxes
@@ -12,12 +13,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
 
-from faces.landmarks import face_detector, landmark_predictor, predict_points, to_uint8_rgb
+from faces.detection import PAD_MODES, STEPS, DetectionView, detect
+from faces.landmarks import cnn_face_detector, face_detector, landmark_predictor, predict_points, to_uint8_rgb
+from faces.plausibility import BOX_CHECK_CALLS, box_checks, box_from_points, shape_residual
 from user_errors import UserError
 
 STATUS_OK = "ok"
@@ -27,60 +31,133 @@ STATUS_UNREADABLE = "unreadable"
 STATUS_NO_FACE = "no face"
 STATUS_TOO_SMALL = "face too small"
 STATUS_OUTSIDE = "landmarks outside the image"
+STATUS_IMPLAUSIBLE = "implausible landmarks"  # faces.plausibility: no face has this shape, or the fit is not where the face is
 #: Every status, the usable ones first.
-STATUSES = (STATUS_OK, STATUS_SEVERAL, STATUS_WHOLE, STATUS_UNREADABLE, STATUS_NO_FACE, STATUS_TOO_SMALL, STATUS_OUTSIDE)
+STATUSES = (STATUS_OK, STATUS_SEVERAL, STATUS_WHOLE, STATUS_UNREADABLE, STATUS_NO_FACE, STATUS_TOO_SMALL, STATUS_OUTSIDE, STATUS_IMPLAUSIBLE)
 #: Statuses that come with a crop and landmarks.
 USABLE = (STATUS_OK, STATUS_SEVERAL, STATUS_WHOLE)
 #: Failures ``on_failure=whole`` replaces by the whole image.
-DETECTION_FAILURES = (STATUS_NO_FACE, STATUS_TOO_SMALL, STATUS_OUTSIDE)
+DETECTION_FAILURES = (STATUS_NO_FACE, STATUS_TOO_SMALL, STATUS_OUTSIDE, STATUS_IMPLAUSIBLE)
 
-DETECTORS = ("dlib", "box", "whole")
+DETECTORS = ("dlib", "dlib_cnn", "box", "whole")
 LANDMARK_SOURCES = ("dlib", "dataset")
 ON_FAILURE = ("skip", "whole", "error")
-#: Predicted points further outside the image than this fraction of the box side: "landmarks outside the image".
+ON_CLASS_BIAS = ("warn", "error")
+#: Without padding, predicted points further outside the image than this fraction of the box
+#: side: "landmarks outside the image".
 OUTSIDE_TOLERANCE = 0.1
+#: Step names in the report besides the detection steps: the dataset's box, the whole image.
+STEP_BOX, STEP_WHOLE = "box", "whole"
 
 
 @dataclass(frozen=True)
 class FaceSettings:
-    """How faces are found, landmarked and cropped (``configs/face``).
+    """How faces are found, landmarked, checked and cropped (``configs/face``).
 
     Args:
-        detector: "dlib" (HOG detector, largest face), "box" (the dataset's box; the
+        detector: "dlib" (the cascade from the HOG detector, largest face), "dlib_cnn"
+            (the cascade from dlib's CNN / MMOD detector), "box" (the dataset's box; the
             extent of its landmarks when it ships landmarks but no box) or "whole" (the
-            image is the face, as for pre-cropped datasets).
+            image is the face, as for pre-cropped datasets: the study's protocol).
         landmarks: "dlib" (68-point predictor in the box) or "dataset" (the shipped points).
-        upsample: dlib detector upsampling (finds smaller faces, slower).
+        upsample: the first HOG step's upsampling (finds smaller faces, slower).
         margin: added on every side of the box, fraction of its side (not for "whole").
         level_eyes: rotate the crop about the box centre so the eyes are level.
         size: side of the square crop, pixels.
         min_face: boxes whose longer side is below this (source pixels) are "face too small".
         on_failure: "skip" (the image is left out), "whole" (a detection failure falls back
             to the whole image) or "error" (preparation stops).
+        pad: border added on every side of the image before detection, fraction of its
+            longer side (0: none), so that a tight crop has a margin around the face.
+        pad_mode: the border's pixels: "edge" (the outermost row or column repeated),
+            "reflect" (mirrored) or "constant" (the image's mean colour).
+        min_side: images whose shorter side (padded) is below this are resized up to it
+            before detection (pixels; 0: never).
+        cascade: detection steps tried, in order, only on images the previous step missed
+            (``faces.detection.STEPS``: "hog_upsampled", "cnn"; the detector's own first
+            step is left out of it).
+        cnn_side: the CNN step runs on the padded image resized to this longer side
+            (pixels; 0: as it is).
+        refine: for boxes not drawn by the HOG detector (the CNN's, the whole image of
+            ``on_failure=whole``): times the landmarks are predicted again in the box
+            their last prediction implies (``faces.plausibility.box_from_points``).
+        max_shape_residual: landmarks further than this from the mean face shape after
+            Procrustes alignment (inter-ocular distances) are "implausible landmarks" (0: no check).
+        max_refit_shift: landmarks in a detected or refined box that move more than this
+            when predicted again in the box they imply (inter-ocular distances) are
+            "implausible landmarks" (0: no check).
+        max_box_follow: so are landmarks in a detected or refined box that follow more
+            than this share of the box's movement when it moves (``faces.plausibility.
+            box_follow``; 0: no check).
+        max_class_drop: a class that loses more than this fraction of its images in face
+            preparation is named in a warning (``datamodules.face_prep``).
+        max_class_gap: so is a set whose classes' drop rates differ by more than this.
+        on_class_bias: "warn" or "error" (stop) when a class drop exceeds the above.
     """
 
     detector: str
     landmarks: str
-    upsample: int = 1
+    upsample: int = 0
     margin: float = 0.25
     level_eyes: bool = False
     size: int = 256
-    min_face: int = 24
+    min_face: int = 16
     on_failure: str = "skip"
+    pad: float = 0.25
+    pad_mode: str = "edge"
+    min_side: int = 200
+    cascade: tuple[str, ...] = ("hog_upsampled", "cnn")
+    cnn_side: int = 200
+    refine: int = 2
+    max_shape_residual: float = 0.3
+    max_refit_shift: float = 0.15
+    max_box_follow: float = 0.75
+    max_class_drop: float = 0.1
+    max_class_gap: float = 0.1
+    on_class_bias: str = "warn"
 
     def __post_init__(self) -> None:
-        for name, choices in (("detector", DETECTORS), ("landmarks", LANDMARK_SOURCES), ("on_failure", ON_FAILURE)):
+        for name, choices in (
+            ("detector", DETECTORS),
+            ("landmarks", LANDMARK_SOURCES),
+            ("on_failure", ON_FAILURE),
+            ("pad_mode", PAD_MODES),
+            ("on_class_bias", ON_CLASS_BIAS),
+        ):
             if getattr(self, name) not in choices:
                 raise UserError(f"face.{name}={getattr(self, name)!r} is not valid: choose one of {', '.join(choices)}.")
-        for name, low in (("upsample", 0), ("size", 8), ("min_face", 0)):
+        for name, low in (("upsample", 0), ("size", 8), ("min_face", 0), ("min_side", 0), ("cnn_side", 0), ("refine", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise UserError(f"face.{name}={value!r} is not valid: use a whole number >= {low}.")
-        if isinstance(self.margin, bool) or not isinstance(self.margin, int | float) or not 0 <= self.margin <= 2:
-            raise UserError(f"face.margin={self.margin!r} is not valid: use a fraction of the face box side between 0 and 2.")
+        fractions = (
+            ("margin", 2, "a fraction of the face box side"),
+            ("pad", 2, "a fraction of the image's longer side"),
+            ("max_shape_residual", 10, "inter-ocular distances (0: no check)"),
+            ("max_refit_shift", 10, "inter-ocular distances (0: no check)"),
+            ("max_box_follow", 10, "a share of the box's movement (0: no check)"),
+            ("max_class_drop", 1, "a fraction of a class's images"),
+            ("max_class_gap", 1, "a difference of two classes' drop fractions"),
+        )
+        for name, high, unit in fractions:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= high:
+                raise UserError(f"face.{name}={value!r} is not valid: use {unit} between 0 and {high}.")
+            object.__setattr__(self, name, float(value))  # 0 and 0.0 give the same digest
         if not isinstance(self.level_eyes, bool):
             raise UserError(f"face.level_eyes={self.level_eyes!r} is not valid: use true or false.")
-        object.__setattr__(self, "margin", float(self.margin))  # 0 and 0.0 give the same digest
+        cascade = [self.cascade] if isinstance(self.cascade, str) else self.cascade
+        if not isinstance(cascade, Sequence) or any(step not in STEPS for step in cascade):
+            raise UserError(f"face.cascade={self.cascade!r} is not valid: list steps out of {', '.join(STEPS)}, e.g. [hog_upsampled, cnn], or [] for none.")
+        object.__setattr__(self, "cascade", tuple(str(step) for step in cascade))
+
+    def detection_steps(self) -> tuple[str, ...]:
+        """The detection steps in the order they run ("hog" or "cnn" first, by ``detector``);
+        empty for the "box" and "whole" detectors."""
+        if self.detector not in ("dlib", "dlib_cnn"):
+            return ()
+        first = "hog" if self.detector == "dlib" else "cnn"
+        return (first, *dict.fromkeys(step for step in self.cascade if step != first))
 
     def digest(self) -> str:
         """sha256 (hex) of the settings' canonical JSON: equal settings, equal digest."""
@@ -98,10 +175,20 @@ class PreparedFace:
         points: [68, 2] float32 (x, y) in crop pixels, or None with ``crop``.
         box: the face box (left, top, right, bottom) in source pixels, or None when no
             face was found.
-        face_count: faces the detector found (1 for "box" and "whole").
+        face_count: faces the detection step found (1 for "box" and "whole").
         affine: [2, 3] float64 source pixels -> crop pixels, or None with ``crop``.
-        detector_calls: dlib detector runs (0 or 1).
-        predictor_calls: dlib predictor runs (0 to 2: the box, then the whole image).
+        detector_calls: dlib detector runs (one per cascade step tried).
+        predictor_calls: dlib predictor runs (the box, refinements, the plausibility
+            refit, the whole image).
+        step: what found the face box: a detection step ("hog", "hog_upsampled", "cnn"),
+            "box", "whole", or "" when nothing did.
+        pad: the border added before detection, source pixels (0: none).
+        clipped: predicted points outside the image but inside the padded margin, moved
+            onto its edge.
+        shape_residual: ``faces.plausibility.shape_residual`` of dlib's points (NaN when
+            the points are the dataset's or none were predicted).
+        refit_shift: ``faces.plausibility.refit_shift`` (NaN when not checked).
+        box_follow: ``faces.plausibility.box_follow`` (NaN when not checked).
     """
 
     status: str
@@ -112,6 +199,12 @@ class PreparedFace:
     affine: np.ndarray | None = None
     detector_calls: int = 0
     predictor_calls: int = 0
+    step: str = ""
+    pad: int = 0
+    clipped: int = 0
+    shape_residual: float = math.nan
+    refit_shift: float = math.nan
+    box_follow: float = math.nan
 
     @property
     def usable(self) -> bool:
@@ -119,12 +212,34 @@ class PreparedFace:
 
 
 def load_models(settings: FaceSettings) -> None:
-    """Load the dlib detector and predictor ``settings`` will use in this thread (the
-    predictor takes ~1 s), e.g. once per worker process before the images come."""
-    if settings.detector == "dlib":
+    """Load the dlib models ``settings`` will use in this thread (the predictor takes ~1 s),
+    e.g. once per worker process before the images come."""
+    steps = settings.detection_steps()
+    if {"hog", "hog_upsampled"} & set(steps):
         face_detector()
+    if "cnn" in steps:
+        cnn_face_detector()
     if settings.landmarks == "dlib" or (settings.on_failure == "whole" and settings.detector != "whole"):
         landmark_predictor()
+
+
+@dataclass
+class _Fit:
+    """Work in progress on one image: the face box and points in source pixels, where they
+    came from and what it cost."""
+
+    status: str
+    box: tuple[float, float, float, float] | None = None
+    points: np.ndarray | None = None
+    step: str = ""
+    face_count: int = 0
+    detector_calls: int = 0
+    predictor_calls: int = 0
+    clipped: int = 0
+    shape_residual: float = math.nan
+    refit_shift: float = math.nan
+    box_follow: float = math.nan
+    whole_crop: bool = False  # crop the whole image (detector=whole, or an unrefined whole-image fallback)
 
 
 def prepare_face(
@@ -133,8 +248,8 @@ def prepare_face(
     box: tuple[float, float, float, float] | None = None,
     points: np.ndarray | None = None,
 ) -> PreparedFace:
-    """Find, landmark and crop the face in ``image`` (gray/RGB/RGBA, 8 or 16 bit; None for
-    an unreadable file, giving status "unreadable").
+    """Find, landmark, check and crop the face in ``image`` (gray/RGB/RGBA, 8 or 16 bit;
+    None for an unreadable file, giving status "unreadable").
 
     ``box`` (left, top, right, bottom) and ``points`` ([68, 2] (x, y)) are the dataset's
     own, in image pixels; "box" detection needs one of them, "dataset" landmarks need
@@ -148,68 +263,137 @@ def prepare_face(
     rgb = to_uint8_rgb(image)
     height, width = rgb.shape[:2]
     shipped = None if points is None else np.asarray(points, dtype=np.float32).reshape(68, 2)
-    status, face_box, face_count, detector_calls = _find_box(rgb, settings, box, shipped)
-    found, predictor_calls = None, 0
-    if face_box is not None and _side(face_box) < settings.min_face:
-        status = STATUS_TOO_SMALL
-    elif face_box is not None:
-        found, predictor_calls = _landmarks(rgb, settings, face_box, shipped)
-        if settings.landmarks == "dlib" and _outside(found, face_box, width, height):
-            status = STATUS_OUTSIDE
-    whole = settings.detector == "whole"
-    if status in DETECTION_FAILURES and settings.on_failure == "whole" and not whole:
-        status, face_box, whole = STATUS_WHOLE, (0, 0, width, height), True
-        found, calls = _landmarks(rgb, settings, face_box, shipped)
-        predictor_calls += calls
-    if status not in USABLE:
-        return PreparedFace(status, box=face_box, face_count=face_count, detector_calls=detector_calls, predictor_calls=predictor_calls)
-    if whole:
+    detecting = settings.detector in ("dlib", "dlib_cnn")
+    falls_back = settings.on_failure == "whole" and settings.detector != "whole"
+    view = DetectionView.of(rgb, settings.pad, settings.pad_mode, settings.min_side) if detecting or falls_back else None
+    if detecting:
+        fit = _detect_and_fit(view, settings, shipped)
+    else:
+        fit = _fit_given_box(rgb, settings, box, shipped)
+    if fit.status in DETECTION_FAILURES and falls_back:
+        calls = (fit.detector_calls, fit.predictor_calls)
+        fit = _fit_whole_image(view, settings, shipped)
+        fit.detector_calls, fit.predictor_calls = calls[0], calls[1] + fit.predictor_calls
+    pad = view.pad if view is not None and (detecting or fit.step == STEP_WHOLE) else 0
+    common = {"face_count": fit.face_count, "detector_calls": fit.detector_calls, "predictor_calls": fit.predictor_calls, "step": fit.step, "pad": pad}
+    checks = {"clipped": fit.clipped, "shape_residual": fit.shape_residual, "refit_shift": fit.refit_shift, "box_follow": fit.box_follow}
+    if fit.status not in USABLE:
+        return PreparedFace(fit.status, box=fit.box, **common, **checks)
+    if fit.whole_crop:
         center, side = ((width - 1) / 2, (height - 1) / 2), float(max(width, height))
     else:
-        left, top, right, bottom = face_box
-        center, side = ((left + right) / 2, (top + bottom) / 2), _side(face_box) * (1 + 2 * settings.margin)
-    affine = crop_affine(center, side, settings.size, eye_angle(found) if settings.level_eyes else 0.0)
+        left, top, right, bottom = fit.box
+        center, side = ((left + right) / 2, (top + bottom) / 2), _side(fit.box) * (1 + 2 * settings.margin)
+    affine = crop_affine(center, side, settings.size, eye_angle(fit.points) if settings.level_eyes else 0.0)
     crop = warp_crop(rgb, affine, settings.size)
-    moved = (found.astype(np.float64) @ affine[:, :2].T + affine[:, 2]).astype(np.float32)
-    return PreparedFace(status, crop, moved, face_box, face_count, affine, detector_calls, predictor_calls)
+    moved = (fit.points.astype(np.float64) @ affine[:, :2].T + affine[:, 2]).astype(np.float32)
+    return PreparedFace(fit.status, crop, moved, fit.box, affine=affine, **common, **checks)
 
 
-def _find_box(
-    rgb: np.ndarray, settings: FaceSettings, box: tuple[float, float, float, float] | None, points: np.ndarray | None
-) -> tuple[str, tuple[float, float, float, float] | None, int, int]:
-    """(status, box or None, faces found, detector calls)."""
+def _fit_given_box(rgb: np.ndarray, settings: FaceSettings, box: tuple[float, float, float, float] | None, points: np.ndarray | None) -> _Fit:
+    """The "box" and "whole" detectors: the dataset's box (or its points' extent) or the
+    whole image, points from the dataset or predicted in the source image."""
     height, width = rgb.shape[:2]
     if settings.detector == "whole":
-        return STATUS_OK, (0, 0, width, height), 1, 0
-    if settings.detector == "box":
-        if box is None:  # the shipped landmarks' extent
-            (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
-            box = (float(left), float(top), float(right), float(bottom))
-        return STATUS_OK, tuple(float(v) for v in box), 1, 0
-    faces = face_detector()(rgb, settings.upsample)
-    if len(faces) == 0:
-        return STATUS_NO_FACE, None, 0, 1
-    largest = max(faces, key=lambda r: r.width() * r.height())
-    status = STATUS_SEVERAL if len(faces) > 1 else STATUS_OK
-    return status, (largest.left(), largest.top(), largest.right(), largest.bottom()), len(faces), 1
-
-
-def _landmarks(rgb: np.ndarray, settings: FaceSettings, box: tuple[float, float, float, float], points: np.ndarray | None) -> tuple[np.ndarray, int]:
-    """([68, 2] float32 points in source pixels, predictor calls)."""
+        face_box, step = (0, 0, width, height), STEP_WHOLE
+    elif box is None:  # the shipped landmarks' extent
+        (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
+        face_box, step = (float(left), float(top), float(right), float(bottom)), STEP_BOX
+    else:
+        face_box, step = tuple(float(v) for v in box), STEP_BOX
+    fit = _Fit(STATUS_OK, face_box, step=step, face_count=1, whole_crop=settings.detector == "whole")
+    if _side(face_box) < settings.min_face:
+        fit.status = STATUS_TOO_SMALL
+        return fit
     if settings.landmarks == "dataset":
-        return points, 0
-    return predict_points(rgb, tuple(math.floor(v + 0.5) for v in box)), 1
+        fit.points = points
+        return fit
+    fit.points, fit.predictor_calls = predict_points(rgb, _rounded(face_box)), 1
+    if _outside(fit.points, face_box, width, height, margin=0):
+        fit.status = STATUS_OUTSIDE
+        return fit
+    fit.shape_residual = shape_residual(fit.points)
+    if settings.max_shape_residual and fit.shape_residual > settings.max_shape_residual:
+        fit.status = STATUS_IMPLAUSIBLE
+    return fit
+
+
+def _detect_and_fit(view: DetectionView, settings: FaceSettings, points: np.ndarray | None) -> _Fit:
+    """The "dlib" and "dlib_cnn" detectors: the cascade on the view, then the points (the
+    dataset's, or predicted in the view, refined when the CNN drew the box) and their checks."""
+    found = detect(view, settings.detection_steps(), settings.upsample, settings.cnn_side)
+    calls = sum(found.calls.values())
+    if found.box is None:
+        return _Fit(STATUS_NO_FACE, detector_calls=calls)
+    status = STATUS_SEVERAL if found.face_count > 1 else STATUS_OK
+    fit = _Fit(status, view.box_to_source(found.box), step=found.step, face_count=found.face_count, detector_calls=calls)
+    if _side(fit.box) < settings.min_face:
+        fit.status = STATUS_TOO_SMALL
+        return fit
+    if settings.landmarks == "dataset":
+        fit.points = points
+        return fit
+    refine = settings.refine if found.step == "cnn" else 0
+    return _predict_in_view(view, settings, fit, found.box, refine, check_box=True)
+
+
+def _fit_whole_image(view: DetectionView, settings: FaceSettings, points: np.ndarray | None) -> _Fit:
+    """``on_failure=whole``: the whole image as the face box, the points predicted in it
+    and refined ``settings.refine`` times (the box follows them), or the dataset's."""
+    whole = (0, 0, *view.source_size)
+    fit = _Fit(STATUS_WHOLE, whole, step=STEP_WHOLE, whole_crop=settings.landmarks == "dataset" or settings.refine == 0)
+    if settings.landmarks == "dataset":
+        fit.points = points
+        return fit
+    return _predict_in_view(view, settings, fit, view.box_to_view(whole), settings.refine, check_box=settings.refine > 0)
+
+
+def _predict_in_view(view: DetectionView, settings: FaceSettings, fit: _Fit, box: tuple[float, float, float, float], refine: int, check_box: bool) -> _Fit:
+    """dlib's points in ``box`` (view pixels), predicted again ``refine`` times in the box
+    they imply, then checked: outside the image (clipped inside the padded margin), shape,
+    and (``check_box``: a box drawn by a detector or refined) the refit shift and the box
+    follow. Fills ``fit`` (source pixels)."""
+    points = predict_points(view.image, _rounded(box))
+    fit.predictor_calls += 1
+    for _ in range(refine):
+        box = box_from_points(points)
+        points = predict_points(view.image, _rounded(box))
+        fit.predictor_calls += 1
+    if refine:
+        fit.box = view.box_to_source(box)
+    source = view.to_source(points)
+    source_w, source_h = view.source_size
+    if _outside(source, fit.box, source_w, source_h, margin=view.pad):
+        fit.status, fit.points = STATUS_OUTSIDE, None
+        return fit
+    low, high = np.array([-0.5, -0.5]), np.array([source_w - 0.5, source_h - 0.5])
+    fit.clipped = int(((source < low) | (source > high)).any(axis=1).sum()) if view.pad else 0
+    fit.points = (np.clip(source, low, high) if view.pad else source).astype(np.float32)
+    fit.shape_residual = shape_residual(points)
+    failed = bool(settings.max_shape_residual) and fit.shape_residual > settings.max_shape_residual
+    if check_box and (settings.max_refit_shift or settings.max_box_follow):
+        fit.refit_shift, fit.box_follow = box_checks(view.image, box, points)
+        fit.predictor_calls += BOX_CHECK_CALLS
+        failed = failed or bool(settings.max_refit_shift) and fit.refit_shift > settings.max_refit_shift
+        failed = failed or bool(settings.max_box_follow) and fit.box_follow > settings.max_box_follow
+    if failed:
+        fit.status = STATUS_IMPLAUSIBLE
+    return fit
+
+
+def _rounded(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    return tuple(math.floor(v + 0.5) for v in box)
 
 
 def _side(box: tuple[float, float, float, float]) -> float:
     return float(max(box[2] - box[0], box[3] - box[1]))
 
 
-def _outside(points: np.ndarray, box: tuple[float, float, float, float], width: int, height: int) -> bool:
+def _outside(points: np.ndarray, box: tuple[float, float, float, float], width: int, height: int, margin: float) -> bool:
     """Whether some point lies outside the image (edges at -0.5 and size - 0.5) by more
-    than ``OUTSIDE_TOLERANCE`` of the box side."""
+    than ``margin`` pixels (the padding) and ``OUTSIDE_TOLERANCE`` of the box side."""
     beyond = np.maximum(-0.5 - points, points - (np.array([width, height]) - 0.5)).max()
-    return bool(beyond > OUTSIDE_TOLERANCE * _side(box))
+    return bool(beyond > max(margin, OUTSIDE_TOLERANCE * _side(box)))
 
 
 def eye_angle(points: np.ndarray) -> float:

@@ -70,6 +70,10 @@ def test_on_disk_faces_are_explained_and_match_the_in_memory_heatmaps(tmp_path):
 
     on_disk, in_memory = (json.loads((run / "heatmaps/gradcampp/manifest.json").read_text()) for run in (disk, memory))
     assert on_disk["skipped_no_landmarks"] == 0 and on_disk["weights"]["source"] == "best checkpoint"
+    # face preparation's drop per class is in the manifest of the real-photo run (none for the rendered faces)
+    drops = on_disk["face_preparation"]
+    assert list(drops) == on_disk["classes"] and sum(c["images"] for c in drops.values()) == NUM_IMAGES and in_memory["face_preparation"] is None
+    assert all(c["prepared"] + c["dropped"] == c["images"] and c["dropped"] <= 0.05 * c["images"] for c in drops.values()), drops
     explained, validation_images = sum(on_disk["counts"].values()), sum(in_memory["counts"].values())
     assert validation_images >= 100 and explained >= 0.95 * validation_images, (on_disk["counts"], in_memory["counts"])
     heatmaps_disk, heatmaps_memory = (np.load(run / "heatmaps/gradcampp/heatmaps.npy") for run in (disk, memory))

@@ -1,6 +1,7 @@
 import csv
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -8,13 +9,13 @@ import numpy as np
 import pytest
 from skimage import data
 
-from datamodules.face_prep import default_cache_dir, prepare_faces, resolve_settings
+from datamodules.face_prep import REPORT_COLUMNS, default_cache_dir, prepare_faces, resolve_settings
 from datamodules.readers.base import DatasetEntry, DatasetIndex
 from datamodules.sources import DataError
-from faces.prepare import FaceSettings
+from faces.prepare import FaceSettings, prepare_face
 
-# upsample 2 finds the 36 px face of tiny.png (then "face too small"); small crops keep it quick
-SETTINGS = FaceSettings(detector="dlib", landmarks="dlib", upsample=2, size=64)
+# the cascade finds the 36 px face of tiny.png (its box then "face too small" at min_face 24); small crops keep it quick
+SETTINGS = FaceSettings(detector="dlib", landmarks="dlib", size=64, min_face=24)
 
 
 def _face() -> np.ndarray:
@@ -31,7 +32,7 @@ def _dataset(folder: Path) -> DatasetIndex:
     corrupt.jpg and empty.png unreadable, tiny.png face too small."""
     folder.mkdir(parents=True, exist_ok=True)
     face = _face()
-    tiny = np.full((96, 96, 3), 128, np.uint8)
+    tiny = np.full((64, 64, 3), 128, np.uint8)
     tiny[10:46, 10:46] = cv2.resize(face, (36, 36), interpolation=cv2.INTER_AREA)
     _write(folder / "face.png", face)
     _write(folder / "flipped.jpg", face[:, ::-1].copy())
@@ -58,13 +59,20 @@ def test_report_names_every_status_and_the_largest_of_several_faces(tmp_path):
         "faces: 8 images -> 3 faces prepared (1 several faces, largest kept); skipped 5: unreadable 3, no face 1, face too small 1; "
         f"0 from cache; report: {prepared.report_path}"
     )
-    assert prepared.report_path.parent.parent == tmp_path / "cache" / "faces" and prepared.detector_calls == 5 and prepared.predictor_calls == 3
+    # detector runs: one each for the three faces, the whole cascade (3) for coffee, two steps for tiny; predictor runs: 1 + 5 checks per face
+    assert prepared.report_path.parent.parent == tmp_path / "cache" / "faces" and prepared.detector_calls == 8 and prepared.predictor_calls == 18
     with open(prepared.report_path, newline="") as handle:
         rows = {row["key"]: row for row in csv.DictReader(handle)}
-    assert list(next(iter(rows.values()))) == ["key", "path", "status", "left", "top", "right", "bottom", "faces", "cached"]
+    assert tuple(next(iter(rows.values()))) == REPORT_COLUMNS == (
+        "key", "path", "status", "step", "left", "top", "right", "bottom", "faces", "pad", "clipped", "shape_residual", "refit_shift", "box_follow", "cached",
+    )  # fmt: skip
     assert [rows[name]["status"] for name in rows] == expected and rows["corrupt.jpg"]["path"] == str(tmp_path / "data" / "corrupt.jpg")
     assert rows["two.png"]["faces"] == "2" and float(rows["two.png"]["right"]) < 180  # the larger, left face
-    assert rows["coffee.jpg"]["left"] == "" and rows["missing.jpg"]["cached"] == "0"
+    assert rows["coffee.jpg"]["left"] == "" and rows["missing.jpg"]["cached"] == "0" and rows["coffee.jpg"]["step"] == ""
+    assert [rows[name]["step"] for name in ("face.png", "two.png", "tiny.png")] == ["hog", "hog", "hog_upsampled"]
+    assert rows["face.png"]["pad"] == "45" and rows["tiny.png"]["pad"] == "16" and rows["corrupt.jpg"]["pad"] == "0"  # a quarter of the longer side
+    assert float(rows["face.png"]["shape_residual"]) < 0.3 and float(rows["face.png"]["refit_shift"]) < 0.15 and float(rows["face.png"]["box_follow"]) < 0.75
+    assert rows["tiny.png"]["box_follow"] == "" and rows["face.png"]["clipped"] == "0"  # too small: not landmarked
     crop, points = prepared.load(2)
     assert crop.shape == (64, 64, 3) and crop.dtype == np.uint8 and points.shape == (68, 2) and points.dtype == np.float32
     with pytest.raises(ValueError, match="no face"):
@@ -72,13 +80,15 @@ def test_report_names_every_status_and_the_largest_of_several_faces(tmp_path):
 
 
 def test_on_failure_whole_and_error(tmp_path):
+    """The whole-image fallback (refined) lands the tiny face; on coffee the landmark check
+    rejects what the predictor made of a picture without a face."""
     index = _dataset(tmp_path / "data")
-    whole = prepare_faces(index, FaceSettings("dlib", "dlib", upsample=2, size=64, on_failure="whole"), cache_dir=tmp_path / "cache", workers=1, progress=False)
-    assert whole.statuses == ["ok", "ok", "several faces", "whole image", "unreadable", "unreadable", "whole image"]
-    assert whole.usable.tolist() == [0, 1, 2, 3, 6] and "(1 several faces, largest kept; 2 whole image)" in whole.summary
-    assert whole.load(3)[0].shape == (64, 64, 3)
+    whole = prepare_faces(index, replace(SETTINGS, on_failure="whole"), cache_dir=tmp_path / "cache", workers=1, progress=False)
+    assert whole.statuses == ["ok", "ok", "several faces", "implausible landmarks", "unreadable", "unreadable", "whole image"]
+    assert whole.usable.tolist() == [0, 1, 2, 6] and "(1 several faces, largest kept; 1 whole image)" in whole.summary
+    assert whole.load(6)[0].shape == (64, 64, 3) and whole.details[6]["step"] == "whole"
     with pytest.raises(DataError) as raised:
-        prepare_faces(index, FaceSettings("dlib", "dlib", upsample=2, size=64, on_failure="error"), cache_dir=tmp_path / "cache", workers=1, progress=False)
+        prepare_faces(index, replace(SETTINGS, on_failure="error"), cache_dir=tmp_path / "cache", workers=1, progress=False)
     message = str(raised.value)
     assert message.startswith("Face preparation failed on 4 of the 7 faces images (") and message.endswith("where no face is found.")
     assert f"'{tmp_path / 'data' / 'coffee.jpg'}' (no face)" in message and "(unreadable)" in message and "and 1 more; report: " in message
@@ -89,10 +99,10 @@ def test_cache_second_run_is_free_and_changes_are_prepared_alone(tmp_path, caplo
     folder, cache = tmp_path / "data", tmp_path / "cache"
     index = _dataset(folder)
     first = prepare_faces(index, SETTINGS, cache_dir=cache, workers=1, progress=False)
-    assert first.from_cache == 0 and first.detector_calls == 5
+    assert first.from_cache == 0 and first.detector_calls == 8
     again = prepare_faces(index, SETTINGS, cache_dir=cache, workers=1, progress=False)
     assert again.detector_calls == again.predictor_calls == 0 and again.from_cache == 7 and again.statuses == first.statuses
-    assert "; 7 from cache;" in again.summary
+    assert "; 7 from cache;" in again.summary and again.details == first.details and again.class_counts == first.class_counts
     for i in first.usable:
         assert all(np.array_equal(a, b) for a, b in zip(first.load(i), again.load(i), strict=True))
 
@@ -101,12 +111,12 @@ def test_cache_second_run_is_free_and_changes_are_prepared_alone(tmp_path, caplo
 
     _write(folder / "face.png", cv2.resize(_face(), (170, 170)))  # changed
     changed = prepare_faces(index, SETTINGS, cache_dir=cache, workers=1, progress=False)
-    assert changed.detector_calls == changed.predictor_calls == 1 and changed.from_cache == 6 and changed.statuses[0] == "ok"
+    assert (changed.detector_calls, changed.predictor_calls, changed.from_cache, changed.statuses[0]) == (1, 6, 6, "ok")
 
     _write(folder / "added.png", cv2.resize(_face()[:, ::-1], (160, 160)))  # added
     grown = _index(folder, [e.key for e in index.entries] + ["added.png"])
     added = prepare_faces(grown, SETTINGS, cache_dir=cache, workers=1, progress=False)
-    assert added.detector_calls == added.predictor_calls == 1 and added.from_cache == 7
+    assert (added.detector_calls, added.predictor_calls, added.from_cache) == (1, 6, 7)
 
     truncated = added.files[1]
     truncated.write_bytes(truncated.read_bytes()[:100])
@@ -150,6 +160,7 @@ def test_shipped_boxes_and_landmarks_are_not_redetected(tmp_path):
 
 
 def test_two_workers_give_what_one_gives(tmp_path):
+    """After the in-process run ran dlib's CNN (on coffee.jpg), the workers are spawned, not forked (a fork would hang in it)."""
     index = _dataset(tmp_path / "data")
     one = prepare_faces(index, SETTINGS, cache_dir=tmp_path / "one", workers=1, progress=False)
     two = prepare_faces(index, SETTINGS, cache_dir=tmp_path / "two", workers=2, progress=False)
@@ -183,3 +194,65 @@ def test_default_cache_dir_is_outside_the_data(monkeypatch, tmp_path):
     assert default_cache_dir() == tmp_path / "xdg" / "ferlens"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert default_cache_dir() == Path.home() / ".cache" / "ferlens"
+
+
+def test_a_new_cascade_setting_never_reads_stale_entries_and_report_only_settings_keep_them(tmp_path):
+    index = _index(tmp_path, [_write(tmp_path / "face.png", _face()).name])
+    first = prepare_faces(index, SETTINGS, cache_dir=tmp_path / "cache", workers=1, progress=False)
+    for changed in ({"pad": 0.1}, {"pad_mode": "reflect"}, {"min_side": 0}, {"cascade": ["cnn"]}, {"refine": 1}, {"max_box_follow": 0.5}):
+        again = prepare_faces(index, replace(SETTINGS, **changed), cache_dir=tmp_path / "cache", workers=1, progress=False)
+        assert again.from_cache == 0 and again.detector_calls == 1 and again.report_path.parent != first.report_path.parent, changed
+    relaxed = replace(SETTINGS, max_class_drop=0.5, max_class_gap=0.5, on_class_bias="error")  # decide what is reported, not what is stored
+    kept = prepare_faces(index, relaxed, cache_dir=tmp_path / "cache", workers=1, progress=False)
+    assert kept.from_cache == 1 and kept.detector_calls == 0 and kept.report_path == first.report_path
+
+
+def _class_index(folder: Path, images: dict[str, list[np.ndarray]]) -> DatasetIndex:
+    """In-memory entries, one class per key of ``images``."""
+    classes = list(images)
+    entries = [DatasetEntry(key=f"{name}/{i}", label=label, pixels=image) for label, name in enumerate(classes) for i, image in enumerate(images[name])]
+    return DatasetIndex("mine", folder, classes, entries)
+
+
+def test_class_drop_warning_names_the_class_that_lost_most_and_is_silent_when_balanced(tmp_path, caplog):
+    face = _face()
+    faces = [face, face[:, ::-1].copy(), cv2.resize(face, (160, 160)), cv2.resize(face[:, ::-1], (150, 150))]
+    no_faces = [np.full((120, 120, 3), 90, np.uint8), cv2.resize(data.coffee(), (150, 100))]
+    lost = _class_index(tmp_path, {"Anger": faces, "Disgust": [*faces[:2], *no_faces], "Fear": faces[1:]})
+    with caplog.at_level(logging.WARNING, logger="datamodules.face_prep"):
+        prepared = prepare_faces(lost, SETTINGS, cache_dir=tmp_path / "cache", workers=1, progress=False)
+    counts = {"images": 4, "prepared": 4, "dropped": 0}
+    assert prepared.class_counts == {"Anger": counts, "Disgust": {"images": 4, "prepared": 2, "dropped": 2}, "Fear": {**counts, "images": 3, "prepared": 3}}
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert warnings == [prepared.class_bias] and prepared.class_bias == (
+        "Face preparation dropped Disgust 50 % (2 of 4) against Anger 0 % (0 of 4) of the mine images (more than face.max_class_drop=0.1; "
+        "drop rates 50 points apart, more than face.max_class_gap=0.1), so the heatmaps of this class rest on the faces the detector could find: "
+        f"see which images and why in {prepared.report_path}."
+    )
+    table = prepared.class_table().splitlines()
+    assert table[0].split() == ["faces", "Anger", "Disgust", "Fear", "total"] and table[3].split() == ["dropped", "0", "2", "0", "2"]
+    assert table[4].split() == ["dropped", "%", "0", "%", "50", "%", "0", "%", "18", "%"]
+    with pytest.raises(DataError) as raised:
+        prepare_faces(lost, replace(SETTINGS, on_class_bias="error"), cache_dir=tmp_path / "cache", workers=1, progress=False)
+    message = str(raised.value)
+    assert message.startswith("Face preparation dropped Disgust 50 % (2 of 4)") and message.endswith("; set face.on_class_bias=warn to go on anyway.")
+    assert message.count(". ") == 0 and "\n" not in message  # one sentence
+
+    caplog.clear()
+    balanced = _class_index(tmp_path, {"Anger": faces, "Disgust": faces[::-1], "Fear": faces[1:]})
+    with caplog.at_level(logging.WARNING, logger="datamodules.face_prep"):
+        even = prepare_faces(balanced, replace(SETTINGS, on_class_bias="error"), cache_dir=tmp_path / "cache", workers=1, progress=False)
+    assert even.class_bias is None and not caplog.records and all(c["dropped"] == 0 for c in even.class_counts.values())
+    # even drops above the limit are named too: every class here loses one of four
+    uneven = _class_index(tmp_path, {"Anger": [*faces[:3], no_faces[0]], "Disgust": [*faces[1:], no_faces[0]]})
+    both = prepare_faces(uneven, SETTINGS, cache_dir=tmp_path / "cache", workers=1, progress=False)
+    expected = "Face preparation dropped Anger 25 % (1 of 4), Disgust 25 % (1 of 4) of the mine images (more than face.max_class_drop=0.1),"
+    assert both.class_bias.startswith(expected)
+
+
+def test_source_points_map_the_crop_back_onto_the_image(tmp_path):
+    index = _index(tmp_path, [_write(tmp_path / "face.png", _face()).name])
+    prepared = prepare_faces(index, replace(SETTINGS, level_eyes=True), cache_dir=tmp_path / "cache", workers=1, progress=False)
+    direct = prepare_face(_face(), replace(SETTINGS, level_eyes=True))
+    inverse = cv2.invertAffineTransform(direct.affine)
+    assert np.allclose(prepared.source_points(0), direct.points @ inverse[:, :2].T + inverse[:, 2], atol=1e-3)

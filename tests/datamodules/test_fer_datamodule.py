@@ -21,6 +21,7 @@ def test_batches_follow_the_sample_contract():
     seen = torch.cat([b["index"] for b in module.val_dataloader()])
     assert sorted(seen.tolist()) == sorted(module.splits["val"].tolist())
     assert module.train_class_counts().sum() == sizes["train"]
+    assert module.face_preparation is None  # no face preparation for the rendered faces (the manifest records None)
 
 
 def _first_batch(seed: int, num_workers: int) -> dict:

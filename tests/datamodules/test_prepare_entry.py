@@ -27,9 +27,13 @@ def test_prepare_fills_the_cache_writes_the_report_and_a_second_run_reads_it(tmp
     overrides = ["data=folder", f"data.root={tmp_path / 'data'}", f"data.cache_dir={tmp_path / 'cache'}", f"paths.log_dir={tmp_path / 'logs'}"]
     first = _prepare(*overrides, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    summary = first.stdout.strip().splitlines()[-1]
+    summary, *table = first.stdout.strip().splitlines()[-6:]
     match = re.fullmatch(r"folder: 13 images -> 12 faces prepared; skipped 1: no face 1; 0 from cache; report: (.+\.csv)", summary)
     assert match, summary
+    assert [row.split()[0] for row in table] == ["faces", "images", "prepared", "dropped", "dropped"] and table[0].split()[1:] == [*CLASSES_6, "total"]
+    assert table[1].split()[1:] == ["2", "2", "2", "3", "2", "2", "13"] and table[3].split()[1:] == ["0", "0", "0", "1", "0", "0", "1"]
+    # the one class that lost an image is named in one warning line
+    assert "[WARNING] - Face preparation dropped Happiness 33 % (1 of 3) against Anger 0 % (0 of 2) of the folder images" in first.stdout
     report = Path(match.group(1))
     assert report.is_relative_to(tmp_path / "cache")
     with open(report, newline="") as handle:
@@ -38,7 +42,12 @@ def test_prepare_fills_the_cache_writes_the_report_and_a_second_run_reads_it(tmp
     assert sum(row["status"] == "ok" for row in rows.values()) == 12 and all(row["faces"] == "1" for key, row in rows.items() if "cup" not in key)
     second = _prepare(*overrides, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
-    assert "; 13 from cache; " in second.stdout.strip().splitlines()[-1]
+    assert "; 13 from cache; " in second.stdout.strip().splitlines()[-6]
+    stopped = _prepare(*overrides, "face.on_class_bias=error", cwd=tmp_path)  # from the cache too: a report-only setting
+    assert stopped.returncode == 1 and "Traceback" not in stopped.stderr
+    lines = stopped.stderr.strip().splitlines()
+    assert lines[-1].startswith("Error: Face preparation dropped Happiness 33 % (1 of 3)")
+    assert lines[-1].endswith("set face.on_class_bias=warn to go on anyway.")
 
 
 def test_prepare_refuses_the_synthetic_set_and_a_wrong_root_in_one_sentence(tmp_path):
