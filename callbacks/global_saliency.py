@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 from callbacks.checkpoints import best_checkpoint_callback
 from callbacks.evidence_accumulator import ImageEvidenceAccumulator
 from callbacks.heatmap_accumulator import GlobalHeatmapAccumulator
+from callbacks.sanity import FaithfulnessSettings, RandomisationSettings, SanityPass, randomisation_chosen, write_randomisation_figure
 from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
 from faces.warp import TemplateWarper
 from formats.evidence import ImageEvidence, evidence_from_maps
@@ -44,6 +45,10 @@ from saliency import build_explainer
 from user_errors import UserError
 
 log = logging.getLogger(__name__)
+
+
+SPLITS = ("auto", "test", "val")
+SPLIT_NAMES = {"val": "validation", "test": "test"}
 
 
 def code_version() -> str:
@@ -94,7 +99,9 @@ class GlobalSaliency(L.Callback):
         correct_only: only correctly classified samples.
         per_class: at most this many samples per class (None: all).
         seed: selection seed (the run's seed).
-        split: the samples explained: ``val`` (the study) or ``test``.
+        split: the samples explained: ``auto`` (the default: the test split when the run has
+            one, the held-out fold of the study's protocol, else the validation split), ``test``
+            or ``val`` (the split that chose the checkpoint).
         batch_size: samples explained at once.
         warp_mode: ``nearest`` (the study) or ``bilinear``.
         triangulation: ``template`` (fast) or ``face`` (the study's per-face rule).
@@ -102,6 +109,10 @@ class GlobalSaliency(L.Callback):
             samples cannot be warped (no landmarks); all skipped always stops.
         progress: show a progress bar for the explanation pass.
         output_dir: where ``heatmaps/<key>/`` goes (default: the trainer's root dir).
+        faithfulness: deletion / insertion and ROAD of every explained image
+            (``callbacks.sanity.FaithfulnessSettings``); None: off.
+        randomisation: the model-parameter randomisation check (``+sanity=mprt``,
+            ``callbacks.sanity.RandomisationSettings``); None: off.
     """
 
     def __init__(
@@ -112,18 +123,20 @@ class GlobalSaliency(L.Callback):
         correct_only: bool = False,
         per_class: int | None = 100,
         seed: int = 0,
-        split: str = "val",
+        split: str = "auto",
         batch_size: int = 16,
         warp_mode: str = "nearest",
         triangulation: str = "template",
         max_skipped_fraction: float = 0.1,
         progress: bool = True,
         output_dir: str | None = None,
+        faithfulness: dict[str, Any] | None = None,
+        randomisation: dict[str, Any] | None = None,
     ) -> None:
         if target not in ("predicted", "label"):
             raise UserError(f"Unknown saliency target '{target}': use predicted (the predicted class) or label (the true class).")
-        if split not in ("val", "test"):
-            raise UserError(f"Unknown saliency split '{split}': use val (the validation split, the study's) or test.")
+        if split not in SPLITS:
+            raise UserError(f"Unknown saliency split '{split}': use auto (test when the run has one, else val), test or val.")
         if not methods:
             raise UserError("GlobalSaliency has no saliency method: add one, e.g. saliency=[gradcampp], or drop the callback with callbacks=default.")
         self.explainers = {key: build_explainer(**dict(spec)) for key, spec in methods.items()}
@@ -139,6 +152,8 @@ class GlobalSaliency(L.Callback):
         self.max_skipped_fraction = max_skipped_fraction
         self.progress = progress
         self.output_dir = output_dir
+        self.faithfulness = FaithfulnessSettings(**faithfulness) if faithfulness is not None else None
+        self.randomisation = RandomisationSettings(**randomisation) if randomisation is not None else None
         #: artifact directories written by this run, ``{key: [directory, ...]}`` (rank 0)
         self.written: dict[str, list[Path]] = {}
         self._explained_epochs: set[int] = set()
@@ -199,13 +214,20 @@ class GlobalSaliency(L.Callback):
 
     # --- how ------------------------------------------------------------------------------
 
-    def _predictions(self, trainer: L.Trainer, pl_module: L.LightningModule) -> np.ndarray:
-        """[N, 3] (sample index, label, predicted class) of every sample of the split, all ranks."""
+    def explained_split(self, trainer: L.Trainer) -> str:
+        """``val`` or ``test``: the split explained (``auto``: test when the datamodule has a non-empty one)."""
+        if self.split != "auto":
+            return self.split
+        splits = getattr(trainer.datamodule, "splits", {}) or {}
+        return "test" if len(splits.get("test", [])) else "val"
+
+    def _predictions(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> np.ndarray:
+        """[N, 3] (sample index, label, predicted class) of every sample of ``split``, all ranks."""
         records = []
         training = pl_module.training
         pl_module.eval()
         with torch.no_grad():
-            loader = trainer.datamodule.val_dataloader() if self.split == "val" else trainer.datamodule.test_dataloader()
+            loader = trainer.datamodule.val_dataloader() if split == "val" else trainer.datamodule.test_dataloader()
             for batch in loader:  # each rank its share, none padded
                 predictions = pl_module(batch["image"].to(pl_module.device)).argmax(dim=1).cpu()
                 records.append(torch.stack([batch["index"], batch["label"], predictions], dim=1))
@@ -216,13 +238,16 @@ class GlobalSaliency(L.Callback):
     def explain(self, trainer: L.Trainer, pl_module: L.LightningModule, weights: dict[str, Any], subdirectory: str | None) -> None:
         """Select, explain, warp and accumulate the validation samples with every method,
         then write one artifact per method (``heatmaps/<key>[/<subdirectory>]``)."""
-        records = self._predictions(trainer, pl_module)
+        split = self.explained_split(trainer)
+        records = self._predictions(trainer, pl_module, split)
         indices, classes = select_samples(records[:, 0], records[:, 1], records[:, 2], self.target, self.correct_only, self.per_class, self.seed)
         truth = {int(index): (int(label), int(prediction)) for index, label, prediction in records}
         rank, world = trainer.global_rank, trainer.world_size
         mine_indices, mine_classes = indices[rank::world], classes[rank::world]
         mine_truth = torch.as_tensor([truth[int(i)] for i in mine_indices], dtype=torch.long).reshape(-1, 2)
-        dataset = trainer.datamodule.dataset(self.split, augment=False, au_maps=False)  # the heatmaps need no AU maps
+        per_class = self.randomisation.per_class if self.randomisation else 0
+        mine_randomised = torch.as_tensor(randomisation_chosen(classes, per_class)[rank::world])
+        dataset = trainer.datamodule.dataset(split, augment=False, au_maps=False)  # the heatmaps need no AU maps
         position = {int(source_index): p for p, source_index in enumerate(dataset.indices)}
         warper = TemplateWarper(pl_module.device, self.triangulation)
         class_names = list(pl_module.class_names)
@@ -232,8 +257,10 @@ class GlobalSaliency(L.Callback):
             if not len(mine_indices):  # this rank explains nothing: one empty update keeps the gathered shapes equal
                 nothing = torch.zeros(0, dtype=torch.long)
                 evidence.update(torch.zeros(0, TEMPLATE_HEIGHT, TEMPLATE_WIDTH, device=pl_module.device), nothing, nothing, nothing, nothing, nothing.bool())
+            sanity = SanityPass(len(class_names), self.faithfulness, self.randomisation, pl_module.net, dataset[0]["image"], pl_module.device)
             skipped_here: list[int] = []
-            bar = tqdm(total=len(indices), desc=f"heatmaps {key} ({weights['source']})", unit="image", disable=not (self.progress and trainer.is_global_zero))
+            shown = self.progress and trainer.is_global_zero
+            bar = tqdm(total=len(indices), desc=f"heatmaps {key} ({weights['source']}, {split} split)", unit="image", disable=not shown)
             for start in range(0, len(mine_indices), self.batch_size):
                 items = [dataset[position[int(i)]] for i in mine_indices[start : start + self.batch_size]]
                 images = torch.stack([item["image"] for item in items]).to(pl_module.device)
@@ -241,7 +268,9 @@ class GlobalSaliency(L.Callback):
                 targets = torch.as_tensor(mine_classes[start : start + self.batch_size], device=pl_module.device)
                 valid = torch.isfinite(landmarks).flatten(1).all(dim=1)
                 skipped_here += [item["index"] for item, ok in zip(items, valid.tolist(), strict=True) if not ok]
-                maps = warper.to_template(explainer(pl_module.net, images, targets), landmarks, self.warp_mode)
+                raw = explainer(pl_module.net, images, targets)  # [B, H, W] in image pixels
+                sanity.update(pl_module.net, explainer, images, raw, targets, mine_randomised[start : start + self.batch_size])
+                maps = warper.to_template(raw, landmarks, self.warp_mode)
                 accumulator.update(maps, targets, valid)
                 known = mine_truth[start : start + self.batch_size]
                 evidence.update(maps, torch.as_tensor([item["index"] for item in items]), targets, known[:, 0], known[:, 1], valid)
@@ -249,14 +278,16 @@ class GlobalSaliency(L.Callback):
             bar.close()
             means, counts, zero_maps = accumulator.compute()  # all ranks take part (sum across ranks)
             gathered = [part.cpu().numpy() for part in evidence.compute()]  # all ranks take part (concatenated across ranks)
+            checks = sanity.results(class_names)  # all ranks take part (sums across ranks)
             skipped_indices = sorted(i for part in _gather(skipped_here) for i in part)
-            self._check_skipped(trainer, len(indices), skipped_indices, key)
+            self._check_skipped(trainer, len(indices), skipped_indices, key, split)
             if trainer.is_global_zero:
                 directory = Path(self.output_dir or trainer.default_root_dir) / "heatmaps" / key
                 directory = directory / subdirectory if subdirectory else directory
                 found = self._evidence(trainer, *gathered)
                 means_np, counts_list = means.cpu().numpy(), counts.tolist()
-                self._publish(trainer, pl_module, directory, key, explainer, weights, means_np, counts_list, zero_maps.tolist(), skipped_indices, found)
+                explained = {"split": split, "evidence": found, "checks": checks}
+                self._publish(trainer, pl_module, directory, key, explainer, weights, means_np, counts_list, zero_maps.tolist(), skipped_indices, explained)
 
     @staticmethod
     def _evidence(trainer: L.Trainer, maps: np.ndarray, index: np.ndarray, target: np.ndarray, label: np.ndarray, prediction: np.ndarray) -> ImageEvidence:
@@ -270,17 +301,17 @@ class GlobalSaliency(L.Callback):
         """The run's output directory (absolute), which holds ``heatmaps/``."""
         return Path(self.output_dir or trainer.default_root_dir).resolve()
 
-    def _check_skipped(self, trainer: L.Trainer, selected: int, skipped: list[int], key: str) -> None:
+    def _check_skipped(self, trainer: L.Trainer, selected: int, skipped: list[int], key: str, split: str) -> None:
         """Stop (one sentence) when nothing was selected, or too many selected samples lack landmarks."""
+        name = SPLIT_NAMES[split]
         if selected == 0:
-            split = {"val": "validation", "test": "test"}[self.split]
-            raise UserError(f"GlobalSaliency found no {split} sample to explain (empty {split} split): check the data split and its size.")
+            raise UserError(f"GlobalSaliency found no {name} sample to explain (empty {name} split): check the data split and its size.")
         if len(skipped) < selected and len(skipped) <= self.max_skipped_fraction * selected:
             if skipped and trainer.is_global_zero:
                 log.warning("GlobalSaliency %s: %d of %d selected samples lack landmarks, skipped: %s", key, len(skipped), selected, _names(trainer, skipped))
             return
         raise UserError(
-            f"GlobalSaliency cannot warp {len(skipped)} of the {selected} selected validation images into the template because they have no landmarks "
+            f"GlobalSaliency cannot warp {len(skipped)} of the {selected} selected {name} images into the template because they have no landmarks "
             f"(e.g. {_names(trainer, skipped[:3])}), above max_skipped_fraction={self.max_skipped_fraction:g}: use a dataset with landmarks "
             "(the synthetic faces, or face preparation with dlib landmarks), or drop the callback with callbacks=default; the checkpoints were kept."
         )
@@ -297,8 +328,11 @@ class GlobalSaliency(L.Callback):
         counts: list[int],
         zero_maps: list[int],
         skipped: list[int],
-        evidence: ImageEvidence,
+        explained: dict[str, Any],
     ) -> None:
+        """Write and log the artifact; ``explained`` holds the ``split``, the per-image
+        ``evidence`` and the sanity ``checks`` (manifest entries)."""
+        evidence: ImageEvidence = explained["evidence"]
         hparams = pl_module.hparams
         net = dict(hparams.get("net_init") or hparams.get("net") or {})
         datamodule = trainer.datamodule
@@ -326,7 +360,9 @@ class GlobalSaliency(L.Callback):
             },
             "weights": weights,
             "saliency": {"key": key, "method": explainer.name, "params": {k: v for k, v in vars(explainer).items() if isinstance(v, int | float | str | bool)}},
-            "selection": {"split": self.split, "target": self.target, "correct_only": self.correct_only, "per_class": self.per_class, "seed": self.seed},
+            "selection": {
+                "split": explained["split"], "target": self.target, "correct_only": self.correct_only, "per_class": self.per_class, "seed": self.seed,
+            },  # fmt: skip
             "warp": {"mode": self.warp_mode, "triangulation": self.triangulation},
             "skipped_no_landmarks": len(skipped),
             "face_preparation": getattr(datamodule, "face_preparation", None),  # per class: images, prepared, dropped (real datasets)
@@ -336,11 +372,15 @@ class GlobalSaliency(L.Callback):
         class_names = list(pl_module.class_names)
         manifest["zero_maps"] = dict(zip(class_names, zero_maps, strict=True))
         manifest["correct_share"] = correct_shares(evidence, class_names)
+        manifest.update(explained["checks"])
         if sum(zero_maps):
             log.warning("GlobalSaliency %s: %d of %d maps are zero everywhere (no evidence): %s", key, sum(zero_maps), sum(counts), manifest["zero_maps"])
         write_artifact(directory, means, counts, class_names, manifest, evidence)
-        figure = heatmap_figure(means, class_names, counts, f"{manifest['run']['model']} {key}, {weights['source']} (epoch {weights['epoch']})")
+        title = f"{manifest['run']['model']} {key}, {weights['source']} (epoch {weights['epoch']}), {explained['split']} split"
+        figure = heatmap_figure(means, class_names, counts, title)
         figure.savefig(directory / "overview.png", dpi=120)
+        if "randomisation" in manifest:
+            write_randomisation_figure(directory, manifest["randomisation"], f"{manifest['run']['model']} {key}, {explained['split']} split")
         self.written.setdefault(key, []).append(directory)
         log.info("global %s heatmaps of the %s (counts %s, %d skipped) written to %s", key, weights["source"], counts, len(skipped), directory)
         if wandb_run is not None:

@@ -145,7 +145,7 @@ def _sided(aus: dict[int, float]) -> tuple[dict[int, float], dict[tuple[int, int
 
 def _draw_textures(p: _Painter, shape: np.ndarray, codes: dict[int, float]) -> None:
     """Wrinkles, folds and bulges of the active AUs, drawn on the skin; unilateral AUs (AU2,
-    AU6, AU12 here) on their side only."""
+    AU6, AU12, AU15 here) on their side only."""
     skin = p.look.skin
     line = 0.012
     aus, sided = _sided(codes)
@@ -189,9 +189,9 @@ def _draw_textures(p: _Painter, shape: np.ndarray, codes: dict[int, float]) -> N
             else:
                 end, strength = shape[corner] + (side * 0.02, -0.015), aus[10]
             p.polyline(_curve(start, end, -side * 0.02), crease(strength), 1.4 * line)
-    if 15 in aus:
-        for corner, side in ((48, -1), (54, 1)):
-            p.polyline(np.stack([shape[corner] + (side * 0.01, 0.01), shape[corner] + (side * 0.025, 0.08)]), crease(aus[15]), line)
+    for corner, side in ((48, -1), (54, 1)):
+        if (15, side) in sided:
+            p.polyline(np.stack([shape[corner] + (side * 0.01, 0.01), shape[corner] + (side * 0.025, 0.08)]), crease(sided[15, side]), line)
     if 17 in aus:
         chin = (shape[57] + shape[8]) / 2
         p.ellipse(chin, (0.06, 0.03), p.color(Part.WRINKLE, skin, 1.0 + 0.12 * aus[17]))

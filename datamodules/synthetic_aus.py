@@ -102,17 +102,18 @@ PROTOTYPES: dict[str, list[tuple[int, ...]]] = {
 }
 
 
-#: Prototypes whose classes differ in where their AUs act: the outer brow raiser (AU2), the
-#: cheek raiser (AU6) and the lip corner puller (AU12), each on the image-left or the
-#: image-right half of the face alone (unilateral, as FACS codes L2, R6 ...): six separate
-#: face regions. A known-truth set for specificity (train it without horizontal flips).
+#: Prototypes whose classes differ in where their AUs act: six different AUs, each on its own
+#: face region: the image-left outer brow (AU2 there alone: unilateral, as FACS codes L2),
+#: the inner brows and mid-forehead (AU1), the image-right cheek (R6), the image-left lip
+#: corner pulled up (L12), the image-right one pulled down (R15), the jaw dropped (AU26). A
+#: known-truth set for specificity (train it without horizontal flips).
 DISTINCT_PROTOTYPES: dict[str, list[tuple[int, ...]]] = {
     "Anger": [(LEFT + 2,)],
-    "Disgust": [(RIGHT + 2,)],
-    "Fear": [(LEFT + 6,)],
-    "Happiness": [(RIGHT + 6,)],
-    "Sadness": [(LEFT + 12,)],
-    "Surprise": [(RIGHT + 12,)],
+    "Disgust": [(1,)],
+    "Fear": [(RIGHT + 6,)],
+    "Happiness": [(LEFT + 12,)],
+    "Sadness": [(RIGHT + 15,)],
+    "Surprise": [(26,)],
     "Neutral": [()],
 }
 #: ``SyntheticFaces(prototypes=...)`` by name

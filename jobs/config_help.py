@@ -67,6 +67,7 @@ def unknown_option_message(arguments: list[str], config_dir: Path, primary: str)
     have (``saliency=[shap]``), listing the valid ones; None when every choice exists.
     Hydra's own message lists no options for list groups and comes with its search path."""
     groups = set(composed_groups(config_dir, primary))
+    addable = {path.name for path in config_dir.iterdir() if path.is_dir() and path.name != "hydra"}  # +group=option (e.g. +sanity=mprt)
     overrides = [argument for argument in arguments if "=" in argument and not argument.startswith("-")]
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
@@ -74,7 +75,8 @@ def unknown_option_message(arguments: list[str], config_dir: Path, primary: str)
         return None  # Hydra reports syntax errors itself
     for override in parsed:
         group = override.key_or_group
-        if group not in groups or override.package is not None or override.is_delete():
+        known = groups | (addable if override.is_add() else set())
+        if group not in known or override.package is not None or override.is_delete():
             continue
         options = group_options(config_dir, group)
         unknown = [name for name in _chosen_options(override.value()) if name not in options]

@@ -41,7 +41,10 @@ def heatmap_table(summary: HeatmapSummary) -> Table:
     weights = summary.manifest.get("weights", {})
     accuracy = weights.get("val_acc")
     accuracy_text = "" if accuracy is None else f", val acc {accuracy:.4f}"
-    table = Table(title=f"{summary.key} heatmaps of the {weights.get('source', 'model')} (epoch {weights.get('epoch')}{accuracy_text})", header_style="bold")
+    split = (summary.manifest.get("selection") or {}).get("split")
+    on = f" on the {split} split" if split else ""
+    title = f"{summary.key} heatmaps of the {weights.get('source', 'model')} (epoch {weights.get('epoch')}{accuracy_text}){on}"
+    table = Table(title=title, header_style="bold")
     scores = summary.scores[["count", *SHOWN_SCORES]]
     table.add_column("class")
     table.add_column("images", justify="right")
@@ -112,7 +115,9 @@ def print_summary(
             )
     for summary in heatmaps:
         images = sum(summary.manifest["counts"].values())
-        console.print(f"[bold]{summary.key} heatmaps[/bold] ({images} images): {summary.directory}", highlight=False)
+        split = (summary.manifest.get("selection") or {}).get("split")
+        of = f" of the {split} split" if split else ""
+        console.print(f"[bold]{summary.key} heatmaps[/bold] ({images} images{of}): {summary.directory}", highlight=False)
         console.print(f"[bold]{summary.key} figure[/bold]: {summary.figure}", highlight=False)
     for what, where in places.items():
         console.print(f"[bold]{what}[/bold]: {where}", highlight=False)
