@@ -37,15 +37,18 @@ def artifact_directories(run_dir: str | Path) -> list[Path]:
 
 
 def run_truth(run_dir: str | Path, min_share: float = 0.25) -> np.ndarray:
-    """bool [C, 275, 224]: the generating AU regions of each class for the validation split of
-    the run's own (synthetic) data config; an input size the saved config leaves to the
-    network (null) is the one the run's artifacts record."""
+    """bool [C, 275, 224]: the generating AU regions of each class for the split the run's
+    heatmaps explained (its first artifact's ``selection.split``; artifacts that predate the
+    test-split default explained ``val``) of the run's own (synthetic) data config; an input
+    size the saved config leaves to the network (null) is the one the run's artifacts record."""
     config_path = Path(run_dir) / ".hydra" / "config.yaml"
     if not config_path.is_file():
         raise UserError(f"'{run_dir}' has no .hydra/config.yaml: give the directory of a train.py run.")
     config = OmegaConf.load(config_path)
+    manifest = read_artifact(artifact_directories(run_dir)[0]).manifest
+    split = (manifest.get("selection") or {}).get("split") or "val"
     if config.model.get("input_size") is None:
-        input_size = read_artifact(artifact_directories(run_dir)[0]).manifest["run"].get("input_size")
+        input_size = manifest["run"].get("input_size")
         if input_size is None:
             raise UserError(f"The run in '{run_dir}' records no input size (config or artifact): rerun it with this ferlens.")
         OmegaConf.update(config, "model.input_size", input_size)
@@ -53,7 +56,7 @@ def run_truth(run_dir: str | Path, min_share: float = 0.25) -> np.ndarray:
     if not isinstance(datamodule.source, SyntheticFaces):
         raise UserError(f"The run in '{run_dir}' did not train on synthetic faces: known truth exists only for data=synthetic.")
     datamodule.setup()
-    return truth_regions(change_frequency(datamodule.source, np.asarray(datamodule.splits["val"])), min_share)
+    return truth_regions(change_frequency(datamodule.source, np.asarray(datamodule.splits[split])), min_share)
 
 
 SOFT_MEANS = ("mass_accuracy", "rank_accuracy", "roc_auc")  # averaged per method, like the IoU

@@ -28,9 +28,10 @@ from analysis.aggregate import FOLD_MEAN, count_table, network_table
 from analysis.figures import dendrograms, distance_matrices, heatmap_grid, mask_grid, score_bars
 from analysis.heatmap_set import POOLED, POOLING_EQUAL
 from analysis.pipeline import Analysis
+from analysis.sanity_report import faithfulness_table, randomisation_curves, randomisation_table, sanity_text
 from analysis.scoring import METRICS
 from analysis.statistics import Statistics
-from analysis.statistics_report import reliability_marks, statistics_markdown, write_html, write_statistics_figures, write_statistics_tables
+from analysis.statistics_report import markdown, reliability_marks, statistics_markdown, write_html, write_statistics_figures, write_statistics_tables
 
 # metric -> heading in summary.md (every metric is in scores.csv, tables/ and the grand means)
 SUMMARY_METRICS = {
@@ -170,6 +171,9 @@ def write_figures(analysis: Analysis, directory: Path, statistics: Statistics | 
             if not chosen.empty:
                 how = primary if primary != POOLED or pooling_label(analysis, method) is None else f"pooled: {POOLING_EQUAL}"
                 score_bars(chosen, "iou", f"{method}: IoU with the {family} masks ({how})").savefig(figures / f"bars__{method}__{family}.png", dpi=110)
+        curves = randomisation_curves(analysis, method)
+        if curves is not None:
+            curves.savefig(figures / f"randomisation__{method}.png", dpi=110)
         if not clustered(analysis, method):
             continue
         pretrained = {s.network: s.pretrained for s in pooled}
@@ -197,6 +201,30 @@ def empty_warning(analysis: Analysis) -> list[str]:
     ]
 
 
+def explained_splits(analysis: Analysis) -> str:
+    """Which split each method's heatmaps explained (the manifests' ``selection.split``)."""
+    splits: dict[str, set[str]] = {}
+    for heatmap_set in analysis.sets:
+        if heatmap_set.fold != POOLED or heatmap_set.manifest:
+            split = (heatmap_set.manifest.get("selection") or {}).get("split") or "not recorded"
+            splits.setdefault(heatmap_set.method, set()).add(split)
+    return "; ".join(f"{method}: {', '.join(sorted(names))}" for method, names in splits.items())
+
+
+def sanity_markdown(analysis: Analysis) -> list[str]:
+    """The sanity checks' sections of summary.md (faithfulness beside localisation, randomisation)."""
+    lines = []
+    family = next(iter(analysis.families))
+    for method in analysis.methods:
+        for heading, table in (
+            (f"## Faithfulness · {method} (beside the localisation scores)", faithfulness_table(analysis, method, family)),
+            (f"## Model-parameter randomisation · {method}", randomisation_table(analysis, method)),
+        ):
+            if table is not None:
+                lines += [heading, "", markdown(sanity_text(table), "network"), ""]
+    return lines
+
+
 def summary_markdown(
     analysis: Analysis,
     tables: dict,
@@ -218,6 +246,7 @@ def summary_markdown(
     lines += [
         f"- heatmap sets read: {analysis.read} "
         f"({len(networks)} networks, methods {', '.join(analysis.methods)}, folds {', '.join(folds) or 'none (pooled only)'})",
+        f"- explained split: {explained_splits(analysis)}",
         f"- threshold: {analysis.threshold} on the min-max stretched uint8 heatmap (pixel > t is important)",
         "- localisation metrics (mass accuracy, rank accuracy, pointing game, ROC-AUC) on the unthresholded heatmap",
         f"- min_count: {analysis.min_count} (a class heatmap on fewer images is empty: NaN, left out of the means)",
@@ -246,6 +275,7 @@ def summary_markdown(
         lines.append("")
     notes = list(dict.fromkeys(unclustered_note(analysis, method) for method in analysis.methods if not clustered(analysis, method)))
     lines += [*notes, ""] if notes else []
+    lines += sanity_markdown(analysis)
     if statistics is not None:
         lines += statistics_markdown(analysis, statistics)
     if analysis.skipped:

@@ -24,6 +24,7 @@ import numpy as np
 from analysis.figures import specificity_matrices, supported_dendrograms
 from analysis.heatmap_set import POOLED
 from analysis.html_report import Page
+from analysis.sanity_report import faithfulness_table, randomisation_table, sanity_text
 from analysis.scoring import METRICS
 from analysis.statistics import Statistics
 from analysis.statistics_tables import (
@@ -148,6 +149,14 @@ RELIABILITY_CAPTION = (
     "(low) below {t:g}: the map would look different with other images."
 )
 CLUSTER_CAPTION = "The two clusters below the root of each tree, with the share of bootstrap trees that contain each (pvclust's BP)."
+FAITHFULNESS_CAPTION = (
+    "Deletion / insertion: the target probability as the most salient pixels are set to black / restored from black, area under the curve over "
+    "the fraction of pixels; ROAD combined: the mean over 10-90 % of (LeRF - MoRF) / 2 with linearly imputed pixels (Rong et al. 2022)."
+)
+RANDOMISATION_CAPTION = (
+    "Spearman and SSIM between the trained network's maps and those with its layers randomised from the output down (cascading); "
+    "a mean Spearman above the threshold (0.5) with every layer randomised fails the check (Adebayo et al. 2018)."
+)
 GROUPS_CAPTION = (
     "Mean 1 - r between networks of the same group and of different groups; p: the pretrained labels permuted over the networks (one-sided: closer within)."
 )
@@ -212,6 +221,17 @@ def write_html(
                     "Fold-level spread: mean ± SD over folds (ddof = 1).",
                     summary=f"fold spread · iou · {family} masks",
                 )
+    for method in analysis.methods:
+        family = next(iter(analysis.families))
+        faithful, randomised = faithfulness_table(analysis, method, family), randomisation_table(analysis, method)
+        if faithful is None and randomised is None:
+            continue
+        page.heading(f"{method}: do the heatmaps explain the model?")
+        if faithful is not None:
+            page.table(sanity_text(faithful), "network", FAITHFULNESS_CAPTION)
+        if randomised is not None:
+            page.image(figures / f"randomisation__{method}.png", f"randomisation {method}")
+            page.table(sanity_text(randomised), "network", RANDOMISATION_CAPTION)
     page.heading("How this report was made")
     page.paragraph("Command:")
     page.code(run.get("command", ""))

@@ -1,4 +1,4 @@
-"""``python train.py explain=<run dir> [saliency=[...]] [callbacks.global_saliency.split=test]``:
+"""``python train.py explain=<run dir> [saliency=[...]] [callbacks.global_saliency.split=val] [+sanity=mprt]``:
 the global heatmaps of a trained run's best checkpoint, without training. The command line is
 rewritten, before Hydra reads it, into the run's own overrides (network, data, fold, seed),
 ``train=false test=false init_from=<its best checkpoint>`` and the user's other settings,

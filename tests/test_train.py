@@ -171,12 +171,17 @@ def test_default_run_reaches_90_percent_prints_only_what_matters_and_logs_it(tmp
     assert out.startswith("ferlens: smallcnn (242 K parameters, 64 px, unit) on synthetic fold 1/5; 12 epochs, batch 64; seed 42; heatmaps: gradcampp")
     assert "subject-independent fold 1/5" in out and out.count("test/acc") == 0 and out.count("│ acc ") == 1  # the results, once
     assert f"gradcampp heatmaps of the best checkpoint (epoch {artifact.manifest['weights']['epoch']}" in out
+    # explained: the held-out test split, which chose nothing (the study's protocol), and the summary says so
+    assert artifact.manifest["selection"]["split"] == "test" and ") on the test split" in out
+    assert len(artifact.evidence) == sum(artifact.manifest["counts"].values()) and set(artifact.manifest["correct_share"]) == set(artifact.classes)
+    faithfulness = artifact.manifest["faithfulness"]["overall"]  # on by default: deletion / insertion and ROAD of every explained image
+    assert faithfulness["counts"] == sum(artifact.manifest["counts"].values()) and 0 <= faithfulness["deletion_auc"] < faithfulness["insertion_auc"] <= 1
     assert "IoU Ekman" in out and "IoU AU" in out and "mass in Ekman" in out
     for name, row in scores.iterrows():  # one printed row per class: images, IoU Ekman, IoU AU, ...
         assert f"{name} " in out and f"{row['ekman_iou']:.3f}" in out and f"{row['au_iou']:.3f}" in out
     figure = tmp_path / "heatmaps" / "gradcampp" / "overview.png"
     images = sum(artifact.manifest["counts"].values())
-    assert f"gradcampp heatmaps ({images} images): {tmp_path / 'heatmaps' / 'gradcampp'}\n" in out and f"gradcampp figure: {figure}\n" in out
+    assert f"gradcampp heatmaps ({images} images of the test split): {tmp_path / 'heatmaps' / 'gradcampp'}\n" in out and f"gradcampp figure: {figure}\n" in out
     assert figure.stat().st_size > 20_000
     wandb_run = next((tmp_path / "wandb").glob("offline-run-*"))
     assert f"W&B run: {wandb_run} (offline: upload it with `wandb sync <that directory>`)" in out  # the directory wandb sync takes
@@ -186,7 +191,7 @@ def test_default_run_reaches_90_percent_prints_only_what_matters_and_logs_it(tmp
     assert max(float(acc) for _, acc in epochs) == pytest.approx(metrics["best_val_acc"], abs=1e-4)
     assert "ferlens: smallcnn (242 K parameters" in log and "subject-independent fold 1/5" in log and "GPU available" in log
     assert "global gradcampp heatmaps of the best checkpoint (counts" in log
-    assert "run summary" in log and f"gradcampp heatmaps ({images} images)" in log and "IoU Ekman" in log
+    assert "run summary" in log and f"gradcampp heatmaps ({images} images of the test split)" in log and "IoU Ekman" in log
 
 
 def _logged_metrics(run_dir: Path) -> dict[str, float]:

@@ -157,7 +157,7 @@ def test_explain_writes_the_heatmaps_of_a_trained_runs_best_checkpoint_for_eithe
     resolve_model_inputs(cfg)
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup()
-    test_images = len(datamodule.splits["test"])
+    val_images = len(datamodule.splits["val"])
 
     trained = tmp_path / "trained"
     result = run_train(*SMALL_DATA, "trainer.max_epochs=2", "logger=none", "callbacks.progress_bar=null", f"hydra.run.dir={trained}")
@@ -168,14 +168,15 @@ def test_explain_writes_the_heatmaps_of_a_trained_runs_best_checkpoint_for_eithe
     assert again.returncode == 0, again.stderr[-3000:]
     assert not list(same.glob("checkpoints/*.ckpt"))  # nothing trained
     np.testing.assert_allclose(np.load(same / "heatmaps/gradcampp/heatmaps.npy"), np.load(trained / "heatmaps/gradcampp/heatmaps.npy"), rtol=0, atol=1e-6)
-    on_test = tmp_path / "test"
-    result = run_train(f"explain={trained}", "saliency=[gradcam,attention]", "callbacks.global_saliency.split=test", f"hydra.run.dir={on_test}")
+    assert json.loads((same / "heatmaps/gradcampp/manifest.json").read_text())["selection"]["split"] == "test"  # the default: images never seen
+    on_val = tmp_path / "val"
+    result = run_train(f"explain={trained}", "saliency=[gradcam,attention]", "callbacks.global_saliency.split=val", f"hydra.run.dir={on_val}")
     assert result.returncode == 0, result.stderr[-3000:]
     for method in ("gradcam", "attention"):
-        manifest = json.loads((on_test / "heatmaps" / method / "manifest.json").read_text())
-        assert manifest["selection"]["split"] == "test" and manifest["weights"]["checkpoint"] == str(best.resolve())
-        assert sum(manifest["counts"].values()) == test_images  # every test image (at most 100 per predicted class)
-    assert not (on_test / "heatmaps" / "gradcampp").exists()
+        manifest = json.loads((on_val / "heatmaps" / method / "manifest.json").read_text())
+        assert manifest["selection"]["split"] == "val" and manifest["weights"]["checkpoint"] == str(best.resolve())
+        assert sum(manifest["counts"].values()) == val_images  # every validation image (at most 100 per predicted class)
+    assert not (on_val / "heatmaps" / "gradcampp").exists()
 
 
 def test_only_rank_0_makes_the_wandb_id_and_the_logger_resumes_it(compose_train, tmp_path, monkeypatch):

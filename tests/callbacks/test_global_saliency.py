@@ -67,7 +67,9 @@ def test_two_process_heatmaps_equal_one_process(tmp_path):
     checkpoint = next((tmp_path / "fit" / "checkpoints").glob("epoch*.ckpt"))
     common = [
         *SMALL_DATA, "data.fold=2", "train=false", f"init_from={checkpoint}", "logger=none", "callbacks=[global_saliency]",
-        "saliency=[gradcam,lime]", "saliency.lime.num_samples=40", "callbacks.global_saliency.per_class=4", "trainer=ddp", "trainer.accelerator=cpu",
+        "saliency=[gradcam,lime]", "saliency.lime.num_samples=40", "callbacks.global_saliency.per_class=4", "callbacks.global_saliency.target=label",
+        "trainer=ddp", "trainer.accelerator=cpu",
+        "+sanity=mprt", "callbacks.global_saliency.randomisation.per_class=1", "callbacks.global_saliency.randomisation.draws=1",
     ]  # fmt: skip
     for devices in (1, 2):
         result = run_train(*common, f"trainer.devices={devices}", f"hydra.run.dir={tmp_path / str(devices)}")
@@ -83,6 +85,16 @@ def test_two_process_heatmaps_equal_one_process(tmp_path):
             assert np.array_equal(getattr(one.evidence, name), getattr(two.evidence, name)), name
         np.testing.assert_allclose(one.evidence.values(), two.evidence.values(), rtol=1e-3, atol=1e-6 * float(one.heatmaps.max()))
         assert one.manifest["correct_share"] == two.manifest["correct_share"]
+        # the sanity checks: every explained image's faithfulness once, the same images re-explained under randomisation
+        checks = {"faithfulness": ("deletion_auc", "insertion_auc", "road_combined"), "randomisation": ("cascading_spearman", "independent_ssim")}
+        for check, fields in checks.items():
+            single, double = one.manifest[check]["overall"], two.manifest[check]["overall"]
+            assert single["counts"] == double["counts"] > 0, check
+            for field in fields:
+                np.testing.assert_allclose(double[field], single[field], rtol=1e-5, atol=1e-6, err_msg=f"{check} {field}")
+        assert one.manifest["faithfulness"]["overall"]["counts"] == sum(one.manifest["counts"].values())
+        assert one.manifest["randomisation"]["fails"] == two.manifest["randomisation"]["fails"]
+        assert (tmp_path / "2" / "heatmaps" / method / "randomisation.png").is_file()
 
 
 class FacesWithoutLandmarks:
@@ -116,7 +128,7 @@ def test_samples_without_landmarks_stop_the_run_in_one_sentence_not_an_all_zero_
     )  # fmt: skip
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("Error: GlobalSaliency cannot warp 15 of the 15 selected validation images into the template because they have no landmarks")
+    assert last.startswith("Error: GlobalSaliency cannot warp 15 of the 15 selected test images into the template because they have no landmarks")
     assert "_0.png" in last or ".png" in last  # names what was skipped
     assert "the checkpoints were kept" in last and "Traceback" not in result.stderr
     assert not (tmp_path / "run" / "heatmaps").exists()
@@ -133,11 +145,11 @@ def test_a_few_skipped_samples_are_counted_and_named_below_the_limit():
         is_global_zero = True
         datamodule = type("D", (), {"source": type("S", (), {"paths": [f"img{i}.png" for i in range(100)]})()})()
 
-    callback._check_skipped(Trainer(), 100, [3, 7], "gradcampp")  # 2 % skipped: a warning
-    with pytest.raises(UserError, match=r"cannot warp 11 of the 100 .* \(e.g. img0.png, img1.png, img2.png\), above max_skipped_fraction=0.1"):
-        callback._check_skipped(Trainer(), 100, list(range(11)), "gradcampp")
+    callback._check_skipped(Trainer(), 100, [3, 7], "gradcampp", "test")  # 2 % skipped: a warning
+    with pytest.raises(UserError, match=r"cannot warp 11 of the 100 selected test images .* \(e.g. img0.png, img1.png, img2.png\), above max_skipped"):
+        callback._check_skipped(Trainer(), 100, list(range(11)), "gradcampp", "test")
     with pytest.raises(UserError, match="no validation sample to explain"):
-        callback._check_skipped(Trainer(), 0, [], "gradcampp")
+        callback._check_skipped(Trainer(), 0, [], "gradcampp", "val")
 
 
 @pytest.mark.slow

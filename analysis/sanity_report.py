@@ -1,0 +1,100 @@
+"""The sanity checks the heatmap artifacts carry (``callbacks/sanity.py``), per method and
+network, beside the localisation scores: faithfulness (deletion / insertion AUC, ROAD) and the
+model-parameter randomisation check (Spearman with the fully randomised network's maps, the
+verdict, the curve over the randomised depth).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from analysis.heatmap_set import POOLED
+
+FAITHFULNESS_COLUMNS = {
+    "deletion_auc": "deletion AUC (lower = more faithful)",
+    "insertion_auc": "insertion AUC (higher)",
+    "road_combined": "ROAD combined (higher)",
+}
+LOCALISATION_BESIDE = ("mass_accuracy", "roc_auc")
+FAILS = "fails the model-randomisation check"
+PASSES = "passes"
+
+
+def _fold_sets(analysis, method: str) -> dict[str, list]:
+    """Per network: the method's sets as the sources gave them (the folds, or the one pooled set)."""
+    chosen: dict[str, list] = {}
+    for heatmap_set in analysis.sets:
+        if heatmap_set.method == method and (heatmap_set.fold != POOLED or heatmap_set.manifest):
+            chosen.setdefault(heatmap_set.network, []).append(heatmap_set)
+    return chosen
+
+
+def faithfulness_table(analysis, method: str, family: str) -> pd.DataFrame | None:
+    """Network x (deletion AUC, insertion AUC, ROAD combined, images) beside the pooled mean
+    ``LOCALISATION_BESIDE`` scores against ``family``: the faithfulness is the image-weighted
+    mean over the network's artifacts (folds). None when no artifact carries faithfulness."""
+    rows = {}
+    scores = analysis.scores[(analysis.scores.method == method) & (analysis.scores.fold == POOLED) & (analysis.scores.mask_family == family)]
+    for network, sets in _fold_sets(analysis, method).items():
+        entries = [s.manifest["faithfulness"] for s in sets if "faithfulness" in s.manifest]
+        if not entries:
+            continue
+        weights = np.array([entry["overall"]["counts"] for entry in entries], np.float64)
+        row = {label: float(np.average([entry["overall"][name] for entry in entries], weights=weights)) for name, label in FAITHFULNESS_COLUMNS.items()}
+        row["images"] = int(weights.sum())
+        for metric in LOCALISATION_BESIDE:
+            row[f"{metric} ({family})"] = float(scores[(scores.network == network) & (scores.metric == metric)].value.mean())
+        rows[network] = row
+    return pd.DataFrame.from_dict(rows, orient="index") if rows else None
+
+
+def randomisation_table(analysis, method: str) -> pd.DataFrame | None:
+    """Network x (layers, images, Spearman and SSIM with the fully randomised network's maps,
+    the verdict): the check of each artifact (the first fold's when there are several)."""
+    rows = {}
+    for network, sets in _fold_sets(analysis, method).items():
+        entry = next((s.manifest["randomisation"] for s in sets if "randomisation" in s.manifest), None)
+        if entry is None:
+            continue
+        overall = entry["overall"]
+        rows[network] = {
+            "layers": len(entry["layers"]),
+            "images": int(overall["counts"]),
+            "Spearman, all layers randomised": entry["fully_randomised_spearman"],
+            "SSIM, all layers randomised": float(overall["cascading_ssim"][-1]),
+            "Spearman, output layer alone": float(overall["independent_spearman"][0]),
+            "verdict": FAILS if entry["fails"] else PASSES,
+        }
+    return pd.DataFrame.from_dict(rows, orient="index") if rows else None
+
+
+def randomisation_curves(analysis, method: str) -> Figure | None:
+    """Spearman with the trained maps against the share of layers randomised from the top
+    (cascading), one line per network; None when no artifact carries the check."""
+    curves = {}
+    for network, sets in _fold_sets(analysis, method).items():
+        entry = next((s.manifest["randomisation"] for s in sets if "randomisation" in s.manifest), None)
+        if entry is not None:
+            curves[network] = (np.asarray(entry["overall"]["cascading_spearman"], float), entry["threshold"])
+    if not curves:
+        return None
+    figure = Figure(figsize=(6.0, 3.6), layout="constrained")
+    axis = figure.subplots()
+    for network, (values, _) in curves.items():
+        axis.plot(np.arange(1, len(values) + 1) / len(values), values, marker=".", linewidth=1.0, label=network)
+    axis.axhline(next(iter(curves.values()))[1], color="tab:red", linestyle="--", linewidth=0.8, label="failure threshold")
+    axis.set_xlabel("share of the layers randomised, from the output (cascading)", fontsize=8)
+    axis.set_ylabel("Spearman r with the trained maps", fontsize=8)
+    axis.set_ylim(-1.05, 1.05)
+    axis.grid(linewidth=0.3, alpha=0.5)
+    axis.tick_params(labelsize=7)
+    axis.legend(fontsize=6)
+    axis.set_title(f"{method}: model-parameter randomisation", fontsize=9)
+    return figure
+
+
+def sanity_text(table: pd.DataFrame) -> pd.DataFrame:
+    """A sanity table as text: counts as integers, scores with four decimals, words as they are."""
+    return table.map(lambda value: str(value) if isinstance(value, str | int | np.integer) else ("n/a" if value != value else f"{value:.4f}"))
