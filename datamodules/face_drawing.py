@@ -14,8 +14,6 @@ from enum import IntEnum
 import cv2
 import numpy as np
 
-from datamodules.synthetic_aus import split_code
-
 _SHIFT = 4  # sub-pixel bits for cv2 drawing
 _ONE = 1 << _SHIFT
 
@@ -129,26 +127,10 @@ def _head_outline(shape: np.ndarray, look: Look) -> np.ndarray:
     return np.concatenate([shape[:17], arc])
 
 
-def _sided(aus: dict[int, float]) -> tuple[dict[int, float], dict[tuple[int, int], float]]:
-    """(intensity of each AU on both sides, intensity of each (AU, side) for side -1 image-left
-    and 1 image-right), from AU codes that may be unilateral (``synthetic_aus.split_code``)."""
-    both: dict[int, float] = {}
-    per_side: dict[tuple[int, int], float] = {}
-    for code, intensity in aus.items():
-        au, side = split_code(code)
-        for one in (-1, 1) if side == 0 else (side,):
-            per_side[au, one] = max(per_side.get((au, one), 0.0), intensity)
-        if side == 0:
-            both[au] = intensity
-    return both, per_side
-
-
-def _draw_textures(p: _Painter, shape: np.ndarray, codes: dict[int, float]) -> None:
-    """Wrinkles, folds and bulges of the active AUs, drawn on the skin; unilateral AUs (AU2,
-    AU6, AU12, AU15 here) on their side only."""
+def _draw_textures(p: _Painter, shape: np.ndarray, aus: dict[int, float]) -> None:
+    """Wrinkles, folds and bulges of the active AUs, drawn on the skin."""
     skin = p.look.skin
     line = 0.012
-    aus, sided = _sided(codes)
 
     def crease(i: float) -> tuple[float, ...]:
         return p.color(Part.WRINKLE, skin, 1.0 - 0.5 * i)
@@ -157,22 +139,21 @@ def _draw_textures(p: _Painter, shape: np.ndarray, codes: dict[int, float]) -> N
     if 1 in aus:
         for k in range(3):
             p.polyline(_arc(mid_brow + (0, -0.07 - 0.035 * k), 0.08, 0.012), crease(aus[1]), line)
-    for outer, side in ((shape[18], -1), (shape[25], 1)):
-        if (2, side) in sided:
+    if 2 in aus:
+        for outer in (shape[18], shape[25]):
             for k in range(2):
-                p.polyline(_arc(outer + (0, -0.075 - 0.035 * k), 0.06, 0.01), crease(sided[2, side]), line)
+                p.polyline(_arc(outer + (0, -0.075 - 0.035 * k), 0.06, 0.01), crease(aus[2]), line)
     if 4 in aus:
         for dx in (-0.02, 0.02):
             p.polyline(_arc(mid_brow + (dx, 0.0), 0.04, 0.004, vertical=True), crease(aus[4]), line)
-    for eye, corner, side in ((range(36, 42), 36, -1), (range(42, 48), 45, 1)):
-        if (6, side) in sided:
-            strength = sided[6, side]
+    if 6 in aus:
+        for eye, corner, side in ((range(36, 42), 36, -1), (range(42, 48), 45, 1)):
             below = shape[list(eye)].mean(axis=0) + (0, 0.1)
-            p.ellipse(below, (0.085, 0.04), p.color(Part.WRINKLE, skin, 1.0 + 0.15 * strength))
-            p.polyline(_arc(below + (0, 0.045), 0.07, -0.015), crease(strength), line)
+            p.ellipse(below, (0.085, 0.04), p.color(Part.WRINKLE, skin, 1.0 + 0.15 * aus[6]))
+            p.polyline(_arc(below + (0, 0.045), 0.07, -0.015), crease(aus[6]), line)
             for angle in (-0.5, 0.0, 0.5):
                 d = np.array([side * np.cos(angle), np.sin(angle)])
-                p.polyline(np.stack([shape[corner] + 0.025 * d, shape[corner] + 0.07 * d]), crease(strength), line)
+                p.polyline(np.stack([shape[corner] + 0.025 * d, shape[corner] + 0.07 * d]), crease(aus[6]), line)
     if 7 in aus:
         for lower in ([39, 40, 41, 36], [42, 47, 46, 45]):
             p.polyline(shape[lower] + (0, 0.02), crease(aus[7]), line)
@@ -181,17 +162,17 @@ def _draw_textures(p: _Painter, shape: np.ndarray, codes: dict[int, float]) -> N
             p.polyline(_arc((shape[27] + shape[28]) / 2 + (0, 0.02 * (k - 1)), 0.035, -0.006), crease(aus[9]), line)
         for wing, side in ((31, -1), (35, 1)):
             p.polyline(np.stack([shape[wing] + (side * 0.015, -0.02), shape[wing] + (side * 0.03, -0.08)]), crease(aus[9]), line)
-    for wing, corner, side in ((31, 48, -1), (35, 54, 1)):
-        if (12, side) in sided or 10 in aus:
+    if 10 in aus or 12 in aus:
+        for wing, corner, side in ((31, 48, -1), (35, 54, 1)):
             start = shape[wing] + (side * 0.035, -0.01)
-            if (12, side) in sided:
-                end, strength = shape[corner] + (side * 0.05, 0.05), sided[12, side]
+            if 12 in aus:
+                end, strength = shape[corner] + (side * 0.05, 0.05), aus[12]
             else:
                 end, strength = shape[corner] + (side * 0.02, -0.015), aus[10]
             p.polyline(_curve(start, end, -side * 0.02), crease(strength), 1.4 * line)
-    for corner, side in ((48, -1), (54, 1)):
-        if (15, side) in sided:
-            p.polyline(np.stack([shape[corner] + (side * 0.01, 0.01), shape[corner] + (side * 0.025, 0.08)]), crease(sided[15, side]), line)
+    if 15 in aus:
+        for corner, side in ((48, -1), (54, 1)):
+            p.polyline(np.stack([shape[corner] + (side * 0.01, 0.01), shape[corner] + (side * 0.025, 0.08)]), crease(aus[15]), line)
     if 17 in aus:
         chin = (shape[57] + shape[8]) / 2
         p.ellipse(chin, (0.06, 0.03), p.color(Part.WRINKLE, skin, 1.0 + 0.12 * aus[17]))

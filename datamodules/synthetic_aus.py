@@ -12,22 +12,6 @@ import numpy as np
 Displacement = list[tuple[int, float, float]]  # (landmark index, dx, dy)
 
 
-#: Unilateral AUs (FACS codes them L / R): ``LEFT + au`` acts on the image-left half of the
-#: face only, ``RIGHT + au`` on the image-right half (``unilateral``); a plain AU acts on both.
-LEFT, RIGHT = 1000, 2000
-SIDES = {LEFT: -1, RIGHT: 1}
-
-
-def unilateral(au: int, side: int) -> int:
-    """The code of ``au`` on one side: ``side`` -1 (image-left) or 1 (image-right)."""
-    return (LEFT if side < 0 else RIGHT) + au
-
-
-def split_code(code: int) -> tuple[int, int]:
-    """(AU number, side: -1 image-left, 1 image-right, 0 both) of an AU code."""
-    return code % 1000, SIDES.get(code - code % 1000, 0)
-
-
 def _mirror(pairs: list[tuple[int, int]], outward: float, dy: float) -> Displacement:
     """Symmetric move: each (image-left index, image-right index) pair moves `outward` away
     from the face midline and `dy` down."""
@@ -35,10 +19,6 @@ def _mirror(pairs: list[tuple[int, int]], outward: float, dy: float) -> Displace
     for left_side, right_side in pairs:
         moves += [(left_side, -outward, dy), (right_side, outward, dy)]
     return moves
-
-
-#: landmark indices of the image-left half that the symmetric moves pair with the right half
-_IMAGE_LEFT = {0, 1, 2, 3, 4, 5, 6, 7, 17, 18, 19, 20, 21, 31, 32, 36, 37, 38, 39, 40, 41, 48, 49, 50, 58, 59, 60, 61, 67}
 
 
 def _down(indices: list[int], dy: float) -> Displacement:
@@ -102,39 +82,27 @@ PROTOTYPES: dict[str, list[tuple[int, ...]]] = {
 }
 
 
-#: Prototypes whose classes differ in where their AUs act: six different AUs, each on its own
-#: face region: the image-left outer brow (AU2 there alone: unilateral, as FACS codes L2),
-#: the inner brows and mid-forehead (AU1), the image-right cheek (R6), the image-left lip
-#: corner pulled up (L12), the image-right one pulled down (R15), the jaw dropped (AU26). A
-#: known-truth set for specificity (train it without horizontal flips).
+#: Prototypes whose classes differ in where their AUs act, top to bottom: brows and forehead
+#: (AU1+2), eyelids (AU5+7), cheeks (AU6), nose (AU9), lip corners (AU12), chin (AU17). A
+#: known-truth set for specificity: each class has its own generating region.
 DISTINCT_PROTOTYPES: dict[str, list[tuple[int, ...]]] = {
-    "Anger": [(LEFT + 2,)],
-    "Disgust": [(1,)],
-    "Fear": [(RIGHT + 6,)],
-    "Happiness": [(LEFT + 12,)],
-    "Sadness": [(RIGHT + 15,)],
-    "Surprise": [(26,)],
+    "Anger": [(1, 2)],
+    "Disgust": [(9,)],
+    "Fear": [(5, 7)],
+    "Happiness": [(12,)],
+    "Sadness": [(17,)],
+    "Surprise": [(6,)],
     "Neutral": [()],
 }
 #: ``SyntheticFaces(prototypes=...)`` by name
 PROTOTYPE_SETS = {"facs": PROTOTYPES, "distinct": DISTINCT_PROTOTYPES}
 
 
-def displacement(code: int) -> Displacement:
-    """The moves of an AU code (``split_code``): a unilateral AU keeps the moves of its side's
-    landmarks (the mirror pairs' image-left or image-right member)."""
-    au, side = split_code(code)
-    moves = AU_DISPLACEMENTS[au]
-    if side == 0:
-        return moves
-    return [move for move in moves if (move[0] in _IMAGE_LEFT) == (side < 0)]
-
-
 def displace(shape: np.ndarray, intensities: dict[int, float]) -> np.ndarray:
-    """Apply AUs to a [68, 2] shape in face units; `intensities` maps AU code -> [0, 1]."""
+    """Apply AUs to a [68, 2] shape in face units; `intensities` maps AU -> [0, 1]."""
     moved = shape.copy()
-    for code, intensity in intensities.items():
-        for index, dx, dy in displacement(code):
+    for au, intensity in intensities.items():
+        for index, dx, dy in AU_DISPLACEMENTS[au]:
             moved[index, 0] += dx * intensity
             moved[index, 1] += dy * intensity
     return moved
