@@ -3,12 +3,13 @@
 python -m analysis.known_truth <run dir> [--random <random-weights run dir>] [--min-share 0.25]
 
 For each method of ``<run dir>/heatmaps/``, each class's heatmap against the pixels that
-class's AUs changed (in at least ``min-share`` of its validation images, warped to the
-template): whether it peaks inside them (the pointing game), the IoU of its Otsu region
+class's AUs changed (in at least ``min-share`` of the explained split's images, warped to
+the template): whether it peaks inside them (the pointing game), the IoU of its Otsu region
 with them, and the other localisation metrics of the unthresholded map (relevance mass and
-rank accuracy, ROC-AUC), each averaged over the classes that have images; with ``--random``,
-the same for a run of the same network with random weights (``train=false``), and the IoU
-ratio (a model-randomization sanity check).
+rank accuracy, ROC-AUC), each averaged over the classes that have images; its specificity
+(how many classes' maps score their own region best, and the permutation p of the region
+labels); with ``--random``, the same for a run of the same network with random weights
+(``train=false``), and the IoU ratio (a model-randomization sanity check).
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from analysis.scoring import LOCALISATION_METRICS, Threshold, binary_scores, localisation_scores
+from analysis.scoring import LOCALISATION_METRICS, Threshold, gray_levels, score_maps
+from analysis.statistics.specificity import permutation_p, specificity_rows
 from datamodules.synthetic import SyntheticFaces
 from datamodules.synthetic_truth import change_frequency, truth_regions
-from formats.heatmap_artifact import read_artifact, stretch
+from formats.heatmap_artifact import read_artifact
 from user_errors import UserError
 
 
@@ -60,30 +62,45 @@ def run_truth(run_dir: str | Path, min_share: float = 0.25) -> np.ndarray:
 
 
 SOFT_MEANS = ("mass_accuracy", "rank_accuracy", "roc_auc")  # averaged per method, like the IoU
+#: the metric of the specificity columns (does each class's map score its own region best?)
+SPECIFICITY_METRIC = "mass_accuracy"
+
+
+def truth_matrices(heatmaps: np.ndarray, truth: np.ndarray, counts: list[int]) -> tuple[list[int], dict[str, np.ndarray]]:
+    """(the classes with images, {metric: [E, E]}): every class heatmap [C, H, W] of those
+    classes against every class's truth region [C, H, W] (the specificity matrix)."""
+    present = [c for c, count in enumerate(counts) if count > 0]
+    flat = heatmaps[present].reshape(len(present), -1)
+    return present, score_maps(gray_levels(flat), flat, truth[present].reshape(len(present), -1), Threshold())
 
 
 def score_against_truth(heatmaps: np.ndarray, truth: np.ndarray, counts: list[int]) -> pd.DataFrame:
     """One row per class: ``iou`` of the Otsu region of the stretched heatmap [C, H, W] with
     the truth [C, H, W], and the localisation metrics of the unthresholded heatmap; NaN
     for a class without images (``counts`` 0: missing, not zero)."""
-    rows = []
-    for heatmap, region, count in zip(heatmaps, truth, counts, strict=True):
-        if count == 0:
-            rows.append(dict.fromkeys(("iou", *LOCALISATION_METRICS), np.nan))
-            continue
-        gray = stretch(heatmap)
-        rows.append({"iou": binary_scores(gray > Threshold().level(gray), region)["iou"], **localisation_scores(heatmap, region)})
+    present, matrices = truth_matrices(heatmaps, truth, counts)
+    rows = [dict.fromkeys(("iou", *LOCALISATION_METRICS), np.nan) for _ in counts]
+    for i, c in enumerate(present):
+        rows[c] = {metric: float(matrices[metric][i, i]) for metric in ("iou", *LOCALISATION_METRICS)}
     return pd.DataFrame(rows)
 
 
 def method_summary(directory: Path, truth: np.ndarray, prefix: str = "") -> dict[str, float]:
     """The artifact in ``directory`` against the truth: classes with images, pointing-game
-    hits (``peaks_inside``), and the means over those classes of the IoU and ``SOFT_MEANS``."""
+    hits (``peaks_inside``), the means over those classes of the IoU and ``SOFT_MEANS``, and
+    the specificity by ``SPECIFICITY_METRIC``: the classes whose own region scores best of
+    all the classes' regions (``own_best``) and the exact permutation p of the region labels
+    (``specificity_p``; analysis/statistics/specificity.py)."""
     artifact = read_artifact(directory)
-    scores = score_against_truth(artifact.heatmaps, truth, [int(artifact.manifest["counts"][name]) for name in artifact.classes])
+    counts = [int(artifact.manifest["counts"][name]) for name in artifact.classes]
+    scores = score_against_truth(artifact.heatmaps, truth, counts)
     present = scores.dropna(subset=["iou"])
     row = {"classes": len(present), "peaks_inside": int(present.pointing_game.sum()), "mean_iou": float(present.iou.mean())}
     row |= {metric: float(present[metric].mean()) for metric in SOFT_MEANS}
+    names, matrices = truth_matrices(artifact.heatmaps, truth, counts)
+    specific = specificity_rows("", "", "", [artifact.classes[c] for c in names], {SPECIFICITY_METRIC: matrices[SPECIFICITY_METRIC]})
+    row["own_best"] = sum(1 for entry in specific if entry[8] == 1)
+    row["specificity_p"] = permutation_p([matrices[SPECIFICITY_METRIC]], 9999, np.random.default_rng(0))[2] if len(names) >= 2 else np.nan
     return {prefix + key: value for key, value in row.items()}
 
 
