@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_lime import seconds  # noqa: E402  (best of repeated timings)
 
 from datamodules.synthetic import SyntheticFaces  # noqa: E402
 from lightning_modules.networks import build_network  # noqa: E402
@@ -27,16 +28,6 @@ from saliency.imputation import linear_imputation  # noqa: E402
 #: (network, input side): the default network and a 224-px timm model (random weights)
 NETWORKS = (("smallcnn", 64), ("resnet18", 224))
 BATCHES = (16, 32, 64, 128)
-
-
-def seconds(work, repeats: int = 1) -> float:
-    """Best of ``repeats`` timings of ``work()``, in seconds."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def measure(name: str, side: int, count: int, repeats: int) -> dict[str, float]:

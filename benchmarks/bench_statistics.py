@@ -13,12 +13,12 @@ statistics' own stages are timed in-process afterwards.
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_cli_start import seconds  # median wall time of fresh processes, run from the repository
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -30,16 +30,6 @@ def write_artifacts(root: Path, networks: int, images: int) -> None:
 
     for n in range(networks):
         make_evidence_artifact(root / f"net{n:02d}", f"net{n:02d}", images=images, seed=n, subjects=20, class_maps=blob_maps(n % 4), pretrained=n % 3 == 0)
-
-
-def seconds(command: list[str], repeats: int) -> float:
-    """Median wall time (s) of ``repeats`` runs of ``command``."""
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def stages(root: Path, resamples: int) -> dict[str, float]:

@@ -236,8 +236,9 @@ class GlobalSaliency(L.Callback):
         return np.concatenate(_gather(local))
 
     def explain(self, trainer: L.Trainer, pl_module: L.LightningModule, weights: dict[str, Any], subdirectory: str | None) -> None:
-        """Select, explain, warp and accumulate the validation samples with every method,
-        then write one artifact per method (``heatmaps/<key>[/<subdirectory>]``)."""
+        """Select, explain, warp and accumulate the explained split's samples with every
+        method (and their sanity checks), then write one artifact per method
+        (``heatmaps/<key>[/<subdirectory>]``)."""
         split = self.explained_split(trainer)
         records = self._predictions(trainer, pl_module, split)
         indices, classes = select_samples(records[:, 0], records[:, 1], records[:, 2], self.target, self.correct_only, self.per_class, self.seed)
@@ -257,7 +258,8 @@ class GlobalSaliency(L.Callback):
             if not len(mine_indices):  # this rank explains nothing: one empty update keeps the gathered shapes equal
                 nothing = torch.zeros(0, dtype=torch.long)
                 evidence.update(torch.zeros(0, TEMPLATE_HEIGHT, TEMPLATE_WIDTH, device=pl_module.device), nothing, nothing, nothing, nothing, nothing.bool())
-            sanity = SanityPass(len(class_names), self.faithfulness, self.randomisation, pl_module.net, dataset[0]["image"], pl_module.device)
+            sample = dataset[0]["image"] if self.randomisation and len(dataset) else None  # finds the layers to randomise
+            sanity = SanityPass(len(class_names), self.faithfulness, self.randomisation, pl_module.net, sample, pl_module.device)
             skipped_here: list[int] = []
             shown = self.progress and trainer.is_global_zero
             bar = tqdm(total=len(indices), desc=f"heatmaps {key} ({weights['source']}, {split} split)", unit="image", disable=not shown)

@@ -82,13 +82,14 @@ class SanityPass:
         faithfulness: FaithfulnessSettings | None,
         randomisation: RandomisationSettings | None,
         net: nn.Module,
-        sample: torch.Tensor,
+        sample: torch.Tensor | None,
         device: torch.device,
     ) -> None:
+        """``sample``: one image [3, H, W] whose forward pass finds the layers to randomise (needed with ``randomisation``)."""
         self.faithfulness, self.randomisation = faithfulness, randomisation
         self.faithful = FaithfulnessAccumulator(num_classes, faithfulness.steps, len(faithfulness.fractions)).to(device) if faithfulness else None
-        self.layers = randomisation_layers(net, sample[None].to(device)) if randomisation else None
-        self.randomised = RandomisationAccumulator(num_classes, len(self.layers.layers)).to(device) if randomisation else None
+        self.layers = randomisation_layers(net, sample[None].to(device)) if randomisation and sample is not None else None
+        self.randomised = RandomisationAccumulator(num_classes, len(self.layers.layers)).to(device) if self.layers is not None else None
 
     def update(self, net: nn.Module, explainer: Any, images: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor, randomise: torch.Tensor) -> None:
         """One batch: raw ``images`` [B, 3, H, W], their ``maps`` [B, H, W] in image pixels,
