@@ -78,7 +78,7 @@ def mask_grid(families: dict[str, MaskFamily]) -> Figure:
 
 def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:
     """One panel per expression, all on one x-range from 0: ``metric`` per network (mean over
-    the rows given, with whiskers of ±1 standard deviation over folds when a network has
+    the rows given, with whiskers of ±1 sample standard deviation (ddof = 1) over folds when a network has
     several, said in the caption); a network with no score (an empty class) is marked "(empty)"."""
     chosen = scores[scores.metric == metric]
     expressions = list(dict.fromkeys(chosen.expression))
@@ -90,7 +90,7 @@ def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:
     for axis, expression in zip(axes, expressions, strict=True):
         values = chosen[chosen.expression == expression].groupby("network", sort=False)["value"]
         means = values.mean().reindex(networks)
-        spreads = values.std(ddof=0).reindex(networks).fillna(0).values if folds > 1 else None
+        spreads = values.std(ddof=1).reindex(networks).fillna(0).values if folds > 1 else None
         axis.barh(range(len(networks)), means.fillna(0).values, xerr=spreads, color="tab:gray", error_kw={"elinewidth": 0.8, "capsize": 1.5})
         for position in np.flatnonzero(means.isna().values):
             axis.text(0, position, " (empty)", va="center", fontsize=7)
@@ -103,7 +103,8 @@ def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:
     axes[0].set_xlim(left=0)
     figure.suptitle(title, fontsize=9)
     per_network = str(folds) if fewest == folds else f"{fewest}-{folds}"
-    whiskers = f"bars: mean over folds ({per_network} per network); whiskers: ±1 SD over folds" if folds > 1 else "bars: one score per network (no whiskers)"
+    spread = "whiskers: ±1 SD over folds (ddof = 1)"
+    whiskers = f"bars: mean over folds ({per_network} per network); {spread}" if folds > 1 else "bars: one score per network (no whiskers)"
     figure.supxlabel(f"{metric}  ·  {whiskers}", fontsize=7)
     return figure
 

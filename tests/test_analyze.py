@@ -16,7 +16,7 @@ import pytest
 from analysis.scoring import METRICS, Threshold, score_heatmap
 from faces.ekman_masks import ekman_mask
 from formats.heatmap_artifact import read_artifact, stretch
-from tests.analysis.helpers import blob_maps, make_run
+from tests.analysis.helpers import blob_maps, make_artifact, make_run, write_paper_layout
 from tests.conftest import REFERENCE, ROOT, SMALL_DATA, run_train
 
 EXPRESSIONS = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
@@ -137,9 +137,36 @@ def test_paper_statistics_specificity_baselines_permutations_and_rank_stability(
     assert "### Specificity · iou · lime · ekman masks" in summary and "| all networks |" in summary and "15/72" in summary
     assert "not available: re-explain with ferlens >= 0.2.0" in summary
     page = (paper_report / "report" / "index.html").read_text()
-    needles = ("specific alignment", "centre-bias Gaussian", "uniform face", "ranks first (images / expressions)", "(exact, 720)", "44 %", "cluster stability")
-    for needle in (*needles, "<th>ward</th>"):
+    needles = ("specific alignment", "centre-bias Gaussian", "uniform face", "ranks first (images / expressions)", "(exact, 720; FDR", "44 %")
+    for needle in (*needles, "cluster stability", "<th>ward</th>"):
         assert needle in page, needle
+
+
+def test_a_random_weights_baseline_and_equal_weight_pooling_are_named(tmp_path):
+    make_artifact(tmp_path / "trained", "weinet", 1, seed=1)
+    make_artifact(tmp_path / "random", "weinet", 1, seed=2)  # e.g. python train.py train=false ...
+    report = tmp_path / "report"
+    common = ["source=local", f"source.paths=[{tmp_path / 'trained'}]", "statistics.resamples=50", "progress=false", f"hydra.run.dir={tmp_path / 'h'}"]
+    done = run_analyze(*common, f"baseline=[{tmp_path / 'random'}]", f"report_dir={report}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    baselines = pd.read_csv(report / "statistics" / "baselines.csv")
+    random = baselines[(baselines.baseline == "random weights") & (baselines.metric == "iou") & (baselines.mask_family == "ekman")]
+    assert list(random.network.unique()) == ["weinet"] and len(random) == 6
+    assert "| weinet: random weights |" in (report / "summary.md").read_text()
+    make_artifact(tmp_path / "other", "songnet", 1)
+    wrong = run_analyze(*common, f"baseline=[{tmp_path / 'other'}]", f"report_dir={tmp_path / 'wrong'}")
+    assert wrong.stderr.strip().splitlines()[-1] == (
+        "Error: baseline heatmaps songnet · gradcam match no analysed network and method (weinet · gradcam): give random-weights runs of the same networks."
+    )
+    # per-fold PNGs without image counts: the pooled heatmap is labelled for what it is, and the run warns once
+    write_paper_layout(tmp_path / "png", {("Net", 1): blob_maps(1), ("Net", 2): blob_maps(2)})
+    paper = ["source=paper", f"source.root={tmp_path / 'png'}", "statistics.enabled=false"]
+    pooled = run_analyze(*paper, f"report_dir={tmp_path / 'p'}", f"hydra.run.dir={tmp_path / 'h'}")
+    assert pooled.returncode == 0, pooled.stderr[-3000:]
+    summary = (tmp_path / "p" / "summary.md").read_text()
+    assert "**Note: the pooled heatmaps of lime are the equal-weight mean of the per-fold stretched PNGs (not the study's pooled heatmap)**" in summary
+    assert "scores of the pooled heatmaps (equal-weight mean of the per-fold stretched PNGs (not the study's pooled heatmap))" in summary
+    assert (pooled.stdout + pooled.stderr).count("give no image counts") == 1 and not (tmp_path / "p" / "statistics").exists()
 
 
 def test_user_mistakes_are_one_sentence(tmp_path, reference_dir):

@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 from matplotlib.container import BarContainer
 
 from analysis.figures import heatmap_grid, score_bars
@@ -54,7 +55,10 @@ def test_score_bars_share_one_x_range_and_explain_the_whiskers():
     assert len({axis.get_xlim() for axis in panels}) == 1 and panels[0].get_xlim()[0] == 0
     assert all(_bars(axis).errorbar is not None for axis in panels)
     assert [text.get_text() for text in panels[1].texts] == [" (empty)"]
-    assert figure.get_supxlabel() == "iou  ·  bars: mean over folds (3 per network); whiskers: ±1 SD over folds"
+    assert figure.get_supxlabel() == "iou  ·  bars: mean over folds (3 per network); whiskers: ±1 SD over folds (ddof = 1)"
+    anger = _scores([1, 2, 3]).query("network == 'weinet' and expression == 'Anger'").value
+    (whisker,) = [line for line in _bars(panels[0]).errorbar.lines[2]][:1]
+    assert np.ptp(whisker.get_segments()[0][:, 0]) / 2 == pytest.approx(anger.std(ddof=1))  # the sample SD, as labelled
     assert [tick.get_text() for tick in panels[0].get_yticklabels()] == ["weinet", "songnet"]
     sizes = [label.get_fontsize() for axis in panels for label in (*axis.get_xticklabels(), *axis.get_yticklabels())]
     assert min(sizes) >= 7 and len(panels[0].get_xticks()) <= 5  # readable, not crowded
