@@ -289,6 +289,16 @@ def test_train_two_models_then_analyze_local(tmp_path):
     assert distances.loc["smallcnn", "weinet"] == pytest.approx(1 - np.corrcoef(maps)[0, 1], abs=1e-6)
     for name in ("heatmaps__gradcam", "masks", "bars__gradcam__ekman", "bars__gradcam__au", "dendrograms__gradcam", "distances__gradcam"):
         assert cv2.imread(str(report / "figures" / f"{name}.png")) is not None, name
+    # the statistics of artifacts with per-image evidence: an interval for every non-empty cell, a reliability for every map
+    cells = pd.read_csv(report / "statistics" / "cells.csv")
+    scored_cells = scores[(scores.fold.astype(str) == "pooled")].dropna()
+    assert len(cells.dropna(subset=["value"])) == len(scored_cells) and (cells.unit == "subjects").all()
+    resampled = cells[cells.units >= 2].dropna(subset=["value"])
+    assert len(resampled) > 0 and resampled.ci_low.notna().all() and (resampled.ci_low <= resampled.ci_high).all()
+    reliability = pd.read_csv(report / "statistics" / "reliability.csv")
+    assert len(reliability) == len(cells.drop_duplicates(["network", "expression"])) and reliability.reliability.dropna().between(-1, 1).all()
+    assert "## Faithfulness · gradcam (beside the localisation scores)" in summary and "- explained split: gradcam: test" in summary
+    assert (report / "report" / "index.html").stat().st_size > 50_000
     # the report was logged to W&B (offline): tables, figures and the report artifact
     assert "Report logged to W&B (offline)" in done.stdout
     logged = next((tmp_path / "wandb" / "wandb").glob("offline-run-*"))

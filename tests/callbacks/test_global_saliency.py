@@ -161,7 +161,7 @@ def test_heatmaps_come_from_the_best_checkpoint_whatever_stops_training(tmp_path
         "callbacks.progress_bar=null", "saliency=[gradcampp]", f"hydra.run.dir={tmp_path / 'fit'}",
     )  # fmt: skip
     assert fit.returncode == 0, fit.stderr[-3000:]
-    assert "heatmaps gradcampp (best checkpoint)" in fit.stderr  # the progress bar of the explanation pass
+    assert "heatmaps gradcampp (best checkpoint, test split)" in fit.stderr  # the progress bar of the explanation pass
     artifact = read_artifact(tmp_path / "fit" / "heatmaps" / "gradcampp")
     run = artifact.manifest["run"]  # the run's identity without W&B (logger=none): its directory and start
     assert run["dir"] == str((tmp_path / "fit").resolve()) and run["id"] is None and (run["dataset"], run["seed"]) == ("synthetic", 42)
