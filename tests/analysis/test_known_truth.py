@@ -9,7 +9,8 @@ from analysis.scoring import localisation_scores
 from tests.analysis.helpers import blob_maps, make_artifact
 from tests.conftest import ROOT, run_train
 
-# a WeiNet on 900 synthetic faces for 8 epochs (about 2 minutes on 2 cores)
+# a WeiNet on 900 synthetic faces for 8 epochs (4.8 minutes alone on 2 cores, 2026-12-02: its
+# stride-1 pooling keeps 64x64 feature maps, 72 ms per image forward)
 KNOWN_TRUTH = [
     "experiment=known_truth",
     "data.source.num_images=900",
@@ -24,7 +25,7 @@ KNOWN_TRUTH = [
 
 @pytest.mark.slow
 def test_trained_weinet_heatmaps_find_the_generating_aus_better_than_random_weights(tmp_path):
-    trained = run_train(*KNOWN_TRUTH, "trainer.max_epochs=8", f"hydra.run.dir={tmp_path / 'trained'}")
+    trained = run_train(*KNOWN_TRUTH, "trainer.max_epochs=8", f"hydra.run.dir={tmp_path / 'trained'}", timeout=1500)
     assert trained.returncode == 0, trained.stderr[-3000:]
     random = run_train(*KNOWN_TRUTH, "train=false", f"hydra.run.dir={tmp_path / 'random'}")
     assert random.returncode == 0, random.stderr[-3000:]
@@ -43,38 +44,6 @@ def test_trained_weinet_heatmaps_find_the_generating_aus_better_than_random_weig
     assert printed.returncode == 0 and "iou_ratio" in printed.stdout and f"{table.loc['attention', 'mean_iou']:.3f}" in printed.stdout
     for column in ("mass_accuracy", "rank_accuracy", "roc_auc", "random_roc_auc"):
         assert column in printed.stdout and table[column].between(0, 1).all(), column
-
-
-# smallcnn (the default network) on faces whose six classes act on six separate regions
-# (data.source.prototypes=distinct: AU1+2, AU9, AU5+7, AU12, AU17, AU6), true-class heatmaps
-DISTINCT = [
-    "data.source.prototypes=distinct",
-    "saliency=[gradcampp,ig]",
-    "callbacks.global_saliency.target=label",
-    "callbacks.global_saliency.faithfulness=null",
-    "logger=none",
-    "callbacks.progress_bar=null",
-    "test=false",
-    "model.au_metrics.cam=null",
-]
-
-
-@pytest.mark.slow
-def test_a_trained_networks_heatmaps_are_specific_to_their_classes_regions_and_random_weights_are_not(tmp_path):
-    """Issue 22's known truth: on faces whose classes differ in their generating regions, the
-    permutation test of the region labels finds the trained network's heatmaps specific
-    (p < 0.05) and a random-weights network's not. Measured (2026-12-02, test split, mass
-    accuracy): Grad-CAM++ own region best for 2/6 classes, p 0.004 (random weights 1/6,
-    p 0.156); IG 4/6, p 0.003 (random 1/6, p 0.058); neither reaches 5/6."""
-    trained = run_train(*DISTINCT, f"hydra.run.dir={tmp_path / 'trained'}")
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    random = run_train(*DISTINCT, "train=false", f"hydra.run.dir={tmp_path / 'random'}")
-    assert random.returncode == 0, random.stderr[-3000:]
-    table = evaluate(tmp_path / "trained", tmp_path / "random").set_index("method")
-    assert (table.classes == 6).all() and (table.random_classes == 6).all()
-    assert (table.specificity_p < 0.05).all(), table  # both methods' maps carry their classes' regions
-    assert table.loc["gradcampp", "random_specificity_p"] >= 0.05, table  # random weights do not
-    assert (table.own_best > table.random_own_best).all() and table.loc["ig", "own_best"] >= 3, table
 
 
 def test_method_summary_scores_localisation_and_leaves_empty_classes_out(tmp_path):
