@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -187,7 +189,8 @@ def specificity_matrices(matrices: dict[str, tuple[list[str], np.ndarray]], metr
         colorbar = figure.colorbar(image, ax=axes, shrink=0.7)
         colorbar.set_label(f"{metric} ({family} masks)", fontsize=7)
         colorbar.ax.tick_params(labelsize=6)
-    figure.supxlabel("columns: the mask of each expression; rows: the heatmap of each expression; white: its own mask", fontsize=7)
+    caption = "columns: the mask of each expression; rows: the heatmap of each expression; white: its own mask"
+    figure.supxlabel(textwrap.fill(caption, width=int(figure.get_figwidth() * 15)), fontsize=7)  # about 15 characters of 7 pt per inch
     return figure
 
 

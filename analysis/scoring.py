@@ -253,9 +253,7 @@ def localisation_score_maps(heatmaps: np.ndarray, masks: np.ndarray, counts: Lev
     return {"mass_accuracy": mass, "rank_accuracy": ranked["rank_accuracy"], "pointing_game": pointing, "roc_auc": ranked["roc_auc"]}
 
 
-def score_maps(
-    grays: np.ndarray, heatmaps: np.ndarray, masks: np.ndarray | MaskRegions, threshold: Threshold, ranks: str = "exact"
-) -> dict[str, np.ndarray]:
+def score_maps(grays: np.ndarray, heatmaps: np.ndarray, masks: np.ndarray | MaskRegions, threshold: Threshold, ranks: str = "exact") -> dict[str, np.ndarray]:
     """Every metric of ``METRICS`` [B, M] of B heatmaps against M masks (bool [M, ...], or
     their ``MaskRegions`` when the same masks score many batches): the thresholded and soft
     scores read ``grays`` (uint8 [B, P], min-max stretched), the localisation scores

@@ -150,7 +150,7 @@ def specificity_table(statistics: Statistics, method: str, family: str, metric: 
     for network, group in chosen.groupby("network", sort=False):
         by = group.set_index("expression")
         cells = [
-            f"{number(by.loc[e, 'matched'])} ({number(by.loc[e, 'mean_other'])}, {number(by.loc[e, 'max_other'])}) #{by.loc[e, 'rank']}"
+            f"{number(by.loc[e, 'matched'])} ({number(by.loc[e, 'mean_other'])}, {number(by.loc[e, 'max_other'])}) #{by.loc[e, 'rank']:g}"
             if e in by.index
             else MISSING
             for e in expressions

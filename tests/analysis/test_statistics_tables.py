@@ -1,0 +1,31 @@
+from types import SimpleNamespace
+
+import numpy as np
+
+from analysis.aggregate import score_sets
+from analysis.heatmap_set import POOLED, HeatmapSet
+from analysis.scoring import Threshold
+from analysis.statistics.specificity import POOLED_NETWORKS, specificity
+from analysis.statistics_tables import MISSING, specificity_table
+from tests.analysis.helpers import CLASSES
+
+
+def test_the_specificity_table_gives_the_own_score_the_others_and_a_whole_rank_per_cell():
+    masks = {name: np.zeros((275, 224), bool) for name in CLASSES}
+    for c, name in enumerate(CLASSES):
+        masks[name][40 * c : 40 * c + 40, 20:200] = True  # six disjoint bands
+    own = np.stack([masks[name].astype(np.float32) + 0.01 * c for c, name in enumerate(CLASSES)])
+    sets = [
+        HeatmapSet("own", "gradcam", POOLED, CLASSES, own, [10] * 6),
+        HeatmapSet("partly", "gradcam", POOLED, CLASSES, own[[1, 0, 2, 3, 4, 5]], [10, 0, 10, 10, 10, 10]),
+    ]
+    _, matrices = score_sets(sets, {"bands": masks}, Threshold(), 1, progress=False)
+    rows, tests = specificity(sets, matrices, ["bands"], 999, 0)
+    table = specificity_table(SimpleNamespace(specificity=rows, permutation=tests), "gradcam", "bands", "iou")
+    assert list(table.columns) == [*CLASSES, "own mask best", "permutation p"]
+    assert table.loc["own", "Anger"] == "1.000 (0.000, 0.000) #1"  # own mask, mean and max of the others, its rank
+    assert table.loc["own", "own mask best"] == "6/6" and table.loc["partly", "Disgust"] == MISSING
+    # Anger shows the Disgust band, whose mask is out with its empty class: tied at 0 with all five, the middle rank
+    assert table.loc["partly", "Anger"] == "0.000 (0.000, 0.000) #3" and table.loc["partly", "own mask best"] == "4/5"
+    assert table.loc[POOLED_NETWORKS, "own mask best"] == "10/11"
+    assert specificity_table(SimpleNamespace(specificity=rows, permutation=tests), "lime", "bands", "iou") is None
