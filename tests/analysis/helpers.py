@@ -24,6 +24,16 @@ def blob_maps(seed: int, classes: list[str] = CLASSES) -> np.ndarray:
     return np.stack(maps).astype(np.float32)
 
 
+def band_masks_and_maps() -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Six disjoint horizontal band masks (bool [275, 224] per class) and heatmaps that are
+    their own class's band (float32 [6, 275, 224], + 0.01 x class so that no two are equal)."""
+    masks = {name: np.zeros((275, 224), bool) for name in CLASSES}
+    for c, name in enumerate(CLASSES):
+        masks[name][40 * c : 40 * c + 40, 20:200] = True
+    own = np.stack([masks[name].astype(np.float32) + 0.01 * c for c, name in enumerate(CLASSES)])
+    return masks, own
+
+
 def make_artifact(
     directory: Path,
     model: str,

@@ -1,20 +1,15 @@
 from types import SimpleNamespace
 
-import numpy as np
-
 from analysis.aggregate import score_sets
 from analysis.heatmap_set import POOLED, HeatmapSet
 from analysis.scoring import Threshold
 from analysis.statistics.specificity import POOLED_NETWORKS, specificity
 from analysis.statistics_tables import MISSING, specificity_table
-from tests.analysis.helpers import CLASSES
+from tests.analysis.helpers import CLASSES, band_masks_and_maps
 
 
 def test_the_specificity_table_gives_the_own_score_the_others_and_a_whole_rank_per_cell():
-    masks = {name: np.zeros((275, 224), bool) for name in CLASSES}
-    for c, name in enumerate(CLASSES):
-        masks[name][40 * c : 40 * c + 40, 20:200] = True  # six disjoint bands
-    own = np.stack([masks[name].astype(np.float32) + 0.01 * c for c, name in enumerate(CLASSES)])
+    masks, own = band_masks_and_maps()  # six disjoint bands, each class's map its own band
     sets = [
         HeatmapSet("own", "gradcam", POOLED, CLASSES, own, [10] * 6),
         HeatmapSet("partly", "gradcam", POOLED, CLASSES, own[[1, 0, 2, 3, 4, 5]], [10, 0, 10, 10, 10, 10]),

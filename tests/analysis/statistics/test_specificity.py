@@ -8,7 +8,7 @@ from analysis.aggregate import score_sets
 from analysis.heatmap_set import POOLED, HeatmapSet
 from analysis.scoring import Threshold
 from analysis.statistics.specificity import POOLED_NETWORKS, permutation_p, specificity, specificity_rows
-from tests.analysis.helpers import CLASSES
+from tests.analysis.helpers import CLASSES, band_masks_and_maps
 
 
 def _brute_force_p(matrices: list[np.ndarray]) -> float:
@@ -49,10 +49,7 @@ def test_specificity_rows_compare_the_own_mask_with_the_others():
 
 
 def test_heatmaps_that_are_their_own_masks_are_specific_and_shuffled_ones_are_not():
-    masks = {name: np.zeros((275, 224), bool) for name in CLASSES}
-    for c, name in enumerate(CLASSES):
-        masks[name][40 * c : 40 * c + 40, 20:200] = True  # six disjoint bands
-    own = np.stack([masks[name].astype(np.float32) + 0.01 * c for c, name in enumerate(CLASSES)])
+    masks, own = band_masks_and_maps()  # six disjoint bands, each class's map its own band
     sets = [
         HeatmapSet("own", "gradcam", POOLED, CLASSES, own, [10] * 6),
         HeatmapSet("shuffled", "gradcam", POOLED, CLASSES, own[[1, 2, 0, 4, 5, 3]], [10] * 6),
