@@ -18,15 +18,15 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from analysis.masks import load_families
-from analysis.pipeline import Analysis, analyze_collection
-from analysis.report import write_report
-from analysis.scoring import Threshold
-from analysis.sources import Filters, collect, source_options
-from analysis.statistics import StatisticsSettings, compute_statistics
-from analysis.statistics.baselines import random_weight_sets
-from jobs.config_help import register_help_resolver, unknown_option_message
-from user_errors import UserError, user_message
+from ferlens.analysis.pipeline import Analysis, analyze_collection
+from ferlens.analysis.report import write_report
+from ferlens.analysis.sources import Filters, collect, source_options
+from ferlens.analysis.statistics import StatisticsSettings, compute_statistics
+from ferlens.analysis.statistics.baselines import random_weight_sets
+from ferlens.jobs.config_help import register_help_resolver, unknown_option_message
+from ferlens.scoring.masks import load_families
+from ferlens.scoring.scores import Threshold
+from ferlens.user_errors import UserError, exit_on_user_error
 
 log = logging.getLogger("ferlens.analyze")
 CONFIGS = Path(__file__).resolve().parent / "configs"
@@ -60,7 +60,7 @@ def run(cfg: DictConfig) -> Analysis:
     if empty:
         log.warning("%d empty class heatmap(s) scored NaN and left out of the means: see %s.", len(empty), directory / "summary.md")
     if cfg.wandb.log_report:
-        from analysis.wandb_report import log_report
+        from ferlens.analysis.wandb_report import log_report
 
         run_dir = log_report(directory, cfg.wandb.project or "ferlens", cfg.name, cfg.wandb.mode, cfg.wandb.dir, OmegaConf.to_container(cfg, resolve=True))
         log.info("Report logged to W&B (%s): %s", cfg.wandb.mode, run_dir)
@@ -74,18 +74,19 @@ def where_of(options: dict) -> str:
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="analyze")
 def main(cfg: DictConfig) -> None:
-    try:
+    with exit_on_user_error():
         run(cfg)
-    except Exception as error:
-        message = user_message(error)
-        if message is None:
-            raise
-        sys.exit(f"Error: {message}")
+
+
+def cli() -> None:
+    """``python analyze.py ...``, and the ``ferlens-analyze`` console script."""
+    with exit_on_user_error():
+        unknown = unknown_option_message(sys.argv[1:], CONFIGS, "analyze")
+        if unknown:
+            raise UserError(unknown)
+    register_help_resolver(CONFIGS)
+    main()
 
 
 if __name__ == "__main__":
-    unknown = unknown_option_message(sys.argv[1:], CONFIGS, "analyze")
-    if unknown:
-        sys.exit(f"Error: {unknown}")
-    register_help_resolver(CONFIGS)
-    main()
+    cli()

@@ -16,28 +16,32 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from jobs.config_help import register_help_resolver, unknown_option_message
-from jobs.explain import explain_arguments
-from jobs.resume import resume_arguments
-from user_errors import UserError
+from ferlens.jobs.config_help import register_help_resolver, unknown_option_message
+from ferlens.jobs.explain import explain_arguments
+from ferlens.jobs.resume import resume_arguments
+from ferlens.user_errors import UserError, exit_on_user_error
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    from training import job  # torch and Lightning load only for a job, not for --help or --cfg
+    from ferlens.training import job  # torch and Lightning load only for a job, not for --help or --cfg
 
     return job(cfg)
 
 
-if __name__ == "__main__":
-    try:
+def cli() -> None:
+    """``python train.py ...``, and the ``ferlens-train`` console script: expand ``resume=`` and
+    ``explain=``, refuse unknown options in one sentence, then compose and run."""
+    with exit_on_user_error():
         sys.argv[1:] = explain_arguments(resume_arguments(sys.argv[1:]))
-    except UserError as error:
-        sys.exit(f"Error: {error}")
-    unknown = unknown_option_message(sys.argv[1:], CONFIGS, "train")
-    if unknown:
-        sys.exit(f"Error: {unknown}")
+        unknown = unknown_option_message(sys.argv[1:], CONFIGS, "train")
+        if unknown:
+            raise UserError(unknown)
     register_help_resolver(CONFIGS)
     main()
+
+
+if __name__ == "__main__":
+    cli()

@@ -21,17 +21,17 @@ from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
-from analysis.quick import score_artifact
-from callbacks.checkpoints import best_checkpoint_callback
-from callbacks.global_saliency import GlobalSaliency
-from formats.heatmap_artifact import read_artifact
-from jobs.console_log import FILE_ONLY
-from jobs.overrides import refuse_unread_additions
-from jobs.run_directory import completion, last_checkpoint, mark_completed, wandb_run_id
-from lightning_modules.ddp import ddp_job_scope
-from lightning_modules.networks import resolve_data_config
-from lightning_modules.summary import HeatmapSummary, print_summary
-from user_errors import UserError, user_message
+from ferlens.callbacks.checkpoints import best_checkpoint_callback
+from ferlens.callbacks.global_saliency import GlobalSaliency
+from ferlens.formats.heatmap_artifact import read_artifact
+from ferlens.jobs.console_log import FILE_ONLY
+from ferlens.jobs.ddp import ddp_job_scope
+from ferlens.jobs.overrides import refuse_unread_additions
+from ferlens.jobs.run_directory import completion, last_checkpoint, mark_completed, wandb_run_id
+from ferlens.jobs.summary import HeatmapSummary, print_summary
+from ferlens.networks.registry import resolve_data_config
+from ferlens.scoring.quick import score_artifact
+from ferlens.user_errors import UserError, exit_on_user_error
 
 log = logging.getLogger("ferlens.train")
 
@@ -200,14 +200,9 @@ def job(cfg: DictConfig) -> float | None:
     resume command already logged), a user mistake exits with its one sentence. Returns the
     best validation accuracy (the value a Hydra sweeper optimises)."""
     _route_library_output()
-    with ddp_job_scope():
+    with ddp_job_scope(), exit_on_user_error():
         try:
             results = run(cfg)
         except SIGTERMException:
             sys.exit(143)  # terminated (128 + SIGTERM), resumable: ResumeState logged how
-        except Exception as error:
-            message = user_message(error)
-            if message is None:
-                raise
-            sys.exit(f"Error: {message}")
     return results.get("best_val_acc")

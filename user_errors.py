@@ -1,7 +1,12 @@
 """The one exception type for mistakes a user can fix (bad path, unknown name, empty data),
-and the one-sentence message the entry scripts print for it."""
+the one-sentence message for it, and the one exit every entry point takes on it
+(``exit_on_user_error``: train, analyze, prepare, known_truth)."""
 
 from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
 
 from omegaconf.errors import MissingMandatoryValue
 
@@ -21,3 +26,17 @@ def user_message(error: BaseException) -> str | None:
             return f"The setting '{cause.full_key}' is required: add {cause.full_key}=<value> to the command line."
         cause = cause.__cause__ or cause.__context__
     return None
+
+
+@contextlib.contextmanager
+def exit_on_user_error() -> Iterator[None]:
+    """Within the block, a user mistake (``user_message`` is not None) ends the process with
+    ``Error: <its sentence>`` on stderr and exit status 1, no traceback; any other error
+    propagates unchanged."""
+    try:
+        yield
+    except Exception as error:
+        message = user_message(error)
+        if message is None:
+            raise
+        sys.exit(f"Error: {message}")

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from analysis.heatmap_set import POOLED, POOLING_BY_COUNTS, POOLING_EQUAL, HeatmapSet
-from analysis.masks import MaskFamily
-from analysis.scoring import Threshold, missing_scores, score_maps
-from formats.evidence import ImageEvidence
+from ferlens.analysis.heatmap_set import POOLED, POOLING_BY_COUNTS, POOLING_EQUAL, HeatmapSet
+from ferlens.formats.evidence import ImageEvidence
+from ferlens.scoring.masks import MaskFamily
+from ferlens.scoring.scores import Threshold, missing_scores, score_maps
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 from scipy.cluster.hierarchy import dendrogram
 
-from analysis.clustering import Clustering
-from analysis.masks import MaskFamily
-from formats.template_figure import add_saliency_colorbar, draw_heatmap_panel, draw_template_landmarks
+from ferlens.analysis.clustering import Clustering
+from ferlens.formats.template_figure import add_saliency_colorbar, draw_heatmap_panel, draw_template_landmarks
+from ferlens.scoring.masks import MaskFamily
 
 PRETRAINED_COLOURS = {True: "tab:blue", False: "tab:red", None: "black"}
 

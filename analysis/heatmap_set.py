@@ -7,8 +7,8 @@ from datetime import datetime
 
 import numpy as np
 
-from formats.evidence import ImageEvidence
-from formats.heatmap_artifact import stretch
+from ferlens.formats.evidence import ImageEvidence
+from ferlens.formats.heatmap_artifact import stretch
 
 POOLED = "pooled"  # the fold label of a heatmap set pooled over all folds
 #: how ``pool_folds`` pooled a network's folds: their class means weighted by image counts

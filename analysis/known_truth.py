@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from analysis.scoring import LOCALISATION_METRICS, Threshold, gray_levels, score_maps
-from analysis.statistics.specificity import permutation_p, specificity_rows
-from datamodules.synthetic import SyntheticFaces
-from datamodules.synthetic_truth import change_frequency, truth_regions
-from formats.heatmap_artifact import read_artifact
-from user_errors import UserError
+from ferlens.analysis.statistics.specificity import permutation_p, specificity_rows
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.datamodules.synthetic_truth import change_frequency, truth_regions
+from ferlens.formats.heatmap_artifact import read_artifact
+from ferlens.scoring.scores import LOCALISATION_METRICS, Threshold, gray_levels, score_maps
+from ferlens.user_errors import UserError, exit_on_user_error
 
 
 def artifact_directories(run_dir: str | Path) -> list[Path]:
@@ -124,10 +124,8 @@ def main() -> None:
     parser.add_argument("--random", dest="random_dir", default=None, help="a train=false run of the same network (random weights)")
     parser.add_argument("--min-share", type=float, default=0.25, help="share of a class's images whose AUs changed a pixel")
     arguments = parser.parse_args()
-    try:
+    with exit_on_user_error():
         print(evaluate(arguments.run_dir, arguments.random_dir, arguments.min_share).to_string(index=False, float_format="%.3f"))
-    except UserError as error:
-        raise SystemExit(f"Error: {error}") from error
 
 
 if __name__ == "__main__":

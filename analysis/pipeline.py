@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.aggregate import ScoreMatrices, pool_folds, score_sets
-from analysis.clustering import Clustering, cluster_maps
-from analysis.heatmap_set import POOLED, HeatmapSet
-from analysis.masks import MaskFamily
-from analysis.scoring import Threshold
-from analysis.sources import Collection
-from user_errors import UserError
+from ferlens.analysis.aggregate import ScoreMatrices, pool_folds, score_sets
+from ferlens.analysis.clustering import Clustering, cluster_maps
+from ferlens.analysis.heatmap_set import POOLED, HeatmapSet
+from ferlens.analysis.sources import Collection
+from ferlens.scoring.masks import MaskFamily
+from ferlens.scoring.scores import Threshold
+from ferlens.user_errors import UserError
 
 TEMPLATE_KEYS = ("name", "width", "height", "points_sha256")  # compared where both sets give them
 

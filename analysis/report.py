@@ -24,14 +24,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.aggregate import FOLD_MEAN, count_table, network_table
-from analysis.figures import dendrograms, distance_matrices, heatmap_grid, mask_grid, score_bars
-from analysis.heatmap_set import POOLED, POOLING_EQUAL
-from analysis.pipeline import Analysis
-from analysis.sanity_report import faithfulness_table, randomisation_curves, randomisation_table, sanity_text
-from analysis.scoring import METRICS
-from analysis.statistics import Statistics
-from analysis.statistics_report import markdown, reliability_marks, statistics_markdown, write_html, write_statistics_figures, write_statistics_tables
+from ferlens.analysis.aggregate import FOLD_MEAN, count_table, network_table
+from ferlens.analysis.figures import dendrograms, distance_matrices, heatmap_grid, mask_grid, score_bars
+from ferlens.analysis.heatmap_set import POOLED, POOLING_EQUAL
+from ferlens.analysis.pipeline import Analysis
+from ferlens.analysis.sanity_report import faithfulness_table, randomisation_curves, randomisation_table, sanity_text
+from ferlens.analysis.statistics import Statistics
+from ferlens.analysis.statistics_report import markdown, reliability_marks, statistics_markdown, write_html, write_statistics_figures, write_statistics_tables
+from ferlens.scoring.scores import METRICS
 
 # metric -> heading in summary.md (every metric is in scores.csv, tables/ and the grand means)
 SUMMARY_METRICS = {

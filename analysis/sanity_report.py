@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from analysis.heatmap_set import POOLED
+from ferlens.analysis.heatmap_set import POOLED
 
 FAITHFULNESS_COLUMNS = {
     "deletion_auc": "deletion AUC (lower = more faithful)",

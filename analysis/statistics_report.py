@@ -21,13 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.figures import specificity_matrices, supported_dendrograms
-from analysis.heatmap_set import POOLED
-from analysis.html_report import Page
-from analysis.sanity_report import faithfulness_table, randomisation_table, sanity_text
-from analysis.scoring import METRICS
-from analysis.statistics import Statistics
-from analysis.statistics_tables import (
+from ferlens.analysis.figures import specificity_matrices, supported_dendrograms
+from ferlens.analysis.heatmap_set import POOLED
+from ferlens.analysis.html_report import Page
+from ferlens.analysis.sanity_report import faithfulness_table, randomisation_table, sanity_text
+from ferlens.analysis.statistics import Statistics
+from ferlens.analysis.statistics_tables import (
     HEADLINE_PARTS,
     STATISTICS_METRICS,
     cluster_table,
@@ -38,6 +37,7 @@ from analysis.statistics_tables import (
     specificity_table,
     spread_table,
 )
+from ferlens.scoring.scores import METRICS
 
 SPECIFICITY_FIGURE_METRIC = "iou"
 CSV_TABLES = ("cells", "means", "baselines", "specificity", "permutation", "reliability", "clusters", "groups", "fold_spread")

@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.aggregate import network_table
-from analysis.heatmap_set import POOLED
-from analysis.statistics import ALL_EXPRESSIONS, GRAND_MEAN, Statistics
-from analysis.statistics.baselines import CENTRE_BIAS, FACE_PRIOR, RANDOM_WEIGHTS, UNIFORM_FACE
-from analysis.statistics.specificity import POOLED_NETWORKS
-from formats.evidence import NO_EVIDENCE
+from ferlens.analysis.aggregate import network_table
+from ferlens.analysis.heatmap_set import POOLED
+from ferlens.analysis.statistics import ALL_EXPRESSIONS, GRAND_MEAN, Statistics
+from ferlens.analysis.statistics.baselines import CENTRE_BIAS, FACE_PRIOR, RANDOM_WEIGHTS, UNIFORM_FACE
+from ferlens.analysis.statistics.specificity import POOLED_NETWORKS
+from ferlens.formats.evidence import NO_EVIDENCE
 
 #: the metrics summary.md shows with their statistics (report/index.html shows every metric)
 STATISTICS_METRICS = ("iou", "mass_accuracy", "rank_accuracy", "roc_auc")

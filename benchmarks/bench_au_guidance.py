@@ -27,10 +27,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from datamodules.fer_datamodule import FERDataModule  # noqa: E402
-from datamodules.synthetic import SyntheticFaces  # noqa: E402
-from faces.au import au_heatmap  # noqa: E402
-from lightning_modules.fer_module import FERModule  # noqa: E402
+from ferlens.datamodules.fer_datamodule import FERDataModule  # noqa: E402
+from ferlens.datamodules.synthetic import SyntheticFaces  # noqa: E402
+from ferlens.faces.au import au_heatmap  # noqa: E402
+from ferlens.lightning_modules.fer_module import FERModule  # noqa: E402
 
 #: name -> (network config, input size, batch)
 NETWORKS = {

@@ -19,9 +19,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from datamodules.fer_datamodule import FERDataModule  # noqa: E402
-from datamodules.synthetic import SyntheticFaces  # noqa: E402
-from lightning_modules.networks import build_network  # noqa: E402
+from ferlens.datamodules.fer_datamodule import FERDataModule  # noqa: E402
+from ferlens.datamodules.synthetic import SyntheticFaces  # noqa: E402
+from ferlens.networks.registry import build_network  # noqa: E402
 
 
 def images_per_second(work, images: int) -> float:

@@ -53,17 +53,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from datamodules.face_prep import PreparedFaceSet, prepare_faces, resolve_settings  # noqa: E402
-from datamodules.face_truth import tight_crop  # noqa: E402
-from datamodules.prepared import prepared_datamodule  # noqa: E402
-from datamodules.readers.base import DatasetEntry, DatasetIndex  # noqa: E402
-from datamodules.synthetic import SyntheticFaces  # noqa: E402
-from faces.detection import STEPS  # noqa: E402
-from faces.landmarks import detect_landmarks, face_detector, landmark_predictor  # noqa: E402
-from faces.plausibility import inter_ocular  # noqa: E402
-from faces.prepare import FaceSettings  # noqa: E402
-from formats.images import read_image  # noqa: E402
-from lightning_modules.networks import build_network  # noqa: E402
+from ferlens.datamodules.face_prep import PreparedFaceSet, prepare_faces, resolve_settings  # noqa: E402
+from ferlens.datamodules.face_truth import tight_crop  # noqa: E402
+from ferlens.datamodules.prepared import prepared_datamodule  # noqa: E402
+from ferlens.datamodules.readers.base import DatasetEntry, DatasetIndex  # noqa: E402
+from ferlens.datamodules.synthetic import SyntheticFaces  # noqa: E402
+from ferlens.faces.detection import STEPS  # noqa: E402
+from ferlens.faces.landmarks import detect_landmarks, face_detector, landmark_predictor  # noqa: E402
+from ferlens.faces.plausibility import inter_ocular  # noqa: E402
+from ferlens.faces.prepare import FaceSettings  # noqa: E402
+from ferlens.formats.images import read_image  # noqa: E402
+from ferlens.networks.registry import build_network  # noqa: E402
 
 #: Face preparation before the cascade: one HOG pass (upsample 1) on the image as it is, the predictor once, no landmark check.
 PLAIN_HOG = {"upsample": 1, "pad": 0, "min_side": 0, "cascade": [], "max_shape_residual": 0, "max_refit_shift": 0, "max_box_follow": 0, "min_face": 24}

@@ -20,10 +20,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from datamodules.synthetic import SyntheticFaces  # noqa: E402
-from lightning_modules.networks import build_network  # noqa: E402
-from saliency import build_explainer  # noqa: E402
-from saliency.lime import Lime, superpixels  # noqa: E402
+from ferlens.datamodules.synthetic import SyntheticFaces  # noqa: E402
+from ferlens.networks.registry import build_network  # noqa: E402
+from ferlens.saliency import build_explainer  # noqa: E402
+from ferlens.saliency.lime import Lime, superpixels  # noqa: E402
 
 
 def seconds(work, repeats: int = 1) -> float:

@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import lightning as L  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
-from formats.expressions import CLASSES_6  # noqa: E402
-from lightning_modules.fer_module import FERModule  # noqa: E402
-from lightning_modules.networks import build_network, resolve_data_config  # noqa: E402
-from lightning_modules.networks.timm_backbones import STUDY_BACKBONES  # noqa: E402
+from ferlens.formats.expressions import CLASSES_6  # noqa: E402
+from ferlens.lightning_modules.fer_module import FERModule  # noqa: E402
+from ferlens.networks.registry import build_network, resolve_data_config  # noqa: E402
+from ferlens.networks.timm_backbones import STUDY_BACKBONES  # noqa: E402
 
 STUDY_NETWORKS = ["alexnet", "weinet", "songnet", "silnet", *STUDY_BACKBONES]
 CLASSES = CLASSES_6

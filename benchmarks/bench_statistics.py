@@ -36,12 +36,12 @@ def stages(root: Path, resamples: int) -> dict[str, float]:
     """Seconds of each stage of ``compute_statistics`` on the artifacts, in this process."""
     import warnings
 
-    from analysis.masks import load_families
-    from analysis.pipeline import analyze_collection
-    from analysis.scoring import Threshold
-    from analysis.sources import collect
-    from analysis.sources.base import Filters
-    from analysis.statistics import StatisticsSettings, compute_statistics
+    from ferlens.analysis.pipeline import analyze_collection
+    from ferlens.analysis.sources import collect
+    from ferlens.analysis.sources.base import Filters
+    from ferlens.analysis.statistics import StatisticsSettings, compute_statistics
+    from ferlens.scoring.masks import load_families
+    from ferlens.scoring.scores import Threshold
 
     started = time.perf_counter()
     collection = collect("local", {"paths": [str(root)]}, Filters())

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench_networks import network_speed  # noqa: E402  (this folder is on the path when run as a script)
 
-from lightning_modules.networks import build_network  # noqa: E402
+from ferlens.networks.registry import build_network  # noqa: E402
 
 STUDY_NETWORKS = ["alexnet", "weinet", "songnet", "silnet", "vgg16", "vgg19", "resnet50", "resnet101v2", "inceptionv3", "xception"]
 STUDY_NETWORKS += ["mobilenetv3large", "efficientnetv2b0"]

@@ -23,8 +23,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, add_extra_points, template_points, template_triangles  # noqa: E402
-from faces.warp import TemplateWarper  # noqa: E402
+from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, add_extra_points, template_points, template_triangles  # noqa: E402
+from ferlens.faces.warp import TemplateWarper  # noqa: E402
 
 
 def _points_and_canvas(saliency: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

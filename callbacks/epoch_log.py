@@ -10,7 +10,7 @@ import time
 import lightning as L
 import torch
 
-from jobs.console_log import FILE_ONLY
+from ferlens.jobs.console_log import FILE_ONLY
 
 log = logging.getLogger(FILE_ONLY)
 

@@ -6,7 +6,7 @@ import torch
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
-from formats.evidence import EVIDENCE_HEIGHT, EVIDENCE_WIDTH, pool_to_evidence
+from ferlens.formats.evidence import EVIDENCE_HEIGHT, EVIDENCE_WIDTH, pool_to_evidence
 
 
 class ImageEvidenceAccumulator(Metric):

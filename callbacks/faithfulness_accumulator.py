@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torchmetrics import Metric
 
-from saliency.faithfulness import DeletionInsertion, RoadScores
+from ferlens.saliency.faithfulness import DeletionInsertion, RoadScores
 
 #: state name -> trailing shape key ("steps": steps + 1 curve points, "fractions": ROAD fractions, "": one value)
 _SUMS = {

@@ -32,17 +32,17 @@ import torch.distributed as dist
 from lightning.pytorch.loggers import WandbLogger
 from tqdm.auto import tqdm
 
-from callbacks.checkpoints import best_checkpoint_callback
-from callbacks.evidence_accumulator import ImageEvidenceAccumulator
-from callbacks.heatmap_accumulator import GlobalHeatmapAccumulator
-from callbacks.sanity import FaithfulnessSettings, RandomisationSettings, SanityPass, randomisation_chosen, write_randomisation_figure
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
-from faces.warp import TemplateWarper
-from formats.evidence import ImageEvidence, evidence_from_maps
-from formats.heatmap_artifact import ARTIFACT_TYPE, write_artifact
-from formats.template_figure import heatmap_figure
-from saliency import build_explainer
-from user_errors import UserError
+from ferlens.callbacks.checkpoints import best_checkpoint_callback
+from ferlens.callbacks.evidence_accumulator import ImageEvidenceAccumulator
+from ferlens.callbacks.heatmap_accumulator import GlobalHeatmapAccumulator
+from ferlens.callbacks.sanity import FaithfulnessSettings, RandomisationSettings, SanityPass, randomisation_chosen, write_randomisation_figure
+from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
+from ferlens.faces.warp import TemplateWarper
+from ferlens.formats.evidence import ImageEvidence, evidence_from_maps
+from ferlens.formats.heatmap_artifact import ARTIFACT_TYPE, write_artifact
+from ferlens.formats.template_figure import heatmap_figure
+from ferlens.saliency import build_explainer
+from ferlens.user_errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torchmetrics import Metric
 
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
+from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
 
 
 class GlobalHeatmapAccumulator(Metric):

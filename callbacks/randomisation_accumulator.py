@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torchmetrics import Metric
 
-from saliency.randomisation import MODES, RandomisationScores
+from ferlens.saliency.randomisation import MODES, RandomisationScores
 
 
 class RandomisationAccumulator(Metric):

@@ -24,8 +24,8 @@ import torch
 import torch.distributed as dist
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from datamodules.transforms import FaceTransform
-from jobs.run_directory import last_checkpoint
+from ferlens.datamodules.transforms import FaceTransform
+from ferlens.jobs.run_directory import last_checkpoint
 
 log = logging.getLogger("ferlens.resume")
 

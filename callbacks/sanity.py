@@ -25,11 +25,11 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from callbacks.faithfulness_accumulator import FaithfulnessAccumulator
-from callbacks.randomisation_accumulator import RandomisationAccumulator
-from saliency.faithfulness import DELETION_STEPS, ROAD_FRACTIONS, ROAD_NOISE, deletion_insertion, road
-from saliency.randomisation import DRAWS, FAILURE_THRESHOLD, MODES, fails_randomisation_check, model_parameter_randomisation, randomisation_layers
-from user_errors import UserError
+from ferlens.callbacks.faithfulness_accumulator import FaithfulnessAccumulator
+from ferlens.callbacks.randomisation_accumulator import RandomisationAccumulator
+from ferlens.saliency.faithfulness import DELETION_STEPS, ROAD_FRACTIONS, ROAD_NOISE, deletion_insertion, road
+from ferlens.saliency.randomisation import DRAWS, FAILURE_THRESHOLD, MODES, fails_randomisation_check, model_parameter_randomisation, randomisation_layers
+from ferlens.user_errors import UserError
 
 RANDOMISATION_FIGURE = "randomisation.png"
 

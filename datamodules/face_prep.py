@@ -50,11 +50,11 @@ import dlib
 import numpy as np
 from tqdm import tqdm
 
-from datamodules.readers.base import DatasetEntry, DatasetIndex
-from datamodules.sources import DataError
-from faces.landmarks import cnn_has_run, mmod_path, predictor_path
-from faces.prepare import STATUS_SEVERAL, STATUS_UNREADABLE, STATUSES, USABLE, FaceSettings, PreparedFace, load_models, prepare_face
-from formats.images import decode_image
+from ferlens.datamodules.readers.base import DatasetEntry, DatasetIndex
+from ferlens.datamodules.sources import DataError
+from ferlens.faces.landmarks import cnn_has_run, mmod_path, predictor_path
+from ferlens.faces.prepare import STATUS_SEVERAL, STATUS_UNREADABLE, STATUSES, USABLE, FaceSettings, PreparedFace, load_models, prepare_face
+from ferlens.formats.images import decode_image
 
 log = logging.getLogger(__name__)
 

@@ -27,16 +27,16 @@ import cv2
 import numpy as np
 from skimage import data
 
-import datamodules.readers  # noqa: F401  (registers the readers)
-from datamodules.face_prep import PreparedFaceSet, prepare_faces, resolve_settings
-from datamodules.readers import read_dataset
-from datamodules.readers.base import DatasetIndex
-from datamodules.synthetic import SyntheticFaces
-from faces.detection import STEPS, DetectionView
-from faces.landmarks import face_detector, predict_points
-from faces.plausibility import box_checks, inter_ocular, shape_residual
-from faces.prepare import FaceSettings, crop_affine, prepare_face, warp_crop
-from formats.expressions import CLASSES_6
+import ferlens.datamodules.readers  # noqa: F401  (registers the readers)
+from ferlens.datamodules.face_prep import PreparedFaceSet, prepare_faces, resolve_settings
+from ferlens.datamodules.readers import read_dataset
+from ferlens.datamodules.readers.base import DatasetIndex
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.faces.detection import STEPS, DetectionView
+from ferlens.faces.landmarks import face_detector, predict_points
+from ferlens.faces.plausibility import box_checks, inter_ocular, shape_residual
+from ferlens.faces.prepare import FaceSettings, crop_affine, prepare_face, warp_crop
+from ferlens.formats.expressions import CLASSES_6
 
 #: The plausibility measures and the ``FaceSettings`` threshold of each.
 MEASURES = {"shape_residual": "max_shape_residual", "refit_shift": "max_refit_shift", "box_follow": "max_box_follow"}

@@ -12,10 +12,10 @@ import torch.distributed as dist
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset
 
-from datamodules.folds import SPLIT_MODES, fold_indices, official_indices, random_indices
-from datamodules.sources import DataError, FaceSample
-from datamodules.transforms import FaceTransform, seed_worker
-from faces.au import CODEBOOKS, au_heatmap
+from ferlens.datamodules.folds import SPLIT_MODES, fold_indices, official_indices, random_indices
+from ferlens.datamodules.sources import DataError, FaceSample
+from ferlens.datamodules.transforms import FaceTransform, seed_worker
+from ferlens.faces.au import CODEBOOKS, au_heatmap
 
 log = logging.getLogger(__name__)
 

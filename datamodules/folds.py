@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from datamodules.sources import DataError
+from ferlens.datamodules.sources import DataError
 
 #: ``data.split`` choices.
 SPLIT_MODES = ("kfold", "official", "random")

@@ -1,33 +1,33 @@
 """Prepare a real dataset's faces ahead of training (fills the cache a run then reads):
 
 python -m datamodules.prepare data=rafdb data.root=/data/RAF-DB [face.detector=dlib ...]
+ferlens-prepare data=rafdb data.root=/data/RAF-DB   # the console script, from any folder
 """
 
 from __future__ import annotations
 
-import sys
-
 import hydra
 from omegaconf import DictConfig
 
-from user_errors import user_message
+from ferlens.user_errors import UserError, exit_on_user_error
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="prepare")
 def main(cfg: DictConfig) -> None:
-    if "reader" not in cfg.data:
-        sys.exit(f"Error: data={cfg.data.name} needs no face preparation (it is rendered in memory): choose a real dataset, e.g. data=folder data.root=DIR.")
-    try:
+    with exit_on_user_error():
+        if "reader" not in cfg.data:
+            choice = "choose a real dataset, e.g. data=folder data.root=DIR."
+            raise UserError(f"data={cfg.data.name} needs no face preparation (it is rendered in memory): {choice}")
         datamodule = hydra.utils.instantiate(cfg.data)
         prepared = datamodule.source.prepare()
-    except Exception as error:
-        message = user_message(error)
-        if message is None:
-            raise
-        sys.exit(f"Error: {message}")
     print(prepared.summary)
     print(prepared.class_table())
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The ``ferlens-prepare`` console script (``python -m datamodules.prepare``)."""
     main()
+
+
+if __name__ == "__main__":
+    cli()

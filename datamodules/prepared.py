@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-import datamodules.readers  # noqa: F401  (registers the readers)
-from datamodules.face_prep import PreparedFaceSet, prepare_faces, resolve_settings
-from datamodules.fer_datamodule import FERDataModule
-from datamodules.readers import read_dataset
-from datamodules.readers.base import DatasetEntry
-from datamodules.sources import DataError, FaceSample
-from formats.expressions import CLASSES_6, CLASSES_7
+import ferlens.datamodules.readers  # noqa: F401  (registers the readers)
+from ferlens.datamodules.face_prep import PreparedFaceSet, prepare_faces, resolve_settings
+from ferlens.datamodules.fer_datamodule import FERDataModule
+from ferlens.datamodules.readers import read_dataset
+from ferlens.datamodules.readers.base import DatasetEntry
+from ferlens.datamodules.sources import DataError, FaceSample
+from ferlens.formats.expressions import CLASSES_6, CLASSES_7
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from datamodules.face_drawing import Look, Part, Placement, draw_face
-from datamodules.face_shape import MEAN_SHAPE
-from datamodules.sources import DataError, FaceSample
-from datamodules.synthetic_aus import PROTOTYPE_SETS, displace
-from formats.expressions import CLASSES_6, CLASSES_7
+from ferlens.datamodules.face_drawing import Look, Part, Placement, draw_face
+from ferlens.datamodules.face_shape import MEAN_SHAPE
+from ferlens.datamodules.sources import DataError, FaceSample
+from ferlens.datamodules.synthetic_aus import PROTOTYPE_SETS, displace
+from ferlens.formats.expressions import CLASSES_6, CLASSES_7
 
 _SUPERSAMPLE = 2
 _REGION_THRESHOLD = 12.0  # summed |RGB| difference (0-255) that counts as "changed"

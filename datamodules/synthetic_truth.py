@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from datamodules.synthetic import SyntheticFaces
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
-from faces.warp import TemplateWarper
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
+from ferlens.faces.warp import TemplateWarper
 
 
 def change_frequency(source: SyntheticFaces, indices: np.ndarray, batch_size: int = 64) -> np.ndarray:

@@ -20,7 +20,7 @@ import albumentations as A
 import numpy as np
 import torch
 
-from datamodules.face_shape import FLIP_PERMUTATION
+from ferlens.datamodules.face_shape import FLIP_PERMUTATION
 
 
 def to_rgb(image: np.ndarray) -> np.ndarray:

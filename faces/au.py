@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from faces.au_authors import authors_au_map
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, template_points
-from user_errors import UserError
+from ferlens.faces.au_authors import authors_au_map
+from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, template_points
+from ferlens.user_errors import UserError
 
 #: FACS AUs per expression (Study 2; AU10 upper lip raiser for disgust). Neutral has none.
 AU_CODEBOOK: dict[str, tuple[int, ...]] = {

@@ -20,7 +20,7 @@ import cv2
 import dlib
 import numpy as np
 
-from faces.landmarks import face_detector, run_cnn
+from ferlens.faces.landmarks import face_detector, run_cnn
 
 #: Detection steps: HOG (``face.upsample``), HOG with one more upsampling, the CNN (MMOD).
 STEPS = ("hog", "hog_upsampled", "cnn")

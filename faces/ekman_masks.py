@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, template_points
+from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, template_points
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import dlib
 import numpy as np
 
-from user_errors import UserError
+from ferlens.user_errors import UserError
 
 PREDICTOR_FILE = "shape_predictor_68_face_landmarks.dat"
 MMOD_FILE = "mmod_human_face_detector.dat"

@@ -26,8 +26,8 @@ import functools
 
 import numpy as np
 
-from faces.landmarks import predict_points
-from faces.template import TEMPLATE_LANDMARKS
+from ferlens.faces.landmarks import predict_points
+from ferlens.faces.template import TEMPLATE_LANDMARKS
 
 #: dlib's HOG detector box relative to the box around its 68 predicted points (centre shift
 #: in x and y, and side, as fractions of the points' box's longer side). Measured: synthetic

@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from faces.detection import PAD_MODES, STEPS, DetectionView, detect
-from faces.landmarks import cnn_face_detector, face_detector, landmark_predictor, predict_points, to_uint8_rgb
-from faces.plausibility import BOX_CHECK_CALLS, box_checks, box_from_points, shape_residual
-from user_errors import UserError
+from ferlens.faces.detection import PAD_MODES, STEPS, DetectionView, detect
+from ferlens.faces.landmarks import cnn_face_detector, face_detector, landmark_predictor, predict_points, to_uint8_rgb
+from ferlens.faces.plausibility import BOX_CHECK_CALLS, box_checks, box_from_points, shape_residual
+from ferlens.user_errors import UserError
 
 STATUS_OK = "ok"
 STATUS_SEVERAL = "several faces"  # the largest is kept

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from scipy.spatial import Delaunay
 
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, add_extra_points, template_points, template_triangles
+from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, add_extra_points, template_points, template_triangles
 
 _CHUNK = 2048  # template pixels per step of the nearest warp (keeps the work in cache)
 

@@ -19,8 +19,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
-from user_errors import UserError
+from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
+from ferlens.user_errors import UserError
 
 EVIDENCE_FILE = "evidence.npz"
 #: template pixels per evidence pixel: (rows, columns)

@@ -23,9 +23,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_NAME, TEMPLATE_WIDTH, template_points, template_sha256
-from formats.evidence import EVIDENCE_BLOCK, EVIDENCE_FILE, EVIDENCE_HEIGHT, EVIDENCE_WIDTH, ImageEvidence, read_evidence, write_evidence
-from user_errors import UserError
+from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_NAME, TEMPLATE_WIDTH, template_points, template_sha256
+from ferlens.formats.evidence import EVIDENCE_BLOCK, EVIDENCE_FILE, EVIDENCE_HEIGHT, EVIDENCE_WIDTH, ImageEvidence, read_evidence, write_evidence
+from ferlens.user_errors import UserError
 
 SCHEMA_VERSION = 1
 ARTIFACT_TYPE = "global-heatmaps"

@@ -8,8 +8,8 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, template_points
-from formats.heatmap_artifact import stretch
+from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, template_points
+from ferlens.formats.heatmap_artifact import stretch
 
 SALIENCY_LABEL = "saliency, min-max stretched per map (0 = the map's minimum, 255 = its maximum)"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import yaml
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from jobs.run_directory import last_checkpoint
-from user_errors import UserError
+from ferlens.jobs.run_directory import last_checkpoint
+from ferlens.user_errors import UserError
 
 
 def best_checkpoint(run_dir: Path) -> Path:

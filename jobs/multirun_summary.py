@@ -12,7 +12,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from jobs.run_directory import completion, last_checkpoint
+from ferlens.jobs.run_directory import completion, last_checkpoint
 
 log = logging.getLogger("ferlens.multirun")
 

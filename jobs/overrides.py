@@ -11,7 +11,7 @@ import difflib
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from user_errors import UserError
+from ferlens.user_errors import UserError
 
 # what users type for things ferlens does under another name
 KNOWN_MEANINGS = {

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from jobs.run_directory import completion, last_checkpoint, resumable_runs
-from user_errors import UserError
+from ferlens.jobs.run_directory import completion, last_checkpoint, resumable_runs
+from ferlens.user_errors import UserError
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
 

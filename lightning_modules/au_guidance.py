@@ -14,9 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lightning_modules.networks.features import capture_layers
-from lightning_modules.networks.timm_backbones import to_grid
-from user_errors import UserError
+from ferlens.networks.features import capture_layers
+from ferlens.networks.timm_backbones import to_grid
+from ferlens.user_errors import UserError
 
 
 def layer_attention(output: torch.Tensor, net: nn.Module, image_size: tuple[int, int]) -> torch.Tensor:

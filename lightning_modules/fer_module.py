@@ -14,14 +14,14 @@ from torch import nn
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score, MulticlassRecall
 
-from lightning_modules.au_guidance import AUGuidance, layer_attention
-from lightning_modules.au_metrics import AUAlignmentScore
-from lightning_modules.networks import build_network
-from lightning_modules.networks.features import capture_features
-from lightning_modules.reporting import confusion_figure
-from saliency import build_explainer
-from saliency.cam import upsample
-from user_errors import UserError
+from ferlens.lightning_modules.au_guidance import AUGuidance, layer_attention
+from ferlens.lightning_modules.au_metrics import AUAlignmentScore
+from ferlens.lightning_modules.reporting import confusion_figure
+from ferlens.networks.features import capture_features
+from ferlens.networks.registry import build_network
+from ferlens.saliency import build_explainer
+from ferlens.saliency.cam import upsample
+from ferlens.user_errors import UserError
 
 STAGES = ("train", "val", "test")
 

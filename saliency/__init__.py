@@ -12,8 +12,8 @@ import inspect
 from collections.abc import Callable
 from typing import TypeVar
 
-from saliency.base import Explainer
-from user_errors import UserError
+from ferlens.saliency.base import Explainer
+from ferlens.user_errors import UserError
 
 #: Registered explainer classes by method name (the ``name`` of the ``saliency`` configs).
 EXPLAINERS: dict[str, type[Explainer]] = {}
@@ -54,4 +54,4 @@ def build_explainer(name: str, **params: object) -> Explainer:
     return EXPLAINERS[name](**params)
 
 
-from saliency import attention, gradcam, gradcampp, ig, layercam, lime, occlusion  # noqa: E402,F401  (registers)
+from ferlens.saliency import attention, gradcam, gradcampp, ig, layercam, lime, occlusion  # noqa: E402,F401  (registers)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lightning_modules.networks.features import capture_features
-from saliency import register_explainer
-from saliency.base import Explainer
-from saliency.cam import upsample
+from ferlens.networks.features import capture_features
+from ferlens.saliency import register_explainer
+from ferlens.saliency.base import Explainer
+from ferlens.saliency.cam import upsample
 
 
 @register_explainer("attention")

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lightning_modules.networks.features import capture_features
-from saliency.base import Explainer
+from ferlens.networks.features import capture_features
+from ferlens.saliency.base import Explainer
 
 
 def activations_and_gradients(model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -37,8 +37,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from saliency.imputation import linear_imputation
-from user_errors import UserError
+from ferlens.saliency.imputation import linear_imputation
+from ferlens.user_errors import UserError
 
 DELETION_STEPS = 20
 ROAD_FRACTIONS = (0.1, 0.3, 0.5, 0.7, 0.9)

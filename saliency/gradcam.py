@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from saliency import register_explainer
-from saliency.cam import ClassActivationMap
+from ferlens.saliency import register_explainer
+from ferlens.saliency.cam import ClassActivationMap
 
 
 @register_explainer("gradcam")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from saliency import register_explainer
-from saliency.cam import ClassActivationMap
+from ferlens.saliency import register_explainer
+from ferlens.saliency.cam import ClassActivationMap
 
 #: Added to the denominator of alpha, as pytorch-grad-cam does: alpha = 0 where g = 0 (no
 #: 0/0). Not scale-free: it weighs as much as 2 g^2 for gradients g ~ 7e-4.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from saliency import register_explainer
-from saliency.cam import ClassActivationMap
+from ferlens.saliency import register_explainer
+from ferlens.saliency.cam import ClassActivationMap
 
 
 @register_explainer("layercam")

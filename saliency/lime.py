@@ -14,8 +14,8 @@ import torch
 from skimage.segmentation import slic
 from torch import nn
 
-from saliency import register_explainer
-from saliency.base import Explainer
+from ferlens.saliency import register_explainer
+from ferlens.saliency.base import Explainer
 
 
 def superpixels(images: np.ndarray, n_segments: int = 30, compactness: float = 20.0) -> np.ndarray:

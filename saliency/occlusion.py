@@ -6,8 +6,8 @@ import torch
 from captum.attr import Occlusion as CaptumOcclusion
 from torch import nn
 
-from saliency import register_explainer
-from saliency.base import Explainer
+from ferlens.saliency import register_explainer
+from ferlens.saliency.base import Explainer
 
 
 @register_explainer("occlusion")

@@ -41,9 +41,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from saliency.base import Explainer
-from saliency.similarity import spearman, ssim
-from user_errors import UserError
+from ferlens.saliency.base import Explainer
+from ferlens.saliency.similarity import spearman, ssim
+from ferlens.user_errors import UserError
 
 MODES = ("cascading", "independent")
 DRAWS = 3

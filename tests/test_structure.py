@@ -1,6 +1,7 @@
-"""Imports flow one way: faces/, saliency/ and formats/ never reach back into the data,
-training or entry-script layers."""
+"""Imports flow one way, down the layers below; every package is installed under the one
+name ``ferlens``; importing the figure modules chooses no matplotlib backend."""
 
+import re
 import subprocess
 import sys
 
@@ -8,32 +9,71 @@ import pytest
 
 from tests.conftest import ROOT
 
-LAYERS_ABOVE = ("datamodules", "callbacks", "analysis", "train", "analyze")
+#: ferlens' packages and top-level modules, bottom first. A module may import only what
+#: stands in a lower layer (and itself): a new package must be placed here to pass.
+LAYERS: list[tuple[str, ...]] = [
+    ("user_errors",),  # the one user-mistake exception and exit
+    ("faces",),  # face geometry: landmarks, the template, warping, Ekman and AU masks
+    ("formats", "networks", "jobs"),  # shared formats (heatmap artifact, manifest), the network registry, run mechanics
+    ("saliency", "scoring", "datamodules"),  # explainers (read networks' layers); masks and scores; data
+    ("lightning_modules",),  # the LightningModule: networks, saliency (AU guidance)
+    ("callbacks",),  # GlobalSaliency and friends: datamodules' transforms, saliency, formats, jobs
+    ("analysis",),  # sources, aggregation, statistics, reports: scoring, formats, datamodules (known truth)
+    ("training",),  # the training job
+    ("train", "analyze"),  # the entry scripts
+]
+RANK = {name: rank for rank, layer in enumerate(LAYERS) for name in layer}
 
 
-@pytest.mark.parametrize("package", ["faces", "formats", "saliency", "jobs"])
-def test_lower_packages_import_nothing_above_them(package):
+def _loaded_by(name: str) -> list[str]:
+    """The ferlens packages and modules loaded by importing ``name`` and all its submodules."""
     code = (
-        f"import sys, pkgutil, importlib, {package}\n"
-        f"for module in pkgutil.walk_packages({package}.__path__, '{package}.'): importlib.import_module(module.name)\n"
-        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {LAYERS_ABOVE!r}))"
+        "import sys, pkgutil, importlib\n"
+        f"top = importlib.import_module('ferlens.{name}')\n"
+        "for module in pkgutil.walk_packages(getattr(top, '__path__', []), top.__name__ + '.'): importlib.import_module(module.name)\n"
+        "print(' '.join(sorted({m.split('.')[1] for m in sys.modules if m.startswith('ferlens.')})))"
     )
-    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    assert loaded == "[]", f"{package} imports {loaded}"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=300).stdout.split()
+
+
+@pytest.mark.parametrize("name", [name for layer in LAYERS for name in layer])
+def test_nothing_imports_its_own_layer_or_above(name):
+    upward = [other for other in _loaded_by(name) if other != name and RANK.get(other, len(LAYERS)) >= RANK[name]]
+    assert upward == [], f"ferlens.{name} (layer {RANK[name]}) imports {upward}"
+
+
+def test_every_package_and_module_has_a_layer():
+    packages = {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"tests"}
+    modules = {path.stem for path in ROOT.glob("*.py")}
+    assert sorted((packages | modules) ^ set(RANK)) == []
+
+
+def test_every_package_is_installed_under_ferlens():
+    """A package left out of pyproject's list imports nowhere once installed: any run started
+    outside the repository (``ferlens-prepare`` from the data folder) fails."""
+    listed = set(re.findall(r'^\s+"(ferlens(?:\.[a-z_]+)*)",$', (ROOT / "pyproject.toml").read_text(), re.MULTILINE))
+    packages = {"ferlens"} | {"ferlens." + ".".join(path.parent.relative_to(ROOT).parts) for path in ROOT.glob("**/__init__.py") if path.parts[len(ROOT.parts)] not in ("tests",)}
+    assert sorted(packages ^ listed) == []
+
+
+def test_no_bare_package_name_is_installed(tmp_path):
+    """Outside the repository only ``ferlens`` imports: ``saliency``, ``callbacks``, ``faces``,
+    ``formats`` and ``analysis`` are also distributions on the package index."""
+    code = "import importlib.util; print([name for name in ('saliency', 'callbacks', 'faces', 'formats', 'analysis', 'networks', 'jobs') if importlib.util.find_spec(name)])"
+    assert subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    assert subprocess.run([sys.executable, "-c", "import ferlens.saliency"], cwd=tmp_path, capture_output=True, text=True).returncode == 0
+
+
+def test_importing_the_explainers_loads_no_timm():
+    code = "import sys, ferlens.saliency; print('timm' in sys.modules, 'lightning' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip() == "False False"
 
 
 def test_importing_figures_does_not_choose_a_matplotlib_backend():
-    code = "import matplotlib, formats.template_figure, analysis.figures, lightning_modules.reporting; print(matplotlib.rcParams._get('backend'))"
+    code = (
+        "import matplotlib, ferlens.formats.template_figure, ferlens.analysis.figures, ferlens.lightning_modules.reporting\n"
+        "print(matplotlib.rcParams._get('backend'))"
+    )
     environment = {"MPLBACKEND": "svg", "PATH": ""}
     backend = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, env=environment).stdout.strip()
     assert backend == "svg"
-
-
-def test_every_top_level_package_is_installed():
-    """A package left out of pyproject's list imports from the repository folder only: any
-    run started elsewhere (``python -m datamodules.prepare`` from the data folder) fails."""
-    import re
-
-    included = re.search(r"^include = \[(.*)\]$", (ROOT / "pyproject.toml").read_text(), re.MULTILINE).group(1)
-    packages = sorted(path.parent.name for path in ROOT.glob("*/__init__.py") if path.parent.name != "tests")
-    assert [name for name in packages if f'"{name}*"' not in included] == []

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from wandb.sdk.launch.sweeps import utils as sweep_utils
 
-from jobs.overrides import refuse_unread_additions
+from ferlens.jobs.overrides import refuse_unread_additions
 from tests.conftest import CONFIGS, ROOT
 
 SWEEPS = sorted((CONFIGS / "sweep").glob("*.yaml"))

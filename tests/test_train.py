@@ -13,13 +13,13 @@ import hydra
 import pytest
 from omegaconf import OmegaConf
 
-import training
-from analysis.quick import score_artifact
-from datamodules.folds import fold_indices
-from datamodules.synthetic import SyntheticFaces
-from formats.heatmap_artifact import read_artifact
+from ferlens import training
+from ferlens.datamodules.folds import fold_indices
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.formats.heatmap_artifact import read_artifact
+from ferlens.scoring.quick import score_artifact
+from ferlens.user_errors import user_message
 from tests.conftest import CONFIGS, ROOT, SMALL_DATA, run_train
-from user_errors import user_message
 
 GROUPS = {
     group: sorted(p.stem for p in (CONFIGS / group).glob("*.yaml") if not p.stem.startswith("_"))

@@ -10,7 +10,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from formats.heatmap_artifact import read_artifact
+from ferlens.formats.heatmap_artifact import read_artifact
 from tests.conftest import CONFIGS, SMALL_DATA, run_train
 
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from datamodules.synthetic import SyntheticFaces
+from ferlens.datamodules.synthetic import SyntheticFaces
 from tests.conftest import ROOT
 
 NUM_IMAGES, NUM_SUBJECTS = 480, 24

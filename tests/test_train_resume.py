@@ -151,7 +151,7 @@ def test_an_added_key_nothing_reads_is_refused(tmp_path):
 def test_explain_writes_the_heatmaps_of_a_trained_runs_best_checkpoint_for_either_split(tmp_path, compose_train):
     import hydra
 
-    from training import resolve_model_inputs
+    from ferlens.training import resolve_model_inputs
 
     cfg = compose_train(*SMALL_DATA)
     resolve_model_inputs(cfg)
@@ -182,7 +182,7 @@ def test_explain_writes_the_heatmaps_of_a_trained_runs_best_checkpoint_for_eithe
 def test_only_rank_0_makes_the_wandb_id_and_the_logger_resumes_it(compose_train, tmp_path, monkeypatch):
     from lightning.pytorch.utilities import rank_zero_only
 
-    import training
+    from ferlens import training
 
     monkeypatch.delenv("WANDB_RUN_ID", raising=False)
     cfg = compose_train(f"paths.output_dir={tmp_path}")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from analysis.sources.base import DEFAULT_LABEL, Collection, Filters
-from analysis.sources.local import collect_local
-from analysis.sources.paper import REFERENCE_HEATMAPS, collect_paper
-from analysis.sources.wandb_project import collect_wandb
-from user_errors import UserError
+from ferlens.analysis.sources.base import DEFAULT_LABEL, Collection, Filters
+from ferlens.analysis.sources.local import collect_local
+from ferlens.analysis.sources.paper import REFERENCE_HEATMAPS, collect_paper
+from ferlens.analysis.sources.wandb_project import collect_wandb
+from ferlens.user_errors import UserError
 
 SOURCES = ("local", "paper", "wandb")
 

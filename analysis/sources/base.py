@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from analysis.heatmap_set import HeatmapSet
-from formats.heatmap_artifact import HeatmapArtifact
-from user_errors import UserError
+from ferlens.analysis.heatmap_set import HeatmapSet
+from ferlens.formats.heatmap_artifact import HeatmapArtifact
+from ferlens.user_errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from analysis.sources.base import DEFAULT_LABEL, Collection, Filters, from_artifact
-from formats.heatmap_artifact import CorruptArtifactError, read_artifact
-from user_errors import UserError
+from ferlens.analysis.sources.base import DEFAULT_LABEL, Collection, Filters, from_artifact
+from ferlens.formats.heatmap_artifact import CorruptArtifactError, read_artifact
+from ferlens.user_errors import UserError
 
 
 def _search_root(path: Path) -> Path:

@@ -13,11 +13,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from analysis.heatmap_set import POOLED, HeatmapSet
-from analysis.sources.base import Collection, Filters
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_NAME, TEMPLATE_WIDTH
-from formats.expressions import CLASSES_7
-from user_errors import UserError
+from ferlens.analysis.heatmap_set import POOLED, HeatmapSet
+from ferlens.analysis.sources.base import Collection, Filters
+from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_NAME, TEMPLATE_WIDTH
+from ferlens.formats.expressions import CLASSES_7
+from ferlens.user_errors import UserError
 
 #: The study's 72 pooled heatmaps vendored in this repository (found from this file, not the cwd).
 REFERENCE_HEATMAPS = Path(__file__).resolve().parents[2] / "reference" / "ekman" / "heatmaps_by_net"

@@ -15,9 +15,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from analysis.sources.base import DEFAULT_LABEL, EARLIEST, Collection, Filters, from_artifact, manifest_identity, parse_time
-from formats.heatmap_artifact import ARTIFACT_TYPE, CorruptArtifactError, read_artifact
-from user_errors import UserError
+from ferlens.analysis.sources.base import DEFAULT_LABEL, EARLIEST, Collection, Filters, from_artifact, manifest_identity, parse_time
+from ferlens.formats.heatmap_artifact import ARTIFACT_TYPE, CorruptArtifactError, read_artifact
+from ferlens.user_errors import UserError
 
 
 def run_filters(sweep: str | None = None, group: str | None = None, tags: list[str] | None = None) -> dict[str, Any]:

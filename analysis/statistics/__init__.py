@@ -27,12 +27,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import bootstrap
 
-from analysis.aggregate import network_table
-from analysis.clustering import correlation_matrix
-from analysis.heatmap_set import POOLED, HeatmapSet
-from analysis.scoring import METRICS
-from analysis.statistics.baselines import FACE_PRIOR, baseline_scores
-from analysis.statistics.cluster_stability import (
+from ferlens.analysis.aggregate import network_table
+from ferlens.analysis.clustering import correlation_matrix
+from ferlens.analysis.heatmap_set import POOLED, HeatmapSet
+from ferlens.analysis.statistics.baselines import FACE_PRIOR, baseline_scores
+from ferlens.analysis.statistics.cluster_stability import (
     LINKAGES,
     ClusterCase,
     ImageClusterObserver,
@@ -42,11 +41,12 @@ from analysis.statistics.cluster_stability import (
     support,
     tree_clusters,
 )
-from analysis.statistics.reliability import split_half
-from analysis.statistics.resampling import INTERVALS, UNITS, ReplicateStatistic, cells_of, run_bootstrap, shifted_intervals, unit_of
-from analysis.statistics.specificity import specificity
-from formats.evidence import NO_EVIDENCE
-from user_errors import UserError
+from ferlens.analysis.statistics.reliability import split_half
+from ferlens.analysis.statistics.resampling import INTERVALS, UNITS, ReplicateStatistic, cells_of, run_bootstrap, shifted_intervals, unit_of
+from ferlens.analysis.statistics.specificity import specificity
+from ferlens.formats.evidence import NO_EVIDENCE
+from ferlens.scoring.scores import METRICS
+from ferlens.user_errors import UserError
 
 log = logging.getLogger(__name__)
 

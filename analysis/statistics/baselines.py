@@ -14,11 +14,11 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from analysis.heatmap_set import POOLED, HeatmapSet
-from analysis.masks import MaskFamily
-from analysis.scoring import METRICS, Threshold, gray_levels, score_maps
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, template_points
-from user_errors import UserError
+from ferlens.analysis.heatmap_set import POOLED, HeatmapSet
+from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, template_points
+from ferlens.scoring.masks import MaskFamily
+from ferlens.scoring.scores import METRICS, Threshold, gray_levels, score_maps
+from ferlens.user_errors import UserError
 
 CENTRE_BIAS = "centre-bias Gaussian"
 UNIFORM_FACE = "uniform face"
@@ -73,9 +73,9 @@ def random_weight_sets(paths: str | list[str] | None, label: str, analysis) -> l
     ``analysis`` has; a set that matches none is an error naming the labels it could match."""
     if not paths:
         return []
-    from analysis.aggregate import pool_folds
-    from analysis.sources.base import Filters
-    from analysis.sources.local import collect_local
+    from ferlens.analysis.aggregate import pool_folds
+    from ferlens.analysis.sources.base import Filters
+    from ferlens.analysis.sources.local import collect_local
 
     collection = collect_local([paths] if isinstance(paths, str) else list(paths), Filters(), label)
     known = {(s.network, s.method) for s in analysis.sets}

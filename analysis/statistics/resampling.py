@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import bootstrap
 
-from analysis.heatmap_set import HeatmapSet
-from analysis.masks import MaskFamily
-from analysis.scoring import METRICS, MaskRegions, Threshold, gray_levels, score_maps
-from formats.evidence import pool_mask
+from ferlens.analysis.heatmap_set import HeatmapSet
+from ferlens.formats.evidence import pool_mask
+from ferlens.scoring.masks import MaskFamily
+from ferlens.scoring.scores import METRICS, MaskRegions, Threshold, gray_levels, score_maps
 
 #: resampling units: ``subjects`` when every image's subject is known (``auto``), else ``images``
 UNITS = ("auto", "subjects", "images")

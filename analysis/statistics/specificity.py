@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import false_discovery_control, permutation_test, rankdata
 
-from analysis.aggregate import ScoreMatrices
-from analysis.heatmap_set import HeatmapSet
-from analysis.scoring import METRICS
+from ferlens.analysis.aggregate import ScoreMatrices
+from ferlens.analysis.heatmap_set import HeatmapSet
+from ferlens.scoring.scores import METRICS
 
 SPECIFICITY_COLUMNS = ["network", "method", "mask_family", "metric", "expression", "matched", "mean_other", "max_other", "rank", "masks"]
 PERMUTATION_COLUMNS = [

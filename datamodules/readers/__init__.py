@@ -13,8 +13,8 @@ import inspect
 from collections.abc import Callable
 from pathlib import Path
 
-from datamodules.readers.base import DatasetIndex
-from datamodules.sources import DataError
+from ferlens.datamodules.readers.base import DatasetIndex
+from ferlens.datamodules.sources import DataError
 
 Reader = Callable[..., DatasetIndex]
 
@@ -63,4 +63,4 @@ def read_dataset(name: str, root: str | Path, class_names: list[str], **options:
     return index
 
 
-from datamodules.readers import affectnet, ckplus, csv_manifest, expw, fer2013, folder, jaffe, kdef, rafdb  # noqa: E402,F401  (registers)
+from ferlens.datamodules.readers import affectnet, ckplus, csv_manifest, expw, fer2013, folder, jaffe, kdef, rafdb  # noqa: E402,F401  (registers)

@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from datamodules.readers import register_reader
-from datamodules.readers.base import DatasetEntry, DatasetIndex, LabelMapper
-from datamodules.readers.tables import read_text_table
-from datamodules.sources import DataError
+from ferlens.datamodules.readers import register_reader
+from ferlens.datamodules.readers.base import DatasetEntry, DatasetIndex, LabelMapper
+from ferlens.datamodules.readers.tables import read_text_table
+from ferlens.datamodules.sources import DataError
 
 #: AffectNet's expression codes.
 LABELS = {0: "Neutral", 1: "Happy", 2: "Sad", 3: "Surprise", 4: "Fear", 5: "Disgust", 6: "Anger", 7: "Contempt", 8: "None", 9: "Uncertain", 10: "Non-Face"}

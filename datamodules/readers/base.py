@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datamodules.readers.labels import canonical_expression
+from ferlens.datamodules.readers.labels import canonical_expression
 
 #: Names of official splits an entry may carry.
 SPLITS = ("train", "val", "test")

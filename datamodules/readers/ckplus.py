@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from datamodules.readers import register_reader
-from datamodules.readers.base import DatasetEntry, DatasetIndex, LabelMapper
-from datamodules.sources import DataError
+from ferlens.datamodules.readers import register_reader
+from ferlens.datamodules.readers.base import DatasetEntry, DatasetIndex, LabelMapper
+from ferlens.datamodules.sources import DataError
 
 #: CK+ emotion codes (Emotion/*_emotion.txt).
 EMOTION_CODES = {0: "Neutral", 1: "Anger", 2: "Contempt", 3: "Disgust", 4: "Fear", 5: "Happiness", 6: "Sadness", 7: "Surprise"}

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from datamodules.readers import register_reader
-from datamodules.readers.base import SPLITS, DatasetEntry, DatasetIndex, LabelMapper
-from datamodules.sources import DataError
-from formats.expressions import CLASSES_7
+from ferlens.datamodules.readers import register_reader
+from ferlens.datamodules.readers.base import SPLITS, DatasetEntry, DatasetIndex, LabelMapper
+from ferlens.datamodules.sources import DataError
+from ferlens.formats.expressions import CLASSES_7
 
 REQUIRED = ("path", "label")
 LANDMARK_COLUMNS = tuple(f"x{i}" for i in range(68)) + tuple(f"y{i}" for i in range(68))

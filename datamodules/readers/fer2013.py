@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from datamodules.readers import register_reader
-from datamodules.readers.base import DatasetEntry, DatasetIndex, LabelMapper
-from datamodules.readers.tables import read_text_table
-from datamodules.sources import DataError
+from ferlens.datamodules.readers import register_reader
+from ferlens.datamodules.readers.base import DatasetEntry, DatasetIndex, LabelMapper
+from ferlens.datamodules.readers.tables import read_text_table
+from ferlens.datamodules.sources import DataError
 
 #: FER2013's label codes.
 LABELS = {0: "Angry", 1: "Disgust", 2: "Fear", 3: "Happy", 4: "Sad", 5: "Surprise", 6: "Neutral"}

@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from datamodules.readers import register_reader
-from datamodules.readers.base import DatasetEntry, DatasetIndex, LabelMapper
-from datamodules.readers.labels import canonical_expression
-from datamodules.sources import IMAGE_SUFFIXES, DataError
+from ferlens.datamodules.readers import register_reader
+from ferlens.datamodules.readers.base import DatasetEntry, DatasetIndex, LabelMapper
+from ferlens.datamodules.readers.labels import canonical_expression
+from ferlens.datamodules.sources import IMAGE_SUFFIXES, DataError
 
 #: Official split folder names (any case) -> split.
 SPLIT_FOLDERS = {"train": "train", "val": "val", "validation": "val", "test": "test"}

@@ -12,9 +12,9 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from datamodules.readers import register_reader
-from datamodules.readers.base import DatasetEntry, DatasetIndex, LabelMapper
-from datamodules.sources import IMAGE_SUFFIXES
+from ferlens.datamodules.readers import register_reader
+from ferlens.datamodules.readers.base import DatasetEntry, DatasetIndex, LabelMapper
+from ferlens.datamodules.sources import IMAGE_SUFFIXES
 
 #: JAFFE expression codes (first two letters of the second name token).
 EXPRESSION_CODES = {"AN": "Anger", "DI": "Disgust", "FE": "Fear", "HA": "Happiness", "NE": "Neutral", "SA": "Sadness", "SU": "Surprise"}

@@ -15,9 +15,9 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from datamodules.readers import register_reader
-from datamodules.readers.base import DatasetEntry, DatasetIndex, LabelMapper
-from datamodules.sources import IMAGE_SUFFIXES, DataError
+from ferlens.datamodules.readers import register_reader
+from ferlens.datamodules.readers.base import DatasetEntry, DatasetIndex, LabelMapper
+from ferlens.datamodules.sources import IMAGE_SUFFIXES, DataError
 
 #: KDEF expression codes (name characters 5-6).
 EXPRESSION_CODES = {"AF": "Fear", "AN": "Anger", "DI": "Disgust", "HA": "Happiness", "NE": "Neutral", "SA": "Sadness", "SU": "Surprise"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from formats.expressions import CLASSES_7
+from ferlens.formats.expressions import CLASSES_7
 
 _SYNONYMS = {
     "Anger": ("anger", "angry", "an", "ang", "mad"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from datamodules.sources import DataError
+from ferlens.datamodules.sources import DataError
 
 
 def read_text_table(path: Path) -> pd.DataFrame:

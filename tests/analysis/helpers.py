@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from formats.heatmap_artifact import stretch, write_artifact
+from ferlens.formats.heatmap_artifact import stretch, write_artifact
 
 CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 
@@ -102,7 +102,7 @@ def make_evidence_artifact(
     (``class_maps`` [C, 275, 224], default ``blob_maps(seed)``) plus uniform noise of
     amplitude ``noise`` (seeded), from ``subjects`` faces per class (None: subjects unknown);
     the class heatmaps are the means of those images, as GlobalSaliency writes them."""
-    from formats.evidence import evidence_from_maps, pool_to_evidence
+    from ferlens.formats.evidence import evidence_from_maps, pool_to_evidence
 
     rng = np.random.default_rng(seed + 1000)
     class_maps = blob_maps(seed) if class_maps is None else class_maps

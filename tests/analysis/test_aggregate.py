@@ -3,18 +3,18 @@ import json
 import numpy as np
 import pytest
 
-from analysis.aggregate import FOLD_MEAN, count_table, network_table, pool_folds
-from analysis.heatmap_set import POOLED
-from analysis.masks import ekman_family
-from analysis.pipeline import analyze_collection, check_compatible
-from analysis.scoring import METRICS, Threshold, score_heatmap
-from analysis.sources import Filters
-from analysis.sources.local import collect_local
-from analysis.sources.paper import collect_paper
-from faces.ekman_masks import ekman_mask
-from formats.heatmap_artifact import stretch
+from ferlens.analysis.aggregate import FOLD_MEAN, count_table, network_table, pool_folds
+from ferlens.analysis.heatmap_set import POOLED
+from ferlens.analysis.pipeline import analyze_collection, check_compatible
+from ferlens.analysis.sources import Filters
+from ferlens.analysis.sources.local import collect_local
+from ferlens.analysis.sources.paper import collect_paper
+from ferlens.faces.ekman_masks import ekman_mask
+from ferlens.formats.heatmap_artifact import stretch
+from ferlens.scoring.masks import ekman_family
+from ferlens.scoring.scores import METRICS, Threshold, score_heatmap
+from ferlens.user_errors import UserError
 from tests.analysis.helpers import CLASSES, blob_maps, make_artifact, write_paper_layout
-from user_errors import UserError
 
 
 def test_fold_mean_table_is_the_mean_of_per_fold_scores(tmp_path):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from analysis.clustering import cluster_maps, correlation_matrix
+from ferlens.analysis.clustering import cluster_maps, correlation_matrix
 
 
 def _blob(center_y: int, rng: np.random.Generator) -> np.ndarray:

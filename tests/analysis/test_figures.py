@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 from matplotlib.container import BarContainer
 
-from analysis.figures import heatmap_grid, score_bars
-from formats.template_figure import SALIENCY_LABEL
+from ferlens.analysis.figures import heatmap_grid, score_bars
+from ferlens.formats.template_figure import SALIENCY_LABEL
 
 GRAY = np.full((275, 224), 128, np.uint8)
 

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from analysis.masks import load_families
-from analysis.pipeline import analyze_collection
-from analysis.report import write_report
-from analysis.scoring import Threshold
-from analysis.sources import collect
-from analysis.sources.base import Filters
-from analysis.statistics import GRAND_MEAN, StatisticsSettings, compute_statistics
-from analysis.statistics_tables import number, with_interval
+from ferlens.analysis.pipeline import analyze_collection
+from ferlens.analysis.report import write_report
+from ferlens.analysis.sources import collect
+from ferlens.analysis.sources.base import Filters
+from ferlens.analysis.statistics import GRAND_MEAN, StatisticsSettings, compute_statistics
+from ferlens.analysis.statistics_tables import number, with_interval
+from ferlens.scoring.masks import load_families
+from ferlens.scoring.scores import Threshold
 from tests.analysis.helpers import blob_maps, make_evidence_artifact
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

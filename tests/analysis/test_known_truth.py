@@ -4,8 +4,8 @@ import sys
 import numpy as np
 import pytest
 
-from analysis.known_truth import evaluate, method_summary
-from analysis.scoring import localisation_scores
+from ferlens.analysis.known_truth import evaluate, method_summary
+from ferlens.scoring.scores import localisation_scores
 from tests.analysis.helpers import blob_maps, make_artifact
 from tests.conftest import ROOT, run_train
 

@@ -4,7 +4,7 @@ runners take it apart from the WeiNet known truth)."""
 
 import pytest
 
-from analysis.known_truth import evaluate
+from ferlens.analysis.known_truth import evaluate
 from tests.conftest import run_train
 
 # smallcnn (the default network) on faces whose six classes act on six separate regions

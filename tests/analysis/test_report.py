@@ -1,14 +1,14 @@
 import pandas as pd
 import pytest
 
-import analysis.report as report_module
-from analysis.figures import heatmap_grid
-from analysis.masks import au_family, directory_family, ekman_family
-from analysis.pipeline import analyze_collection
-from analysis.report import write_report
-from analysis.scoring import Threshold
-from analysis.sources import Filters
-from analysis.sources.local import collect_local
+import ferlens.analysis.report as report_module
+from ferlens.analysis.figures import heatmap_grid
+from ferlens.analysis.pipeline import analyze_collection
+from ferlens.analysis.report import write_report
+from ferlens.analysis.sources import Filters
+from ferlens.analysis.sources.local import collect_local
+from ferlens.scoring.masks import au_family, directory_family, ekman_family
+from ferlens.scoring.scores import Threshold
 from tests.analysis.helpers import make_artifact
 
 

@@ -2,13 +2,13 @@ import json
 
 import numpy as np
 
-from analysis.masks import ekman_family
-from analysis.pipeline import analyze_collection
-from analysis.report import write_report
-from analysis.sanity_report import FAILS, PASSES, faithfulness_table, randomisation_curves, randomisation_table
-from analysis.scoring import Threshold
-from analysis.sources import Filters
-from analysis.sources.local import collect_local
+from ferlens.analysis.pipeline import analyze_collection
+from ferlens.analysis.report import write_report
+from ferlens.analysis.sanity_report import FAILS, PASSES, faithfulness_table, randomisation_curves, randomisation_table
+from ferlens.analysis.sources import Filters
+from ferlens.analysis.sources.local import collect_local
+from ferlens.scoring.masks import ekman_family
+from ferlens.scoring.scores import Threshold
 from tests.analysis.helpers import make_artifact
 
 

@@ -6,14 +6,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.heatmap_set import POOLED
-from analysis.sources import Filters, collect
-from analysis.sources.local import collect_local
-from analysis.sources.paper import collect_paper
-from analysis.sources.wandb_project import collect_wandb, run_filters
-from formats.heatmap_artifact import ARTIFACT_TYPE, stretch
+from ferlens.analysis.heatmap_set import POOLED
+from ferlens.analysis.sources import Filters, collect
+from ferlens.analysis.sources.local import collect_local
+from ferlens.analysis.sources.paper import collect_paper
+from ferlens.analysis.sources.wandb_project import collect_wandb, run_filters
+from ferlens.formats.heatmap_artifact import ARTIFACT_TYPE, stretch
+from ferlens.user_errors import UserError
 from tests.analysis.helpers import CLASSES, blob_maps, make_artifact, make_run, write_paper_layout
-from user_errors import UserError
 
 
 def test_latest_keeps_the_newest_run_per_network_method_fold_and_dataset(tmp_path):

@@ -1,10 +1,10 @@
 from types import SimpleNamespace
 
-from analysis.aggregate import score_sets
-from analysis.heatmap_set import POOLED, HeatmapSet
-from analysis.scoring import Threshold
-from analysis.statistics.specificity import POOLED_NETWORKS, specificity
-from analysis.statistics_tables import MISSING, specificity_table
+from ferlens.analysis.aggregate import score_sets
+from ferlens.analysis.heatmap_set import POOLED, HeatmapSet
+from ferlens.analysis.statistics.specificity import POOLED_NETWORKS, specificity
+from ferlens.analysis.statistics_tables import MISSING, specificity_table
+from ferlens.scoring.scores import Threshold
 from tests.analysis.helpers import CLASSES, band_masks_and_maps
 
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from callbacks.checkpoints import LastCheckpoint, best_checkpoint_callback
+from ferlens.callbacks.checkpoints import LastCheckpoint, best_checkpoint_callback
 
 
 class ScriptedAccuracy(L.LightningModule):

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from callbacks.epoch_log import EpochLog, epoch_line
-from jobs.console_log import FILE_ONLY
+from ferlens.callbacks.epoch_log import EpochLog, epoch_line
+from ferlens.jobs.console_log import FILE_ONLY
 
 
 def test_the_line_shows_the_known_metrics_in_order_then_lr_and_time():

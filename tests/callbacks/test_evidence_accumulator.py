@@ -1,7 +1,7 @@
 import torch
 
-from callbacks.evidence_accumulator import ImageEvidenceAccumulator
-from formats.evidence import pool_to_evidence
+from ferlens.callbacks.evidence_accumulator import ImageEvidenceAccumulator
+from ferlens.formats.evidence import pool_to_evidence
 
 
 def _batch(indices: list[int], value: float):

@@ -4,8 +4,8 @@ samples are split over ranks."""
 import pytest
 import torch
 
-from callbacks.faithfulness_accumulator import FaithfulnessAccumulator
-from saliency.faithfulness import DeletionInsertion, RoadScores
+from ferlens.callbacks.faithfulness_accumulator import FaithfulnessAccumulator
+from ferlens.saliency.faithfulness import DeletionInsertion, RoadScores
 
 STEPS, FRACTIONS = 4, (0.1, 0.5, 0.9)
 

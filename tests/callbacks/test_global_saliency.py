@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from callbacks.global_saliency import select_samples
-from callbacks.heatmap_accumulator import GlobalHeatmapAccumulator
-from formats.evidence import pool_to_evidence
-from formats.heatmap_artifact import read_artifact
+from ferlens.callbacks.global_saliency import select_samples
+from ferlens.callbacks.heatmap_accumulator import GlobalHeatmapAccumulator
+from ferlens.formats.evidence import pool_to_evidence
+from ferlens.formats.heatmap_artifact import read_artifact
 from tests.conftest import SMALL_DATA, run_train
 
 
@@ -35,15 +35,15 @@ def test_selection_caps_each_class_with_the_seed_and_follows_the_policy():
 
 
 def test_unknown_target_is_one_sentence():
-    from callbacks.global_saliency import GlobalSaliency
-    from user_errors import UserError
+    from ferlens.callbacks.global_saliency import GlobalSaliency
+    from ferlens.user_errors import UserError
 
     with pytest.raises(UserError, match="use predicted \\(the predicted class\\) or label \\(the true class\\)"):
         GlobalSaliency({"gradcam": {"name": "gradcam"}}, target=True)  # YAML 'true' is a boolean
 
 
 def test_the_run_start_is_taken_once_and_a_resumed_run_keeps_the_original():
-    from callbacks.global_saliency import GlobalSaliency
+    from ferlens.callbacks.global_saliency import GlobalSaliency
 
     callback = GlobalSaliency({"gradcam": {"name": "gradcam"}})
     callback.setup(None, None, "fit")
@@ -102,7 +102,7 @@ class FacesWithoutLandmarks:
     ``data.source._target_`` of a run."""
 
     def __init__(self, **options: object) -> None:
-        from datamodules.synthetic import SyntheticFaces
+        from ferlens.datamodules.synthetic import SyntheticFaces
 
         self.faces = SyntheticFaces(**options)
         self.class_names, self.labels, self.subjects = self.faces.class_names, self.faces.labels, self.faces.subjects
@@ -136,8 +136,8 @@ def test_samples_without_landmarks_stop_the_run_in_one_sentence_not_an_all_zero_
 
 
 def test_a_few_skipped_samples_are_counted_and_named_below_the_limit():
-    from callbacks.global_saliency import GlobalSaliency
-    from user_errors import UserError
+    from ferlens.callbacks.global_saliency import GlobalSaliency
+    from ferlens.user_errors import UserError
 
     callback = GlobalSaliency({"gradcampp": {"name": "gradcampp"}}, max_skipped_fraction=0.1)
 

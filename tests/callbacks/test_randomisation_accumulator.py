@@ -4,8 +4,8 @@ Spearman values left out and counted, the same however the samples are split ove
 import pytest
 import torch
 
-from callbacks.randomisation_accumulator import RandomisationAccumulator
-from saliency.randomisation import MODES, RandomisationScores
+from ferlens.callbacks.randomisation_accumulator import RandomisationAccumulator
+from ferlens.saliency.randomisation import MODES, RandomisationScores
 
 LAYERS = ("head", "conv2", "conv1")
 

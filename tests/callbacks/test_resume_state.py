@@ -4,9 +4,9 @@ import random
 import numpy as np
 import torch
 
-from callbacks.resume_state import _random_state, _set_generators
-from datamodules.synthetic import SyntheticFaces
-from datamodules.transforms import FaceTransform
+from ferlens.callbacks.resume_state import _random_state, _set_generators
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.datamodules.transforms import FaceTransform
 
 
 def _draws(transform: FaceTransform, face) -> tuple:

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from datamodules.face_shape import FLIP_PERMUTATION
-from datamodules.fer_datamodule import FERDataModule
-from datamodules.sources import DataError
-from datamodules.synthetic import SyntheticFaces
-from faces.au import au_heatmap
+from ferlens.datamodules.face_shape import FLIP_PERMUTATION
+from ferlens.datamodules.fer_datamodule import FERDataModule
+from ferlens.datamodules.sources import DataError
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.faces.au import au_heatmap
 
 
 def _close(moved: np.ndarray, expected: np.ndarray) -> None:

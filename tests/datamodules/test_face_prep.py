@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from skimage import data
 
-from datamodules.face_prep import REPORT_COLUMNS, default_cache_dir, prepare_faces, resolve_settings
-from datamodules.readers.base import DatasetEntry, DatasetIndex
-from datamodules.sources import DataError
-from faces.prepare import FaceSettings, prepare_face
+from ferlens.datamodules.face_prep import REPORT_COLUMNS, default_cache_dir, prepare_faces, resolve_settings
+from ferlens.datamodules.readers.base import DatasetEntry, DatasetIndex
+from ferlens.datamodules.sources import DataError
+from ferlens.faces.prepare import FaceSettings, prepare_face
 
 # the cascade finds the 36 px face of tiny.png (its box then "face too small" at min_face 24); small crops keep it quick
 SETTINGS = FaceSettings(detector="dlib", landmarks="dlib", size=64, min_face=24)
@@ -121,7 +121,7 @@ def test_cache_second_run_is_free_and_changes_are_prepared_alone(tmp_path, caplo
     truncated = added.files[1]
     truncated.write_bytes(truncated.read_bytes()[:100])
     np.savez(added.files[2], crop=np.zeros((1, 1, 3), np.uint8))  # wrong fields
-    with caplog.at_level(logging.WARNING, logger="datamodules.face_prep"):
+    with caplog.at_level(logging.WARNING, logger="ferlens.datamodules.face_prep"):
         rebuilt = prepare_faces(grown, SETTINGS, cache_dir=cache, workers=1, progress=False)
     assert rebuilt.rebuilt == 2 and rebuilt.detector_calls == 2 and rebuilt.from_cache == 6 and "; 2 damaged cache entries rebuilt;" in rebuilt.summary
     assert "2 damaged face-cache entries" in caplog.text and rebuilt.statuses == added.statuses
@@ -133,7 +133,7 @@ def test_a_damaged_cache_index_is_rebuilt_from_the_entries(tmp_path, caplog):
     index = _index(tmp_path, [_write(tmp_path / "face.png", _face()).name])
     first = prepare_faces(index, SETTINGS, cache_dir=tmp_path / "cache", workers=1, progress=False)
     (tmp_path / "cache" / "faces" / "index.sqlite").write_bytes(b"not a database" * 100)
-    with caplog.at_level(logging.WARNING, logger="datamodules.face_prep"):
+    with caplog.at_level(logging.WARNING, logger="ferlens.datamodules.face_prep"):
         again = prepare_faces(index, SETTINGS, cache_dir=tmp_path / "cache", workers=1, progress=False)
     assert "face-cache index" in caplog.text and again.from_cache == 1 and again.detector_calls == 0 and again.statuses == first.statuses
 
@@ -219,7 +219,7 @@ def test_class_drop_warning_names_the_class_that_lost_most_and_is_silent_when_ba
     faces = [face, face[:, ::-1].copy(), cv2.resize(face, (160, 160)), cv2.resize(face[:, ::-1], (150, 150))]
     no_faces = [np.full((120, 120, 3), 90, np.uint8), cv2.resize(data.coffee(), (150, 100))]
     lost = _class_index(tmp_path, {"Anger": faces, "Disgust": [*faces[:2], *no_faces], "Fear": faces[1:]})
-    with caplog.at_level(logging.WARNING, logger="datamodules.face_prep"):
+    with caplog.at_level(logging.WARNING, logger="ferlens.datamodules.face_prep"):
         prepared = prepare_faces(lost, SETTINGS, cache_dir=tmp_path / "cache", workers=1, progress=False)
     counts = {"images": 4, "prepared": 4, "dropped": 0}
     assert prepared.class_counts == {"Anger": counts, "Disgust": {"images": 4, "prepared": 2, "dropped": 2}, "Fear": {**counts, "images": 3, "prepared": 3}}
@@ -240,7 +240,7 @@ def test_class_drop_warning_names_the_class_that_lost_most_and_is_silent_when_ba
 
     caplog.clear()
     balanced = _class_index(tmp_path, {"Anger": faces, "Disgust": faces[::-1], "Fear": faces[1:]})
-    with caplog.at_level(logging.WARNING, logger="datamodules.face_prep"):
+    with caplog.at_level(logging.WARNING, logger="ferlens.datamodules.face_prep"):
         even = prepare_faces(balanced, replace(SETTINGS, on_class_bias="error"), cache_dir=tmp_path / "cache", workers=1, progress=False)
     assert even.class_bias is None and not caplog.records and all(c["dropped"] == 0 for c in even.class_counts.values())
     # even drops above the limit are named too: every class here loses one of four

@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from datamodules.face_truth import REFERENCE, TIGHT_SETS, TruthResult, TruthSet, main, measure, tight_crop, write_truth_set
-from datamodules.synthetic import SyntheticFaces
-from formats.expressions import CLASSES_6
-from formats.images import read_image
+from ferlens.datamodules.face_truth import REFERENCE, TIGHT_SETS, TruthResult, TruthSet, main, measure, tight_crop, write_truth_set
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.formats.expressions import CLASSES_6
+from ferlens.formats.images import read_image
 
 PER_CLASS = 20
 

@@ -3,9 +3,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from datamodules.fer_datamodule import FERDataModule
-from datamodules.synthetic import SyntheticFaces
-from datamodules.transforms import seed_worker
+from ferlens.datamodules.fer_datamodule import FERDataModule
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.datamodules.transforms import seed_worker
 
 
 def test_batches_follow_the_sample_contract():
@@ -67,7 +67,7 @@ class _Anonymous(SyntheticFaces):
 def test_split_modes_and_their_one_sentence_refusals(caplog):
     import pytest
 
-    from datamodules.sources import DataError
+    from ferlens.datamodules.sources import DataError
 
     with pytest.raises(DataError, match="has no subject ids, so subject-independent folds are impossible: use data.split=random"):
         FERDataModule(_Anonymous(), name="anon").setup()

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from datamodules.folds import fold_indices, official_indices, random_indices
-from datamodules.sources import DataError
-from datamodules.synthetic import SyntheticFaces
+from ferlens.datamodules.folds import fold_indices, official_indices, random_indices
+from ferlens.datamodules.sources import DataError
+from ferlens.datamodules.synthetic import SyntheticFaces
 
 
 @pytest.mark.parametrize("num_folds", [3, 5])

@@ -11,13 +11,13 @@ from pathlib import Path
 import cv2
 from skimage import data
 
-from formats.expressions import CLASSES_6
+from ferlens.formats.expressions import CLASSES_6
 from tests.datamodules.readers.layouts import folder, synthetic_layout_faces
 
 
 def _prepare(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:
     """Run from ``cwd`` (outside the repository, as from a data folder): the installed package."""
-    return subprocess.run([sys.executable, "-m", "datamodules.prepare", *overrides], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "ferlens.datamodules.prepare", *overrides], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 def test_prepare_fills_the_cache_writes_the_report_and_a_second_run_reads_it(tmp_path):

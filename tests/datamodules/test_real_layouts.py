@@ -14,12 +14,12 @@ import hydra
 import numpy as np
 import pytest
 
-import datamodules.readers  # noqa: F401  (registers the readers)
-from datamodules.face_prep import PreparedFaceSet, prepare_faces, resolve_settings
-from datamodules.readers import read_dataset
-from datamodules.readers.base import DatasetIndex
-from faces.prepare import FaceSettings
-from formats.expressions import CLASSES_7
+import ferlens.datamodules.readers  # noqa: F401  (registers the readers)
+from ferlens.datamodules.face_prep import PreparedFaceSet, prepare_faces, resolve_settings
+from ferlens.datamodules.readers import read_dataset
+from ferlens.datamodules.readers.base import DatasetIndex
+from ferlens.faces.prepare import FaceSettings
+from ferlens.formats.expressions import CLASSES_7
 from tests.datamodules.readers.layouts import (
     LayoutFace,
     affectnet,

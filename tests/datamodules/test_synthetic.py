@@ -2,11 +2,11 @@ import cv2
 import numpy as np
 import pytest
 
-from datamodules.face_drawing import Part
-from datamodules.face_shape import FLIP_PERMUTATION, MEAN_SHAPE
-from datamodules.sources import DataError
-from datamodules.synthetic import SyntheticFaces
-from datamodules.synthetic_aus import PROTOTYPES
+from ferlens.datamodules.face_drawing import Part
+from ferlens.datamodules.face_shape import FLIP_PERMUTATION, MEAN_SHAPE
+from ferlens.datamodules.sources import DataError
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.datamodules.synthetic_aus import PROTOTYPES
 
 
 def test_same_seed_gives_identical_arrays_and_other_seed_differs():

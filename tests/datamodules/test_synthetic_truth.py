@@ -1,9 +1,9 @@
 import numpy as np
 
-from datamodules.synthetic import SyntheticFaces
-from datamodules.synthetic_truth import change_frequency, truth_regions
-from faces.au import au_region_mask
-from faces.template import template_points
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.datamodules.synthetic_truth import change_frequency, truth_regions
+from ferlens.faces.au import au_region_mask
+from ferlens.faces.template import template_points
 
 
 def test_change_frequency_is_where_each_class_moves_the_face():

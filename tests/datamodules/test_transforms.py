@@ -1,8 +1,8 @@
 import numpy as np
 import torch
 
-from datamodules.synthetic import SyntheticFaces
-from datamodules.transforms import FaceTransform, to_rgb
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.datamodules.transforms import FaceTransform, to_rgb
 
 
 def test_resize_moves_landmarks_exactly_with_the_image():

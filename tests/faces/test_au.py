@@ -2,8 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from datamodules.synthetic import SyntheticFaces
-from faces.au import AU_CODEBOOK, au_heatmap, au_region_mask, au_regions, au_template_mask
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.faces.au import AU_CODEBOOK, au_heatmap, au_region_mask, au_regions, au_template_mask
 
 EXPRESSIONS = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 

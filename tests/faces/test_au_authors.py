@@ -4,10 +4,10 @@ import cv2
 import numpy as np
 import pytest
 
-from datamodules.synthetic import SyntheticFaces
-from faces.au import AU_CODEBOOK, AUTHORS_CODEBOOK, au_heatmap, au_regions
-from faces.au_authors import authors_au_map, authors_regions
-from user_errors import UserError
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.faces.au import AU_CODEBOOK, AUTHORS_CODEBOOK, au_heatmap, au_regions
+from ferlens.faces.au_authors import authors_au_map, authors_regions
+from ferlens.user_errors import UserError
 
 
 @pytest.fixture(scope="module")

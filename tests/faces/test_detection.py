@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from datamodules.synthetic import SyntheticFaces
-from faces.detection import DetectionView, detect
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.faces.detection import DetectionView, detect
 
 
 def test_view_pads_every_side_resizes_up_and_maps_points_both_ways():

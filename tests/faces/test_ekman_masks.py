@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from faces.ekman_masks import EKMAN_MASK_REGIONS, ekman_mask
+from ferlens.faces.ekman_masks import EKMAN_MASK_REGIONS, ekman_mask
 
 EXPRESSIONS = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 WHITE_FRACTIONS = {"Anger": 0.2496, "Disgust": 0.2345, "Fear": 0.3000, "Happiness": 0.2144, "Sadness": 0.3091, "Surprise": 0.2372}

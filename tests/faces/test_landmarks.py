@@ -1,7 +1,7 @@
 import numpy as np
 from skimage import data
 
-from faces.landmarks import detect_landmarks, predictor_path
+from ferlens.faces.landmarks import detect_landmarks, predictor_path
 
 
 def test_predictor_file_is_found_without_importing_the_package():

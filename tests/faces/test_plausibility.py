@@ -2,12 +2,12 @@ import cv2
 import numpy as np
 import pytest
 
-from datamodules.synthetic import SyntheticFaces
-from faces.detection import DetectionView
-from faces.landmarks import face_detector, predict_points
-from faces.plausibility import box_checks, box_follow, box_from_points, follow_boxes, inter_ocular, shape_residual
-from faces.prepare import FaceSettings
-from faces.template import TEMPLATE_LANDMARKS
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.faces.detection import DetectionView
+from ferlens.faces.landmarks import face_detector, predict_points
+from ferlens.faces.plausibility import box_checks, box_follow, box_from_points, follow_boxes, inter_ocular, shape_residual
+from ferlens.faces.prepare import FaceSettings
+from ferlens.faces.template import TEMPLATE_LANDMARKS
 
 DEFAULTS = FaceSettings("dlib", "dlib")
 

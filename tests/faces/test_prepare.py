@@ -7,12 +7,12 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from datamodules.face_truth import lfw_faces, tight_crop
-from datamodules.synthetic import SyntheticFaces
-from faces.plausibility import inter_ocular
-from faces.prepare import FaceSettings, crop_affine, prepare_face, warp_crop
-from formats.images import decode_image, read_image
-from user_errors import UserError
+from ferlens.datamodules.face_truth import lfw_faces, tight_crop
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.faces.plausibility import inter_ocular
+from ferlens.faces.prepare import FaceSettings, crop_affine, prepare_face, warp_crop
+from ferlens.formats.images import decode_image, read_image
+from ferlens.user_errors import UserError
 
 DLIB = FaceSettings(detector="dlib", landmarks="dlib")
 

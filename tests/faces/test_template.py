@@ -4,8 +4,8 @@ import sys
 
 import numpy as np
 
-from faces.landmarks import predict_points
-from faces.template import (
+from ferlens.faces.landmarks import predict_points
+from ferlens.faces.template import (
     TEMPLATE_FACE_BOX,
     TEMPLATE_HEIGHT,
     TEMPLATE_LANDMARKS,
@@ -36,7 +36,8 @@ def test_template_hash_is_stable_and_points_read_only():
 
 
 def test_warping_and_analysis_do_not_import_dlib():
-    code = "import sys, analyze, faces.warp, faces.ekman_masks, faces.au, formats.template_figure; print('dlib' in sys.modules)"
+    modules = "ferlens.analyze, ferlens.faces.warp, ferlens.faces.ekman_masks, ferlens.faces.au, ferlens.formats.template_figure"
+    code = f"import sys, {modules}; print('dlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip() == "False"
 
 

@@ -3,9 +3,9 @@ import pytest
 import torch
 from scipy.spatial import Delaunay
 
-from datamodules.synthetic import SyntheticFaces
-from faces.template import add_extra_points, template_points, template_triangles
-from faces.warp import TemplateWarper
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.faces.template import add_extra_points, template_points, template_triangles
+from ferlens.faces.warp import TemplateWarper
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,7 @@ def test_bilinear_mode_missing_landmarks_and_shapes(warper):
 
 
 def test_inverse_draws_template_masks_on_the_face(warper):
-    from faces.ekman_masks import ekman_mask
+    from ferlens.faces.ekman_masks import ekman_mask
 
     faces = SyntheticFaces(1, 1, 128, seed=4)
     landmarks = torch.from_numpy(faces[0].landmarks)[None]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from formats.evidence import (
+from ferlens.formats.evidence import (
     EVIDENCE_FILE,
     CorruptEvidenceError,
     ImageEvidence,
@@ -13,7 +13,7 @@ from formats.evidence import (
     pool_to_evidence,
     read_evidence,
 )
-from formats.heatmap_artifact import CorruptArtifactError, artifact_files, read_artifact, write_artifact
+from ferlens.formats.heatmap_artifact import CorruptArtifactError, artifact_files, read_artifact, write_artifact
 
 CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 

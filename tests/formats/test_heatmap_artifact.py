@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from faces.template import template_points, template_sha256
-from formats.heatmap_artifact import CorruptArtifactError, artifact_files, read_artifact, stretch, write_artifact
+from ferlens.faces.template import template_points, template_sha256
+from ferlens.formats.heatmap_artifact import CorruptArtifactError, artifact_files, read_artifact, stretch, write_artifact
 
 CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from formats.template_figure import SALIENCY_LABEL, heatmap_figure
+from ferlens.formats.template_figure import SALIENCY_LABEL, heatmap_figure
 
 CLASSES = ["Anger", "Disgust", "Fear"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from jobs.config_help import RESOLVER, composed_groups, config_groups_text, group_options, register_help_resolver, unknown_option_message
+from ferlens.jobs.config_help import RESOLVER, composed_groups, config_groups_text, group_options, register_help_resolver, unknown_option_message
 from tests.conftest import CONFIGS
 
 

@@ -2,9 +2,9 @@ import os
 
 import pytest
 
-from jobs.explain import explain_arguments
+from ferlens.jobs.explain import explain_arguments
+from ferlens.user_errors import UserError
 from tests.jobs.test_run_directory import _run
-from user_errors import UserError
 
 
 def test_explain_replays_the_run_with_its_best_checkpoint_and_the_users_settings_win(tmp_path):

@@ -1,12 +1,12 @@
 from omegaconf import OmegaConf
 
-from jobs.multirun_summary import MultirunSummary, job_rows, summary_table
+from ferlens.jobs.multirun_summary import MultirunSummary, job_rows, summary_table
 from tests.jobs.test_run_directory import _run
 
 
 def _sweep(tmp_path):
     finished = _run(tmp_path, "0-vgg16-fold1", completed=False)
-    from jobs.run_directory import mark_completed
+    from ferlens.jobs.run_directory import mark_completed
 
     mark_completed(finished, {"best_val_acc": 0.91234, "test/acc": 0.875, "test/att_cos": 0.5})
     _run(tmp_path, "1-vgg16-fold2")  # a last checkpoint, no marker

@@ -1,8 +1,8 @@
 import pytest
 from omegaconf import OmegaConf
 
-from jobs.overrides import refuse_unread_additions
-from user_errors import UserError
+from ferlens.jobs.overrides import refuse_unread_additions
+from ferlens.user_errors import UserError
 
 CONFIG = OmegaConf.create(
     {

@@ -1,8 +1,8 @@
 import pytest
 
-from jobs.resume import resume_arguments
+from ferlens.jobs.resume import resume_arguments
+from ferlens.user_errors import UserError
 from tests.jobs.test_run_directory import _run
-from user_errors import UserError
 
 
 def test_resume_replays_the_runs_own_overrides_into_its_own_directory(tmp_path):

@@ -2,7 +2,7 @@ import json
 import os
 import time
 
-from jobs.run_directory import COMPLETED, completion, last_checkpoint, mark_completed, resumable_runs, wandb_run_id
+from ferlens.jobs.run_directory import COMPLETED, completion, last_checkpoint, mark_completed, resumable_runs, wandb_run_id
 
 
 def _run(root, name, checkpoint=True, completed=False):

@@ -8,12 +8,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from datamodules.synthetic import SyntheticFaces
-from faces.au import au_heatmap
-from lightning_modules.au_guidance import AUGuidance, alignment_loss, au_targets, layer_attention
-from lightning_modules.fer_module import FERModule
-from lightning_modules.networks import build_network
-from user_errors import UserError
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.faces.au import au_heatmap
+from ferlens.lightning_modules.au_guidance import AUGuidance, alignment_loss, au_targets, layer_attention
+from ferlens.lightning_modules.fer_module import FERModule
+from ferlens.networks.registry import build_network
+from ferlens.user_errors import UserError
 
 CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 

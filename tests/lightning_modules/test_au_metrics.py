@@ -8,9 +8,9 @@ import pytest
 import torch
 from skimage.filters import threshold_otsu
 
-from lightning_modules.au_metrics import AUAlignmentScore, min_max, otsu_masks
-from lightning_modules.fer_module import FERModule
-from saliency import build_explainer
+from ferlens.lightning_modules.au_metrics import AUAlignmentScore, min_max, otsu_masks
+from ferlens.lightning_modules.fer_module import FERModule
+from ferlens.saliency import build_explainer
 from tests.lightning_modules.test_au_guidance import CLASSES, _batch
 
 

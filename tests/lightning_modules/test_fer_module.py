@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from lightning_modules.fer_module import FERModule
-from lightning_modules.networks import UnknownNetworkError, available_networks, build_network
+from ferlens.lightning_modules.fer_module import FERModule
+from ferlens.networks.registry import UnknownNetworkError, available_networks, build_network
 
 CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 
@@ -122,8 +122,8 @@ def _fit_one_step(module: FERModule, directory, size: int) -> str:
 def test_a_checkpoint_of_a_pretrained_backbone_reloads_offline_without_its_weights_file(tmp_path, monkeypatch, start):
     import timm
 
-    from lightning_modules.networks import timm_backbones
-    from lightning_modules.networks.timm_backbones import STUDY_BACKBONES
+    from ferlens.networks import timm_backbones
+    from ferlens.networks.timm_backbones import STUDY_BACKBONES
 
     hub = _FakeHub(timm.create_model)
     monkeypatch.setattr(timm, "create_model", hub)

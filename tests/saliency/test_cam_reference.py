@@ -20,9 +20,9 @@ from pytorch_grad_cam.utils.image import scale_cam_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
-from lightning_modules.networks import build_network
-from saliency import build_explainer
-from saliency.cam import activations_and_gradients, upsample
+from ferlens.networks.registry import build_network
+from ferlens.saliency import build_explainer
+from ferlens.saliency.cam import activations_and_gradients, upsample
 
 #: network -> input side (pixels): the study's sizes for the custom networks (weinet and songnet
 #: have a flatten + linear head, so spatially varying gradients), small ones for the timm backbones.

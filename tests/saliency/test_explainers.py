@@ -8,12 +8,12 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
-import saliency
-from lightning_modules.networks import build_network
-from saliency import EXPLAINERS, UnknownExplainerError, available_explainers, build_explainer, register_explainer
-from saliency.base import Explainer
-from saliency.gradcampp import GradCAMPlusPlus
-from saliency.lime import Lime
+from ferlens import saliency
+from ferlens.networks.registry import build_network
+from ferlens.saliency import EXPLAINERS, UnknownExplainerError, available_explainers, build_explainer, register_explainer
+from ferlens.saliency.base import Explainer
+from ferlens.saliency.gradcampp import GradCAMPlusPlus
+from ferlens.saliency.lime import Lime
 from tests.saliency.tiny import TinyCNN
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "saliency"
@@ -93,10 +93,16 @@ def test_there_is_a_config_for_every_method():
     assert sorted(path.stem for path in CONFIGS.glob("*.yaml")) == available_explainers()
 
 
-def test_saliency_imports_neither_datamodules_nor_entry_scripts():
-    code = "import sys, saliency; print(sorted({m.split('.')[0] for m in sys.modules} & {'datamodules', 'train', 'analyze', 'callbacks', 'analysis'}))"
+def test_saliency_imports_neither_datamodules_nor_entry_scripts_nor_timm():
+    """The explainers read a network's layers (``networks.features``) but load no network
+    registry: ``import ferlens.saliency`` loaded timm through ``lightning_modules.networks``."""
+    code = (
+        "import sys, ferlens.saliency\n"
+        "above = {'datamodules', 'train', 'training', 'analyze', 'callbacks', 'analysis', 'lightning_modules'}\n"
+        "print(sorted({m.split('.')[1] for m in sys.modules if m.startswith('ferlens.')} & above), 'timm' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
-    assert result.stdout.strip() == "[]"
+    assert result.stdout.strip() == "[] False"
 
 
 #: One small network per family: build_network arguments (input side in pixels: ``input_size``).

@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget
 from torch import nn
 
-from saliency.faithfulness import ROAD_FRACTIONS, deletion_insertion, road, saliency_ranks, trapezoid_auc
-from user_errors import UserError
+from ferlens.saliency.faithfulness import ROAD_FRACTIONS, deletion_insertion, road, saliency_ranks, trapezoid_auc
+from ferlens.user_errors import UserError
 
 
 class RegionNet(nn.Module):

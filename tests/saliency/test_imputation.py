@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from pytorch_grad_cam.metrics.road import NoisyLinearImputer
 from quantus.functions.perturb_func import noisy_linear_imputation
 
-from saliency.imputation import NEIGHBOUR_WEIGHTS, impute_image, linear_imputation
+from ferlens.saliency.imputation import NEIGHBOUR_WEIGHTS, impute_image, linear_imputation
 
 SIDE = 24
 

@@ -3,7 +3,7 @@ import torch
 from sklearn.linear_model import Ridge
 from sklearn.metrics import pairwise_distances
 
-from saliency.lime import Lime, lime_weights, superpixels
+from ferlens.saliency.lime import Lime, lime_weights, superpixels
 from tests.saliency.tiny import TinyCNN
 
 
@@ -22,7 +22,7 @@ def _lime_package_map(model: torch.nn.Module, image: np.ndarray, segments: np.nd
 
 
 def test_lime_agrees_with_the_lime_package_as_well_as_the_package_with_itself():
-    from datamodules.synthetic import SyntheticFaces
+    from ferlens.datamodules.synthetic import SyntheticFaces
 
     model = TinyCNN().eval()
     faces = SyntheticFaces(10, 5, 32, seed=1)

@@ -10,17 +10,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import saliency.randomisation
-from lightning_modules.networks import build_network
-from saliency import build_explainer
-from saliency.randomisation import (
+from ferlens.networks.registry import build_network
+from ferlens.saliency import build_explainer
+from ferlens.saliency import randomisation as randomisation_module
+from ferlens.saliency.randomisation import (
     FAILURE_THRESHOLD,
     MODES,
     fails_randomisation_check,
     model_parameter_randomisation,
     randomisation_layers,
 )
-from user_errors import UserError
+from ferlens.user_errors import UserError
 
 
 def smooth_images(count: int, side: int, seed: int) -> torch.Tensor:
@@ -46,7 +46,7 @@ def test_spearman_equals_quantus_mprt_cascading_and_independent(small_case, meth
     explainer = build_explainer(method)
     quantus_seed = 41
     # Quantus seeds every layer's reset with seed + 1; ours is given the same seeding, one draw
-    monkeypatch.setattr(saliency.randomisation, "layer_seed", lambda seed, draw, depth: quantus_seed + 1)
+    monkeypatch.setattr(randomisation_module, "layer_seed", lambda seed, draw, depth: quantus_seed + 1)
     ours = model_parameter_randomisation(net, explainer, images, targets, draws=1)
     assert list(ours.layers) == quantus_layers(net)
 

@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lightning_modules.networks import build_network
-from saliency.ig import IntegratedGradients
-from saliency.lime import Lime, superpixels
-from saliency.occlusion import Occlusion
+from ferlens.networks.registry import build_network
+from ferlens.saliency.ig import IntegratedGradients
+from ferlens.saliency.lime import Lime, superpixels
+from ferlens.saliency.occlusion import Occlusion
 
 
 @pytest.fixture(params=["unit", "imagenet"])

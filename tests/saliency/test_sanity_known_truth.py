@@ -10,12 +10,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from datamodules.synthetic import SyntheticFaces
-from lightning_modules.networks import build_network
-from saliency import build_explainer
-from saliency.base import Explainer
-from saliency.faithfulness import deletion_insertion, road
-from saliency.randomisation import FAILURE_THRESHOLD, fails_randomisation_check, model_parameter_randomisation
+from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.networks.registry import build_network
+from ferlens.saliency import build_explainer
+from ferlens.saliency.base import Explainer
+from ferlens.saliency.faithfulness import deletion_insertion, road
+from ferlens.saliency.randomisation import FAILURE_THRESHOLD, fails_randomisation_check, model_parameter_randomisation
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ import scipy.stats
 import skimage.metrics
 import torch
 
-from saliency.similarity import average_ranks, normalise_by_max, spearman, ssim
+from ferlens.saliency.similarity import average_ranks, normalise_by_max, spearman, ssim
 
 
 def maps_with_ties(seed: int) -> torch.Tensor:

@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
 
-from analysis.heatmap_set import POOLED, HeatmapSet
-from analysis.pipeline import analyze_collection
-from analysis.scoring import Threshold
-from analysis.sources.base import Collection
-from analysis.statistics.baselines import (
+from ferlens.analysis.heatmap_set import POOLED, HeatmapSet
+from ferlens.analysis.pipeline import analyze_collection
+from ferlens.analysis.sources.base import Collection
+from ferlens.analysis.statistics.baselines import (
     CENTRE_BIAS,
     FACE_PRIOR,
     RANDOM_WEIGHTS,
@@ -16,9 +15,10 @@ from analysis.statistics.baselines import (
     face_region,
     random_weight_sets,
 )
-from faces.template import template_points
+from ferlens.faces.template import template_points
+from ferlens.scoring.scores import Threshold
+from ferlens.user_errors import UserError
 from tests.analysis.helpers import CLASSES, blob_maps, make_artifact
-from user_errors import UserError
 
 
 def test_centre_bias_and_face_region_are_where_the_template_says():

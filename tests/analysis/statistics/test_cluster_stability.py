@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from analysis.clustering import correlation_matrix
-from analysis.statistics.cluster_stability import (
+from ferlens.analysis.clustering import correlation_matrix
+from ferlens.analysis.statistics.cluster_stability import (
     batched_merges,
     block_correlations,
     cluster_bits,

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 from scipy.stats import bootstrap
 
-from analysis.masks import MaskFamily
-from analysis.pipeline import analyze_collection
-from analysis.scoring import Threshold
-from analysis.sources import collect
-from analysis.sources.base import Filters
-from analysis.statistics import StatisticsSettings, compute_statistics
-from formats.evidence import evidence_from_maps, pool_to_evidence
-from formats.heatmap_artifact import write_artifact
+from ferlens.analysis.pipeline import analyze_collection
+from ferlens.analysis.sources import collect
+from ferlens.analysis.sources.base import Filters
+from ferlens.analysis.statistics import StatisticsSettings, compute_statistics
+from ferlens.formats.evidence import evidence_from_maps, pool_to_evidence
+from ferlens.formats.heatmap_artifact import write_artifact
+from ferlens.scoring.masks import MaskFamily
+from ferlens.scoring.scores import Threshold
 from tests.analysis.helpers import CLASSES
 
 LEFT_HALF: MaskFamily = {"Anger": np.zeros((275, 224), bool)}

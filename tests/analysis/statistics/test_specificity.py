@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from scipy.stats import false_discovery_control
 
-from analysis.aggregate import score_sets
-from analysis.heatmap_set import POOLED, HeatmapSet
-from analysis.scoring import Threshold
-from analysis.statistics.specificity import POOLED_NETWORKS, permutation_p, specificity, specificity_rows
+from ferlens.analysis.aggregate import score_sets
+from ferlens.analysis.heatmap_set import POOLED, HeatmapSet
+from ferlens.analysis.statistics.specificity import POOLED_NETWORKS, permutation_p, specificity, specificity_rows
+from ferlens.scoring.scores import Threshold
 from tests.analysis.helpers import CLASSES, band_masks_and_maps
 
 

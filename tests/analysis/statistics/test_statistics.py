@@ -2,14 +2,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.masks import load_families
-from analysis.pipeline import analyze_collection
-from analysis.scoring import Threshold
-from analysis.sources import collect
-from analysis.sources.base import Filters
-from analysis.statistics import GRAND_MEAN, StatisticsSettings, compute_statistics, fold_spread
+from ferlens.analysis.pipeline import analyze_collection
+from ferlens.analysis.sources import collect
+from ferlens.analysis.sources.base import Filters
+from ferlens.analysis.statistics import GRAND_MEAN, StatisticsSettings, compute_statistics, fold_spread
+from ferlens.scoring.masks import load_families
+from ferlens.scoring.scores import Threshold
+from ferlens.user_errors import UserError
 from tests.analysis.helpers import blob_maps, make_artifact, make_evidence_artifact
-from user_errors import UserError
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,11 @@ import shutil
 import numpy as np
 import pytest
 
-import datamodules.readers.ckplus  # noqa: F401  (registers the reader)
-from datamodules.readers import read_dataset
-from datamodules.readers.ckplus import check_ibug_order
-from datamodules.sources import DataError
-from formats.expressions import CLASSES_6, CLASSES_7
+import ferlens.datamodules.readers.ckplus  # noqa: F401  (registers the reader)
+from ferlens.datamodules.readers import read_dataset
+from ferlens.datamodules.readers.ckplus import check_ibug_order
+from ferlens.datamodules.sources import DataError
+from ferlens.formats.expressions import CLASSES_6, CLASSES_7
 from tests.datamodules.readers.layouts import ckplus, synthetic_layout_faces
 
 LABELS = CLASSES_7 + ["Contempt", "Happiness", "Unlabelled"]

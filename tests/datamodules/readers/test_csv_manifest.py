@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from datamodules.readers import read_dataset
-from datamodules.readers.csv_manifest import read_csv_manifest
-from datamodules.sources import DataError
-from formats.expressions import CLASSES_6, CLASSES_7
+from ferlens.datamodules.readers import read_dataset
+from ferlens.datamodules.readers.csv_manifest import read_csv_manifest
+from ferlens.datamodules.sources import DataError
+from ferlens.formats.expressions import CLASSES_6, CLASSES_7
 from tests.datamodules.readers.layouts import csv_manifest, synthetic_layout_faces
 
 LABELS = CLASSES_7 + ["Contempt", "Anger", "Neutral", "Surprise"]

@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datamodules.readers import read_dataset
-from datamodules.readers.fer2013 import read_fer2013
-from datamodules.sources import DataError
-from formats.expressions import CLASSES_6, CLASSES_7
+from ferlens.datamodules.readers import read_dataset
+from ferlens.datamodules.readers.fer2013 import read_fer2013
+from ferlens.datamodules.sources import DataError
+from ferlens.formats.expressions import CLASSES_6, CLASSES_7
 from tests.datamodules.readers.layouts import fer2013 as layout
 from tests.datamodules.readers.layouts import synthetic_layout_faces
 

@@ -2,10 +2,10 @@ import shutil
 
 import pytest
 
-from datamodules.readers import read_dataset
-from datamodules.readers.folder import read_folder
-from datamodules.sources import DataError
-from formats.expressions import CLASSES_6, CLASSES_7
+from ferlens.datamodules.readers import read_dataset
+from ferlens.datamodules.readers.folder import read_folder
+from ferlens.datamodules.sources import DataError
+from ferlens.formats.expressions import CLASSES_6, CLASSES_7
 from tests.datamodules.readers.layouts import folder, synthetic_layout_faces
 
 LABELS = CLASSES_7 + ["Contempt", "Anger", "Happiness", "Sadness", "Surprise", "Fear", "Disgust"]

@@ -3,9 +3,9 @@ import shutil
 import cv2
 import pytest
 
-import datamodules.readers.jaffe  # noqa: F401  (registers the reader)
-from datamodules.readers import read_dataset
-from formats.expressions import CLASSES_6, CLASSES_7
+import ferlens.datamodules.readers.jaffe  # noqa: F401  (registers the reader)
+from ferlens.datamodules.readers import read_dataset
+from ferlens.formats.expressions import CLASSES_6, CLASSES_7
 from tests.datamodules.readers.layouts import jaffe, synthetic_layout_faces
 
 LABELS = CLASSES_7 + ["Contempt", "Sadness", "Surprise", "Neutral"]

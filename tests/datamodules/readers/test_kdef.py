@@ -3,10 +3,10 @@ from dataclasses import replace
 
 import pytest
 
-import datamodules.readers.kdef  # noqa: F401  (registers the reader)
-from datamodules.readers import read_dataset
-from datamodules.sources import DataError
-from formats.expressions import CLASSES_6, CLASSES_7
+import ferlens.datamodules.readers.kdef  # noqa: F401  (registers the reader)
+from ferlens.datamodules.readers import read_dataset
+from ferlens.datamodules.sources import DataError
+from ferlens.formats.expressions import CLASSES_6, CLASSES_7
 from tests.datamodules.readers.layouts import kdef, synthetic_layout_faces
 
 LABELS = CLASSES_7 + ["Contempt", "Anger", "Happiness"]

@@ -2,10 +2,10 @@ import cv2
 import numpy as np
 import pytest
 
-import datamodules.readers.rafdb  # noqa: F401
-from datamodules.readers import read_dataset
-from datamodules.sources import DataError
-from formats.expressions import CLASSES_6, CLASSES_7
+import ferlens.datamodules.readers.rafdb  # noqa: F401
+from ferlens.datamodules.readers import read_dataset
+from ferlens.datamodules.sources import DataError
+from ferlens.formats.expressions import CLASSES_6, CLASSES_7
 from tests.datamodules.readers.layouts import rafdb as layout
 from tests.datamodules.readers.layouts import synthetic_layout_faces
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datamodules.synthetic import SyntheticFaces
+from ferlens.datamodules.synthetic import SyntheticFaces
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, IMAGENET_INCEPTION_MEAN, IMAGENET_INCEPTION_STD, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
-from user_errors import UserError
+from ferlens.user_errors import UserError
 
 Triple = tuple[float, float, float]
 

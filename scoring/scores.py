@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import rankdata
 
-from user_errors import UserError
+from ferlens.user_errors import UserError
 
 BINARY_METRICS = ("iou", "f1", "precision", "recall")
 SOFT_METRICS = ("ncc", "cosine")

@@ -16,8 +16,8 @@ from typing import Any
 import timm
 from torch import nn
 
-from lightning_modules.networks.data_config import DataConfig
-from user_errors import UserError
+from ferlens.networks.data_config import DataConfig
+from ferlens.user_errors import UserError
 
 #: ``data_config(name, input_size, normalization, settings) -> DataConfig`` of a registered network.
 DataConfigResolver = Callable[[str, int | None, str | None, dict[str, Any]], DataConfig]
@@ -97,4 +97,4 @@ def build_network(
     return factory(num_classes=num_classes, data_config=data_config, pretrained=pretrained, weights=weights, **extra)
 
 
-from lightning_modules.networks import alexnet, silnet, smallcnn, songnet, timm_backbones, weinet  # noqa: E402,F401  (registers)
+from ferlens.networks import alexnet, silnet, smallcnn, songnet, timm_backbones, weinet  # noqa: E402,F401  (registers)

@@ -14,12 +14,13 @@ import torch
 from safetensors.torch import save_file
 from timm.models import PretrainedCfg
 
-from lightning_modules.networks import build_network, hub, resolve_data_config
-from lightning_modules.networks.features import capture_features
-from lightning_modules.networks.keras_layers import same_padding
-from lightning_modules.networks.timm_backbones import STUDY_BACKBONES
+from ferlens.networks import hub
+from ferlens.networks.features import capture_features
+from ferlens.networks.keras_layers import same_padding
+from ferlens.networks.registry import build_network, resolve_data_config
+from ferlens.networks.timm_backbones import STUDY_BACKBONES
+from ferlens.user_errors import UserError
 from tests.conftest import ROOT, SMALL_DATA, run_train
-from user_errors import UserError
 
 CUSTOM_PARAMETERS = {"alexnet": 88_718_726, "weinet": 1_728_230, "songnet": 172_678, "silnet": 184_852_038}
 BACKBONE_PARAMETERS = {
@@ -148,7 +149,7 @@ def test_an_unreachable_hub_fails_at_once_without_retries(tmp_path):
     """No HF_HUB_OFFLINE, the hub's port closed, an empty cache: one sentence within seconds
     (it took 47 s and 44 retry lines), naming HF_HUB_OFFLINE=1 and the local-weights option."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import training"], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-c", "import ferlens.training"], cwd=ROOT, check=True)
     start_up = time.perf_counter() - started  # torch, Lightning, timm...: what any run imports before it reaches the hub
     started = time.perf_counter()
     hub = {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": ""}

@@ -4,10 +4,10 @@ import sys
 import numpy as np
 import pytest
 
-from analysis.masks import au_family, ekman_family
-from analysis.quick import QUICK_METRICS, score_artifact
-from analysis.scoring import Threshold, score_heatmap
-from formats.heatmap_artifact import stretch
+from ferlens.formats.heatmap_artifact import stretch
+from ferlens.scoring.masks import au_family, ekman_family
+from ferlens.scoring.quick import QUICK_METRICS, score_artifact
+from ferlens.scoring.scores import Threshold, score_heatmap
 from tests.analysis.helpers import CLASSES, blob_maps, make_artifact
 from tests.conftest import ROOT
 
@@ -38,8 +38,8 @@ def test_score_artifact_min_count_and_classes_without_masks(tmp_path):
 def test_quick_scoring_and_analyze_import_without_dlib_or_train():
     code = (
         "import sys; sys.modules['dlib'] = None\n"  # any `import dlib` now fails
-        "import analysis.quick, analysis.known_truth, analyze\n"
-        "assert 'train' not in sys.modules, 'analyze imported train'\n"
+        "import ferlens.scoring.quick, ferlens.analysis.known_truth, ferlens.analyze\n"
+        "assert 'ferlens.train' not in sys.modules, 'analyze imported train'\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]

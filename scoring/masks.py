@@ -7,10 +7,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from faces.au import AU_CODEBOOK, au_template_mask
-from faces.ekman_masks import EKMAN_MASK_REGIONS, ekman_mask
-from faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
-from user_errors import UserError
+from ferlens.faces.au import AU_CODEBOOK, au_template_mask
+from ferlens.faces.ekman_masks import EKMAN_MASK_REGIONS, ekman_mask
+from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
+from ferlens.user_errors import UserError
 
 MaskFamily = dict[str, np.ndarray]  # expression -> bool [275, 224]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from user_errors import UserError
+from ferlens.user_errors import UserError
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:

@@ -13,12 +13,12 @@ import torch
 from timm.models import PretrainedCfg
 from torch import nn
 
-from lightning_modules.networks import register_network
-from lightning_modules.networks.base import Network
-from lightning_modules.networks.data_config import TIMM, DataConfig, check_input_size, make_data_config
-from lightning_modules.networks.hub import hub_offline, hub_unreachable_reason, weights_in_cache
-from lightning_modules.networks.weights import load_into, read_state_dict
-from user_errors import UserError
+from ferlens.networks.base import Network
+from ferlens.networks.data_config import TIMM, DataConfig, check_input_size, make_data_config
+from ferlens.networks.hub import hub_offline, hub_unreachable_reason, weights_in_cache
+from ferlens.networks.registry import register_network
+from ferlens.networks.weights import load_into, read_state_dict
+from ferlens.user_errors import UserError
 
 #: The study's eight Keras backbones and their timm equivalents.
 STUDY_BACKBONES = {

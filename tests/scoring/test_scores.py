@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from skimage.filters import threshold_otsu
 
-from analysis.scoring import (
+from ferlens.formats.heatmap_artifact import stretch
+from ferlens.scoring.scores import (
     METRICS,
     Threshold,
     binary_scores,
@@ -15,8 +16,7 @@ from analysis.scoring import (
     score_heatmap,
     soft_scores,
 )
-from formats.heatmap_artifact import stretch
-from user_errors import UserError
+from ferlens.user_errors import UserError
 
 
 def test_binary_scores_count_pixels():
@@ -129,7 +129,7 @@ def test_localisation_reads_the_float_map_and_missing_is_nan():
 
 
 def test_batched_engine_equals_the_one_map_scores_and_skimages_otsu():
-    from analysis.scoring import gray_levels, level_histograms, otsu_levels, score_maps
+    from ferlens.scoring.scores import gray_levels, level_histograms, otsu_levels, score_maps
 
     rng = np.random.default_rng(11)
     masks = rng.random((4, 30, 20)) < np.array([0.1, 0.3, 0.5, 0.9])[:, None, None]

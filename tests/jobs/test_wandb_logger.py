@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lightning.pytorch.loggers import WandbLogger as LightningWandbLogger
 
-from lightning_modules.wandb_logger import WandbLogger
+from ferlens.jobs.wandb_logger import WandbLogger
 
 
 def test_anonymous_reaches_wandb_only_when_set_and_runs_are_quiet_unless_told(tmp_path):

@@ -7,8 +7,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from lightning_modules.networks.data_config import DataConfig, check_input_size, make_data_config
-from user_errors import UserError
+from ferlens.networks.data_config import DataConfig, check_input_size, make_data_config
+from ferlens.user_errors import UserError
 
 
 class Network(nn.Module):

@@ -3,7 +3,7 @@ import math
 
 import pandas as pd
 
-from lightning_modules.summary import HeatmapSummary, print_summary
+from ferlens.jobs.summary import HeatmapSummary, print_summary
 
 
 def test_end_summary_prints_counts_scores_and_warns_about_empty_classes(tmp_path, capsys):

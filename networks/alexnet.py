@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from torch import nn
 
-from lightning_modules.networks import register_network
-from lightning_modules.networks.data_config import DataConfig
-from lightning_modules.networks.keras_layers import KerasStyleNet, conv_relu, glorot_uniform_, pool
-from lightning_modules.networks.weights import load_weights
+from ferlens.networks.data_config import DataConfig
+from ferlens.networks.keras_layers import KerasStyleNet, conv_relu, glorot_uniform_, pool
+from ferlens.networks.registry import register_network
+from ferlens.networks.weights import load_weights
 
 
 class AlexNet(KerasStyleNet):

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lightning_modules.networks import build_network
-from lightning_modules.networks.features import capture_features
-from user_errors import UserError
+from ferlens.networks.features import capture_features
+from ferlens.networks.registry import build_network
+from ferlens.user_errors import UserError
 
 TINY_VIT = {"patch_size": 8, "embed_dim": 32, "depth": 2, "num_heads": 2}
 #: name -> (timm id, build arguments, prefix tokens)

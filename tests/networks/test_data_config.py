@@ -7,10 +7,10 @@ import pytest
 import timm
 import torch
 
-from lightning_modules.networks import build_network, resolve_data_config
-from lightning_modules.networks.data_config import NORMALIZATIONS, TIMM, DataConfig, make_data_config
-from lightning_modules.networks.features import capture_features
-from user_errors import UserError
+from ferlens.networks.data_config import NORMALIZATIONS, TIMM, DataConfig, make_data_config
+from ferlens.networks.features import capture_features
+from ferlens.networks.registry import build_network, resolve_data_config
+from ferlens.user_errors import UserError
 
 UNIT, IMAGENET, INCEPTION = ((0.0,) * 3, (1.0,) * 3), NORMALIZATIONS["imagenet"], ((0.5,) * 3, (0.5,) * 3)
 

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lightning_modules.networks.base import Network
-from lightning_modules.networks.data_config import DataConfig
+from ferlens.networks.base import Network
+from ferlens.networks.data_config import DataConfig
 
 
 def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.masks import load_families
-from analysis.scoring import LOCALISATION_METRICS, Threshold, score_heatmap
-from formats.heatmap_artifact import read_artifact, stretch
+from ferlens.formats.heatmap_artifact import read_artifact, stretch
+from ferlens.scoring.masks import load_families
+from ferlens.scoring.scores import LOCALISATION_METRICS, Threshold, score_heatmap
 
 QUICK_METRICS = ("iou",) + LOCALISATION_METRICS
 

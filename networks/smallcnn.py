@@ -7,10 +7,10 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from lightning_modules.networks import register_network
-from lightning_modules.networks.base import Network
-from lightning_modules.networks.data_config import DataConfig
-from lightning_modules.networks.weights import load_weights
+from ferlens.networks.base import Network
+from ferlens.networks.data_config import DataConfig
+from ferlens.networks.registry import register_network
+from ferlens.networks.weights import load_weights
 
 
 class SmallCNN(Network):
