@@ -12,21 +12,20 @@ from __future__ import annotations
 
 import logging
 import shlex
+import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from ferlens.analysis.pipeline import Analysis, analyze_collection
-from ferlens.analysis.report import write_report
-from ferlens.analysis.sources import Filters, collect, source_options
-from ferlens.analysis.statistics import StatisticsSettings, compute_statistics
-from ferlens.analysis.statistics.baselines import random_weight_sets
+from ferlens.jobs.config_check import check_command_line, check_values
 from ferlens.jobs.config_help import register_help_resolver, unknown_option_message
-from ferlens.scoring.masks import load_families
-from ferlens.scoring.scores import Threshold
 from ferlens.user_errors import UserError, exit_on_user_error
+
+if TYPE_CHECKING:
+    from ferlens.analysis.pipeline import Analysis
 
 log = logging.getLogger("ferlens.analyze")
 CONFIGS = Path(__file__).resolve().parent / "configs"
@@ -34,24 +33,34 @@ CONFIGS = Path(__file__).resolve().parent / "configs"
 
 def run(cfg: DictConfig) -> Analysis:
     """One analysis: collect the heatmap sets, score, cluster, write (and log) the report."""
-    options = OmegaConf.to_container(cfg.source, resolve=True, throw_on_missing=True)
-    options = source_options(options["kind"], options)
+    # the analysis stack (pandas, scipy, matplotlib) loads once the command line has passed its checks
+    from ferlens.analysis.pipeline import analyze_collection
+    from ferlens.analysis.report import write_report
+    from ferlens.analysis.sources import Filters, checked_source
+    from ferlens.analysis.sources.base import DEFAULT_LABEL
+    from ferlens.analysis.statistics import StatisticsSettings, compute_statistics
+    from ferlens.analysis.statistics.baselines import random_weight_sets
+    from ferlens.scoring.masks import load_families
+    from ferlens.scoring.scores import Threshold
+
+    source = checked_source(hydra.utils.instantiate(cfg.source, _convert_="all"), cfg.source.get("_target_"))
     filters = Filters(**OmegaConf.to_container(cfg.filters, resolve=True))
     threshold = Threshold(**cfg.threshold)
-    latest = ", keeping the newest run per network, method, fold and dataset (source.latest=true)" if options.get("latest") else ""
-    log.info("Reading heatmaps from %s (%s) with %s%s.", options["kind"], where_of(options), filters.describe(), latest)
-    collection = collect(options["kind"], options, filters, cfg.strict)
+    latest = getattr(source, "latest", False)
+    newest = ", keeping the newest run per network, method, fold and dataset (source.latest=true)" if latest else ""
+    log.info("Reading heatmaps from %s (%s) with %s%s.", source.kind, source.where, filters.describe(), newest)
+    collection = source.collect(filters, cfg.strict)
     if not collection.sets:
         skipped = f"{len(collection.skipped)} inputs skipped as damaged"
-        raise UserError(f"No heatmaps found in {where_of(options)} with {filters.describe()} ({skipped}): check the source and the filters.")
+        raise UserError(f"No heatmaps found in {source.where} with {filters.describe()} ({skipped}): check the source and the filters.")
     settings = StatisticsSettings(**OmegaConf.to_container(cfg.statistics, resolve=True))
     analysis = analyze_collection(collection, load_families(dict(cfg.masks)), threshold, cfg.progress, cfg.min_count)
-    description = {"source": f"{options['kind']} ({where_of(options)})", "filters": filters.describe()}
-    if options.get("latest"):
+    description = {"source": f"{source.kind} ({source.where})", "filters": filters.describe()}
+    if latest:
         description["runs"] = f"the newest per network, method, fold and dataset (source.latest=true; {len(collection.superseded)} older sets left out)"
     statistics = None
     if settings.enabled:
-        baselines = random_weight_sets(cfg.baseline, options.get("label", "{model}{guidance}"), analysis)
+        baselines = random_weight_sets(cfg.baseline, getattr(source, "label", DEFAULT_LABEL), analysis)
         statistics = compute_statistics(analysis, settings, baselines)
     made = {"command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "config": OmegaConf.to_yaml(cfg, resolve=True)}
     directory = write_report(analysis, cfg.report_dir, f"ferlens report {cfg.name}", description, statistics, made)
@@ -67,15 +76,24 @@ def run(cfg: DictConfig) -> Analysis:
     return analysis
 
 
-def where_of(options: dict) -> str:
-    """The place a source reads from, for the report header."""
-    return str(options.get("paths") or options.get("root") or options.get("project"))
-
-
 @hydra.main(version_base="1.3", config_path="configs", config_name="analyze")
 def main(cfg: DictConfig) -> None:
-    with exit_on_user_error():
-        run(cfg)
+    from hydra.core.hydra_config import HydraConfig
+
+    try:
+        with exit_on_user_error():
+            check_values(cfg, "analyze")
+            run(cfg)
+    finally:
+        remove_unwritten_report(Path(HydraConfig.get().runtime.output_dir))
+
+
+def remove_unwritten_report(directory: Path) -> None:
+    """Remove the report directory Hydra made for a run that wrote no report (it holds only
+    Hydra's ``.hydra/`` and the log): a failed analysis leaves no empty ``reports/<name>/``
+    behind (its one sentence is on the console)."""
+    if directory.is_dir() and all(path.name in (".hydra", "analyze.log") for path in directory.iterdir()):
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def cli() -> None:
@@ -84,6 +102,7 @@ def cli() -> None:
         unknown = unknown_option_message(sys.argv[1:], CONFIGS, "analyze")
         if unknown:
             raise UserError(unknown)
+        check_command_line(sys.argv[1:], CONFIGS, "analyze")
     register_help_resolver(CONFIGS)
     main()
 

@@ -16,7 +16,9 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+from ferlens.jobs.config_check import check_command_line, check_values
 from ferlens.jobs.config_help import register_help_resolver, unknown_option_message
+from ferlens.jobs.config_resolvers import register_config_resolvers
 from ferlens.jobs.explain import explain_arguments
 from ferlens.jobs.resume import resume_arguments
 from ferlens.user_errors import UserError, exit_on_user_error
@@ -26,6 +28,8 @@ CONFIGS = Path(__file__).resolve().parent / "configs"
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    with exit_on_user_error():
+        check_values(cfg, "train")  # each job of a multirun too, before torch loads
     from ferlens.training import job  # torch and Lightning load only for a job, not for --help or --cfg
 
     return job(cfg)
@@ -39,6 +43,8 @@ def cli() -> None:
         unknown = unknown_option_message(sys.argv[1:], CONFIGS, "train")
         if unknown:
             raise UserError(unknown)
+        register_config_resolvers()
+        check_command_line(sys.argv[1:], CONFIGS, "train")
     register_help_resolver(CONFIGS)
     main()
 

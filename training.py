@@ -24,12 +24,12 @@ from omegaconf import DictConfig, OmegaConf
 from ferlens.callbacks.checkpoints import best_checkpoint_callback
 from ferlens.callbacks.global_saliency import GlobalSaliency
 from ferlens.formats.heatmap_artifact import read_artifact
+from ferlens.jobs.config_resolvers import register_config_resolvers
 from ferlens.jobs.console_log import FILE_ONLY
 from ferlens.jobs.ddp import ddp_job_scope
 from ferlens.jobs.overrides import refuse_unread_additions
 from ferlens.jobs.run_directory import completion, last_checkpoint, mark_completed, wandb_run_id
 from ferlens.jobs.summary import HeatmapSummary, print_summary
-from ferlens.networks.registry import resolve_data_config
 from ferlens.scoring.quick import score_artifact
 from ferlens.user_errors import UserError, exit_on_user_error
 
@@ -53,17 +53,6 @@ def _load_initial_weights(module: L.LightningModule, checkpoint: str) -> None:
     module.initial_checkpoint = str(path.resolve())
 
 
-def resolve_model_inputs(cfg: DictConfig) -> None:
-    """Fill ``model.input_size`` and ``model.normalization`` with the network's own values
-    where the config leaves them null (the network's data config is the one source of truth;
-    the data config reads them through ``${model.input_size}``)."""
-    net = OmegaConf.to_container(cfg.model.net, resolve=True)
-    extra = {key: value for key, value in net.items() if key not in ("name", "pretrained", "weights")}
-    data_config = resolve_data_config(net["name"], input_size=cfg.model.input_size, normalization=cfg.model.normalization, **extra)
-    OmegaConf.update(cfg, "model.input_size", data_config.input_size)
-    OmegaConf.update(cfg, "model.normalization", data_config.normalization)
-
-
 def _check_command_line(cfg: DictConfig) -> None:
     """Refuse ``+key=`` additions that nothing reads (``jobs.overrides``)."""
     from hydra.core.hydra_config import HydraConfig
@@ -73,19 +62,25 @@ def _check_command_line(cfg: DictConfig) -> None:
         refuse_unread_additions(list(hydra_cfg.overrides.task), cfg, set(hydra_cfg.runtime.choices))
 
 
-def _use_run_wandb_id(cfg: DictConfig) -> None:
-    """Give the W&B logger the run directory's one W&B id (``resume="allow"``), so that a
-    resumed run continues its W&B run instead of starting a second one. Only rank 0 logs to
-    W&B, so only rank 0 makes the id (ranks started together by SLURM would race)."""
-    if cfg.get("logger") and cfg.logger.get("wandb") is not None and rank_zero_only.rank == 0:
-        OmegaConf.update(cfg, "logger.wandb.id", wandb_run_id(cfg.paths.output_dir), force_add=True)
-        OmegaConf.update(cfg, "logger.wandb.resume", "allow", force_add=True)
+def _instantiate_loggers(cfg: DictConfig) -> list:
+    """The ``logger`` group's loggers. The W&B logger gets the run directory's one W&B id
+    (``resume="allow"``), so that a resumed run continues its W&B run instead of starting a
+    second one. Only rank 0 logs to W&B, so only rank 0 makes the id (ranks started together
+    by SLURM would race)."""
+    loggers = []
+    for name, item in (cfg.get("logger") or {}).items():
+        if item is None or "_target_" not in item:
+            continue
+        same_run = {"id": wandb_run_id(cfg.paths.output_dir), "resume": "allow"} if name == "wandb" and rank_zero_only.rank == 0 else {}
+        loggers.append(hydra.utils.instantiate(item, **same_run))
+    return loggers
 
 
 def headline(cfg: DictConfig, module: L.LightningModule) -> str:
     """The run in one line: network (parameters, input side, normalization), data and
     split, schedule, seed, explainers, AU guidance, output directory."""
     parameters = sum(parameter.numel() for parameter in module.parameters())
+    inputs = module.net.data_config
     size = f"{parameters / 1e6:.1f} M" if parameters >= 1e6 else f"{parameters / 1e3:.0f} K"
     split = f"fold {cfg.data.fold}/{cfg.data.num_folds}" if cfg.data.get("split") == "kfold" else f"{cfg.data.get('split')} split"
     saliency = ", ".join(cfg.get("saliency") or {}) or "none"
@@ -93,7 +88,7 @@ def headline(cfg: DictConfig, module: L.LightningModule) -> str:
     guidance = f"AU guidance weight {weight:g}" if weight else "no AU guidance"
     schedule = f"{cfg.trainer.max_epochs} epochs, batch {cfg.data.batch_size}" if cfg.train else "no training (train=false)"
     return (
-        f"ferlens: {cfg.model.net.name} ({size} parameters, {cfg.model.input_size} px, {cfg.model.normalization}) on {cfg.data.name} {split}; "
+        f"ferlens: {cfg.model.net.name} ({size} parameters, {inputs.input_size} px, {inputs.normalization}) on {cfg.data.name} {split}; "
         f"{schedule}; seed {cfg.seed}; heatmaps: {saliency}; {guidance}; output {cfg.paths.output_dir}"
     )
 
@@ -120,16 +115,12 @@ def run(cfg: DictConfig) -> dict[str, float]:
     resume_from = last_checkpoint(cfg.paths.output_dir) if cfg.train else None
     if resume_from is not None:
         log.info("Resuming from %s", resume_from)
-    _use_run_wandb_id(cfg)
     L.seed_everything(cfg.seed, workers=True)
-    resolve_model_inputs(cfg)
-    if cfg.model.get("au_guidance") and cfg.model.au_guidance.weight > 0:
-        OmegaConf.update(cfg, "data.au_maps", "all")  # AU guidance reads the training batches' AU maps
     datamodule = hydra.utils.instantiate(cfg.data)
     module = hydra.utils.instantiate(cfg.model, num_classes=datamodule.num_classes, class_names=datamodule.class_names, _convert_="all")
     if cfg.init_from:
         _load_initial_weights(module, cfg.init_from)
-    loggers = _instantiate_group(cfg.get("logger"))
+    loggers = _instantiate_loggers(cfg)
     callbacks = [c for c in _instantiate_group(cfg.get("callbacks")) if loggers or not isinstance(c, LearningRateMonitor)]
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     if trainer.is_global_zero:
@@ -200,6 +191,7 @@ def job(cfg: DictConfig) -> float | None:
     resume command already logged), a user mistake exits with its one sentence. Returns the
     best validation accuracy (the value a Hydra sweeper optimises)."""
     _route_library_output()
+    register_config_resolvers()  # again in a launcher's worker process
     with ddp_job_scope(), exit_on_user_error():
         try:
             results = run(cfg)

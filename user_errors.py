@@ -5,10 +5,16 @@ the one-sentence message for it, and the one exit every entry point takes on it
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Iterator
 
+from hydra.errors import InstantiationException
 from omegaconf.errors import MissingMandatoryValue
+
+#: Hydra's message for a ``_target_`` that does not import, and the config key it sits under.
+_UNLOCATED_TARGET = re.compile(r"Error locating target '(?P<target>[^']+)'")
+_FULL_KEY = re.compile(r"full_key: (?P<key>\S+)")
 
 
 class UserError(Exception):
@@ -24,6 +30,11 @@ def user_message(error: BaseException) -> str | None:
             return str(cause)
         if isinstance(cause, MissingMandatoryValue):
             return f"The setting '{cause.full_key}' is required: add {cause.full_key}=<value> to the command line."
+        unlocated = _UNLOCATED_TARGET.search(str(cause)) if isinstance(cause, InstantiationException) else None
+        if unlocated:
+            under = _FULL_KEY.search(str(cause))
+            key = f"{under['key']}._target_" if under else "_target_"
+            return f"{key}={unlocated['target']} names nothing importable: check its spelling (a class such as torch.optim.Adam)."
         cause = cause.__cause__ or cause.__context__
     return None
 

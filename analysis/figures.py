@@ -194,22 +194,45 @@ def specificity_matrices(matrices: dict[str, tuple[list[str], np.ndarray]], metr
     return figure
 
 
+#: Columns of the distance-matrix grid, and the side of one matrix cell in inches.
+DISTANCE_COLUMNS = 3
+DISTANCE_CELL_INCHES = 0.34
+
+
 def distance_matrices(clusterings: dict[str, Clustering]) -> Figure:
-    """One 1 - r matrix per expression, rows and columns in label order, values printed."""
-    figure = Figure(figsize=(3.0 * len(clusterings), 3.2), layout="tight")
-    axes = figure.subplots(1, len(clusterings), squeeze=False)
-    for axis, (expression, clustering) in zip(axes[0], clusterings.items(), strict=True):
+    """One 1 - r matrix per expression, rows and columns in label order, in a grid of
+    ``DISTANCE_COLUMNS`` columns sized so that every value prints legibly (at least 6 pt for
+    up to 12 networks), on one shared colour scale with its colorbar."""
+    sizes = [len(clustering.labels) for clustering in clusterings.values()]
+    networks = max(sizes, default=1) or 1
+    columns = min(DISTANCE_COLUMNS, max(1, len(clusterings)))
+    rows = -(-max(1, len(clusterings)) // columns)
+    label_room = 1.1 + 0.06 * max((len(label) for c in clusterings.values() for label in c.labels), default=0)  # inches for the tick labels
+    panel = networks * DISTANCE_CELL_INCHES + label_room
+    figure = Figure(figsize=(columns * panel + 0.9, rows * (panel + 0.3)), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False)
+    highest = max([float(c.distances.max()) for c in clusterings.values() if len(c.labels)] + [1e-9])
+    value_size = max(6.0, min(9.0, 72 * DISTANCE_CELL_INCHES * 0.3))
+    image = None
+    for axis in axes.flat[len(clusterings):]:
+        axis.axis("off")
+    for axis, (expression, clustering) in zip(axes.flat, clusterings.items(), strict=False):
         size = len(clustering.labels)
-        axis.set_title(expression, fontsize=8)
+        axis.set_title(expression, fontsize=10)
         if size == 0:
-            axis.text(0.5, 0.5, "no network", ha="center", va="center", fontsize=8)
+            axis.text(0.5, 0.5, "no network", ha="center", va="center", fontsize=9)
             axis.axis("off")
             continue
-        axis.imshow(clustering.distances, cmap="viridis", vmin=0, vmax=max(1e-9, float(clustering.distances.max())))
-        axis.set_xticks(range(size), clustering.labels, rotation=90, fontsize=6)
-        axis.set_yticks(range(size), clustering.labels, fontsize=6)
+        image = axis.imshow(clustering.distances, cmap="viridis", vmin=0, vmax=highest)
+        axis.set_xticks(range(size), clustering.labels, rotation=90, fontsize=8)
+        axis.set_yticks(range(size), clustering.labels, fontsize=8)
         if size <= 12:
             for i in range(size):
                 for j in range(size):
-                    axis.text(j, i, f"{clustering.distances[i, j]:.2f}", ha="center", va="center", fontsize=4.5, color="white")
+                    shade = "black" if clustering.distances[i, j] > 0.6 * highest else "white"
+                    axis.text(j, i, f"{clustering.distances[i, j]:.2f}", ha="center", va="center", fontsize=value_size, color=shade)
+    if image is not None:
+        colorbar = figure.colorbar(image, ax=axes, shrink=0.6, fraction=0.03)
+        colorbar.set_label("1 - Pearson r between the pooled heatmaps", fontsize=9)
+        colorbar.ax.tick_params(labelsize=8)
     return figure

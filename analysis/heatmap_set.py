@@ -9,6 +9,7 @@ import numpy as np
 
 from ferlens.formats.evidence import ImageEvidence
 from ferlens.formats.heatmap_artifact import stretch
+from ferlens.formats.manifest import HeatmapManifest, RunInfo
 
 POOLED = "pooled"  # the fold label of a heatmap set pooled over all folds
 #: how ``pool_folds`` pooled a network's folds: their class means weighted by image counts
@@ -31,7 +32,7 @@ class HeatmapSet:
     origin: where it came from (directory, file pattern or W&B artifact name), for messages.
     from_gray: the heatmaps are stored gray images / 255 (the study's PNG layout); they are
         scored as stored, not stretched again.
-    manifest: the artifact's manifest (empty for the study's PNG layout).
+    manifest: the artifact's manifest (None for the study's PNG layout and pooled sets).
     started: when its run started (manifest ``run.started``), else when its artifact was
         written (directory mtime, W&B creation time), else None: ``source.latest`` keeps the newest.
     evidence: the per-image maps behind the class means (artifacts of ferlens 0.2.0 on; for
@@ -50,7 +51,7 @@ class HeatmapSet:
     template: dict = field(default_factory=dict)
     origin: str = ""
     from_gray: bool = False
-    manifest: dict = field(default_factory=dict)
+    manifest: HeatmapManifest | None = None
     started: datetime | None = None
     evidence: ImageEvidence | None = None
     pooling: str | None = None
@@ -69,9 +70,9 @@ class HeatmapSet:
         return [count < min_count for count in self.counts]
 
     @property
-    def run(self) -> dict:
-        """The manifest's run fields (model, dataset, seed, dir, started, W&B id ...)."""
-        return self.manifest.get("run") or {}
+    def run(self) -> RunInfo | None:
+        """The manifest's run (model, dataset, seed, dir, started, W&B id ...); None without a manifest."""
+        return None if self.manifest is None else self.manifest.run
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -48,9 +48,9 @@ def run_truth(run_dir: str | Path, min_share: float = 0.25) -> np.ndarray:
         raise UserError(f"'{run_dir}' has no .hydra/config.yaml: give the directory of a train.py run.")
     config = OmegaConf.load(config_path)
     manifest = read_artifact(artifact_directories(run_dir)[0]).manifest
-    split = (manifest.get("selection") or {}).get("split") or "val"
+    split = manifest.selection.split or "val"
     if config.model.get("input_size") is None:
-        input_size = manifest["run"].get("input_size")
+        input_size = manifest.run.input_size
         if input_size is None:
             raise UserError(f"The run in '{run_dir}' records no input size (config or artifact): rerun it with this ferlens.")
         OmegaConf.update(config, "model.input_size", input_size)
@@ -92,7 +92,7 @@ def method_summary(directory: Path, truth: np.ndarray, prefix: str = "") -> dict
     all the classes' regions (``own_best``) and the exact permutation p of the region labels
     (``specificity_p``; analysis/statistics/specificity.py)."""
     artifact = read_artifact(directory)
-    counts = [int(artifact.manifest["counts"][name]) for name in artifact.classes]
+    counts = artifact.manifest.class_counts()
     scores = score_against_truth(artifact.heatmaps, truth, counts)
     present = scores.dropna(subset=["iou"])
     row = {"classes": len(present), "peaks_inside": int(present.pointing_game.sum()), "mean_iou": float(present.iou.mean())}

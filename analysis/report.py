@@ -205,8 +205,8 @@ def explained_splits(analysis: Analysis) -> str:
     """Which split each method's heatmaps explained (the manifests' ``selection.split``)."""
     splits: dict[str, set[str]] = {}
     for heatmap_set in analysis.sets:
-        if heatmap_set.fold != POOLED or heatmap_set.manifest:
-            split = (heatmap_set.manifest.get("selection") or {}).get("split") or "not recorded"
+        if heatmap_set.fold != POOLED or heatmap_set.manifest is not None:
+            split = (heatmap_set.manifest.selection.split if heatmap_set.manifest is not None else None) or "not recorded"
             splits.setdefault(heatmap_set.method, set()).add(split)
     return "; ".join(f"{method}: {', '.join(sorted(names))}" for method, names in splits.items())
 

@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ferlens.analysis.heatmap_set import POOLED
+from ferlens.formats.manifest import FaithfulnessCheck, RandomisationCheck
 
 FAITHFULNESS_COLUMNS = {
     "deletion_auc": "deletion AUC (lower = more faithful)",
@@ -26,9 +27,19 @@ def _fold_sets(analysis, method: str) -> dict[str, list]:
     """Per network: the method's sets as the sources gave them (the folds, or the one pooled set)."""
     chosen: dict[str, list] = {}
     for heatmap_set in analysis.sets:
-        if heatmap_set.method == method and (heatmap_set.fold != POOLED or heatmap_set.manifest):
+        if heatmap_set.method == method and (heatmap_set.fold != POOLED or heatmap_set.manifest is not None):
             chosen.setdefault(heatmap_set.network, []).append(heatmap_set)
     return chosen
+
+
+def _faithfulness(sets: list) -> list[FaithfulnessCheck]:
+    """The faithfulness checks the sets' manifests carry."""
+    return [s.manifest.faithfulness for s in sets if s.manifest is not None and s.manifest.faithfulness is not None]
+
+
+def _randomisation(sets: list) -> RandomisationCheck | None:
+    """The first randomisation check the sets' manifests carry, else None."""
+    return next((s.manifest.randomisation for s in sets if s.manifest is not None and s.manifest.randomisation is not None), None)
 
 
 def faithfulness_table(analysis, method: str, family: str) -> pd.DataFrame | None:
@@ -38,11 +49,11 @@ def faithfulness_table(analysis, method: str, family: str) -> pd.DataFrame | Non
     rows = {}
     scores = analysis.scores[(analysis.scores.method == method) & (analysis.scores.fold == POOLED) & (analysis.scores.mask_family == family)]
     for network, sets in _fold_sets(analysis, method).items():
-        entries = [s.manifest["faithfulness"] for s in sets if "faithfulness" in s.manifest]
+        entries = _faithfulness(sets)
         if not entries:
             continue
-        weights = np.array([entry["overall"]["counts"] for entry in entries], np.float64)
-        row = {label: float(np.average([entry["overall"][name] for entry in entries], weights=weights)) for name, label in FAITHFULNESS_COLUMNS.items()}
+        weights = np.array([entry.overall["counts"] for entry in entries], np.float64)
+        row = {label: float(np.average([entry.overall[name] for entry in entries], weights=weights)) for name, label in FAITHFULNESS_COLUMNS.items()}
         row["images"] = int(weights.sum())
         for metric in LOCALISATION_BESIDE:
             row[f"{metric} ({family})"] = float(scores[(scores.network == network) & (scores.metric == metric)].value.mean())
@@ -55,17 +66,17 @@ def randomisation_table(analysis, method: str) -> pd.DataFrame | None:
     the verdict): the check of each artifact (the first fold's when there are several)."""
     rows = {}
     for network, sets in _fold_sets(analysis, method).items():
-        entry = next((s.manifest["randomisation"] for s in sets if "randomisation" in s.manifest), None)
+        entry = _randomisation(sets)
         if entry is None:
             continue
-        overall = entry["overall"]
+        overall = entry.overall
         rows[network] = {
-            "layers": len(entry["layers"]),
+            "layers": len(entry.layers),
             "images": int(overall["counts"]),
-            "Spearman, all layers randomised": entry["fully_randomised_spearman"],
+            "Spearman, all layers randomised": entry.fully_randomised_spearman,
             "SSIM, all layers randomised": float(overall["cascading_ssim"][-1]),
             "Spearman, output layer alone": float(overall["independent_spearman"][0]),
-            "verdict": FAILS if entry["fails"] else PASSES,
+            "verdict": FAILS if entry.fails else PASSES,
         }
     return pd.DataFrame.from_dict(rows, orient="index") if rows else None
 
@@ -75,9 +86,9 @@ def randomisation_curves(analysis, method: str) -> Figure | None:
     (cascading), one line per network; None when no artifact carries the check."""
     curves = {}
     for network, sets in _fold_sets(analysis, method).items():
-        entry = next((s.manifest["randomisation"] for s in sets if "randomisation" in s.manifest), None)
+        entry = _randomisation(sets)
         if entry is not None:
-            curves[network] = (np.asarray(entry["overall"]["cascading_spearman"], float), entry["threshold"])
+            curves[network] = (np.asarray(entry.overall["cascading_spearman"], float), entry.threshold)
     if not curves:
         return None
     figure = Figure(figsize=(6.0, 3.6), layout="constrained")

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
@@ -64,7 +65,7 @@ def loop_overhead(name: str, batch: int, batches: int) -> tuple[float, float]:
 
     def fresh() -> FERModule:
         torch.manual_seed(0)
-        return FERModule({"name": name}, 6, CLASSES, optimizer={"name": "Adam", "lr": 1e-4})
+        return FERModule({"name": name}, 6, CLASSES, optimizer=functools.partial(torch.optim.Adam, lr=1e-4))
 
     module = fresh()
     optimizer = module.configure_optimizers()

@@ -37,14 +37,14 @@ def stages(root: Path, resamples: int) -> dict[str, float]:
     import warnings
 
     from ferlens.analysis.pipeline import analyze_collection
-    from ferlens.analysis.sources import collect
+    from ferlens.analysis.sources import LocalSource
     from ferlens.analysis.sources.base import Filters
     from ferlens.analysis.statistics import StatisticsSettings, compute_statistics
     from ferlens.scoring.masks import load_families
     from ferlens.scoring.scores import Threshold
 
     started = time.perf_counter()
-    collection = collect("local", {"paths": [str(root)]}, Filters())
+    collection = LocalSource(paths=[str(root)]).collect(Filters())
     analysis = analyze_collection(collection, load_families({"ekman": "ekman", "au": "au"}), Threshold(), progress=False)
     read = time.perf_counter() - started
     started = time.perf_counter()

@@ -39,7 +39,8 @@ from ferlens.callbacks.sanity import FaithfulnessSettings, RandomisationSettings
 from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
 from ferlens.faces.warp import TemplateWarper
 from ferlens.formats.evidence import ImageEvidence, evidence_from_maps
-from ferlens.formats.heatmap_artifact import ARTIFACT_TYPE, write_artifact
+from ferlens.formats.heatmap_artifact import ARTIFACT_TYPE, read_manifest, write_artifact
+from ferlens.formats.manifest import HeatmapManifest, RunInfo, SaliencyInfo, SelectionInfo, WarpInfo, WeightsInfo
 from ferlens.formats.template_figure import heatmap_figure
 from ferlens.saliency import build_explainer
 from ferlens.user_errors import UserError
@@ -181,10 +182,10 @@ class GlobalSaliency(L.Callback):
             return
         if trainer.state.fn == "validate":
             checkpoint = getattr(pl_module, "initial_checkpoint", None)
-            weights = {"source": "given weights", "checkpoint": checkpoint, "epoch": trainer.current_epoch, "val_acc": _metric(trainer, "val/acc")}
+            weights = WeightsInfo(source="given weights", checkpoint=checkpoint, epoch=trainer.current_epoch, val_acc=_metric(trainer, "val/acc"))
             self.explain(trainer, pl_module, weights, subdirectory=None)
         elif self.epochs is not None and trainer.current_epoch in self.epochs:
-            weights = {"source": f"epoch {trainer.current_epoch}", "checkpoint": None, "epoch": trainer.current_epoch, "val_acc": _metric(trainer, "val/acc")}
+            weights = WeightsInfo(source=f"epoch {trainer.current_epoch}", epoch=trainer.current_epoch, val_acc=_metric(trainer, "val/acc"))
             self.explain(trainer, pl_module, weights, subdirectory=f"epoch={trainer.current_epoch}")
             self._explained_epochs.add(trainer.current_epoch)
 
@@ -202,12 +203,13 @@ class GlobalSaliency(L.Callback):
             if best:
                 state = torch.load(best, map_location=pl_module.device, weights_only=True)
                 pl_module.load_state_dict(state["state_dict"])
-                weights = {"source": "best checkpoint", "checkpoint": str(Path(best).resolve()), "epoch": int(state["epoch"])}
-                weights["val_acc"] = _number(checkpoint.best_model_score)
+                weights = WeightsInfo(
+                    source="best checkpoint", checkpoint=str(Path(best).resolve()), epoch=int(state["epoch"]), val_acc=_number(checkpoint.best_model_score)
+                )
             else:
                 if trainer.is_global_zero:
                     log.warning("GlobalSaliency: no best checkpoint (no ModelCheckpoint monitoring a metric): explaining the final weights.")
-                weights = {"source": "final weights", "checkpoint": None, "epoch": trainer.current_epoch - 1, "val_acc": _metric(trainer, "val/acc")}
+                weights = WeightsInfo(source="final weights", epoch=trainer.current_epoch - 1, val_acc=_metric(trainer, "val/acc"))
             self.explain(trainer, pl_module, weights, subdirectory=None)
         finally:
             pl_module.load_state_dict(final)
@@ -235,7 +237,7 @@ class GlobalSaliency(L.Callback):
         local = torch.cat(records).numpy() if records else np.zeros((0, 3), np.int64)
         return np.concatenate(_gather(local))
 
-    def explain(self, trainer: L.Trainer, pl_module: L.LightningModule, weights: dict[str, Any], subdirectory: str | None) -> None:
+    def explain(self, trainer: L.Trainer, pl_module: L.LightningModule, weights: WeightsInfo, subdirectory: str | None) -> None:
         """Select, explain, warp and accumulate the explained split's samples with every
         method (and their sanity checks), then write one artifact per method
         (``heatmaps/<key>[/<subdirectory>]``)."""
@@ -262,7 +264,7 @@ class GlobalSaliency(L.Callback):
             sanity = SanityPass(len(class_names), self.faithfulness, self.randomisation, pl_module.net, sample, pl_module.device)
             skipped_here: list[int] = []
             shown = self.progress and trainer.is_global_zero
-            bar = tqdm(total=len(indices), desc=f"heatmaps {key} ({weights['source']}, {split} split)", unit="image", disable=not shown)
+            bar = tqdm(total=len(indices), desc=f"heatmaps {key} ({weights.source}, {split} split)", unit="image", disable=not shown)
             for start in range(0, len(mine_indices), self.batch_size):
                 items = [dataset[position[int(i)]] for i in mine_indices[start : start + self.batch_size]]
                 images = torch.stack([item["image"] for item in items]).to(pl_module.device)
@@ -325,7 +327,7 @@ class GlobalSaliency(L.Callback):
         directory: Path,
         key: str,
         explainer: Any,
-        weights: dict[str, Any],
+        weights: WeightsInfo,
         means: np.ndarray,
         counts: list[int],
         zero_maps: list[int],
@@ -340,56 +342,55 @@ class GlobalSaliency(L.Callback):
         datamodule = trainer.datamodule
         wandb_run = next((logger.experiment for logger in trainer.loggers if isinstance(logger, WandbLogger)), None)
         data_config = pl_module.net.data_config
-        manifest = {
-            "run": {
-                "id": getattr(wandb_run, "id", None),
-                "name": getattr(wandb_run, "name", None),
-                "sweep": getattr(wandb_run, "sweep_id", None),  # set when a W&B agent started the run
-                "dir": str(self._run_dir(trainer)),  # the run's identity without W&B: its directory and start
-                "started": self.started,
-                "model": net.get("name", type(pl_module.net).__name__),
-                "pretrained": bool(net.get("pretrained", False)),
-                "dataset": getattr(datamodule, "name", None),
-                "fold": getattr(datamodule, "fold", None),
-                "seed": self.seed,
-                "epoch": weights["epoch"],
-                "input_size": data_config.input_size,
-                "normalization": data_config.normalization,
-                "mean": list(data_config.mean),
-                "std": list(data_config.std),
-                "au_guidance": float(getattr(getattr(pl_module, "au_guidance", None), "weight", 0.0)),
-                "au_layers": getattr(getattr(pl_module, "au_guidance", None), "layers", None),
-            },
-            "weights": weights,
-            "saliency": {"key": key, "method": explainer.name, "params": {k: v for k, v in vars(explainer).items() if isinstance(v, int | float | str | bool)}},
-            "selection": {
-                "split": explained["split"], "target": self.target, "correct_only": self.correct_only, "per_class": self.per_class, "seed": self.seed,
-            },  # fmt: skip
-            "warp": {"mode": self.warp_mode, "triangulation": self.triangulation},
-            "skipped_no_landmarks": len(skipped),
-            "face_preparation": getattr(datamodule, "face_preparation", None),  # per class: images, prepared, dropped (real datasets)
-            "skipped_samples": _name_list(trainer, skipped),
-            "code_version": code_version(),
-        }
+        au_guidance = getattr(pl_module, "au_guidance", None)
         class_names = list(pl_module.class_names)
-        manifest["zero_maps"] = dict(zip(class_names, zero_maps, strict=True))
-        manifest["correct_share"] = correct_shares(evidence, class_names)
-        manifest.update(explained["checks"])
+        manifest = HeatmapManifest(
+            run=RunInfo(
+                id=getattr(wandb_run, "id", None),
+                name=getattr(wandb_run, "name", None),
+                sweep=getattr(wandb_run, "sweep_id", None),  # set when a W&B agent started the run
+                dir=str(self._run_dir(trainer)),  # the run's identity without W&B: its directory and start
+                started=self.started,
+                model=net.get("name", type(pl_module.net).__name__),
+                pretrained=bool(net.get("pretrained", False)),
+                dataset=getattr(datamodule, "name", None),
+                fold=getattr(datamodule, "fold", None),
+                seed=self.seed,
+                epoch=weights.epoch,
+                input_size=data_config.input_size,
+                normalization=data_config.normalization,
+                mean=tuple(data_config.mean),
+                std=tuple(data_config.std),
+                au_guidance=float(getattr(au_guidance, "weight", 0.0)),
+                au_layers=tuple(au_guidance.layers) if getattr(au_guidance, "layers", None) else None,
+            ),
+            weights=weights,
+            saliency=SaliencyInfo(key=key, method=explainer.name, params={k: v for k, v in vars(explainer).items() if isinstance(v, int | float | str | bool)}),
+            selection=SelectionInfo(split=explained["split"], target=self.target, correct_only=self.correct_only, per_class=self.per_class, seed=self.seed),
+            warp=WarpInfo(mode=self.warp_mode, triangulation=self.triangulation),
+            skipped_no_landmarks=len(skipped),
+            face_preparation=getattr(datamodule, "face_preparation", None),  # per class: images, prepared, dropped (real datasets)
+            skipped_samples=tuple(_name_list(trainer, skipped)),
+            code_version=code_version(),
+            zero_maps=dict(zip(class_names, zero_maps, strict=True)),
+            correct_share=correct_shares(evidence, class_names),
+            **explained["checks"],
+        )
         if sum(zero_maps):
-            log.warning("GlobalSaliency %s: %d of %d maps are zero everywhere (no evidence): %s", key, sum(zero_maps), sum(counts), manifest["zero_maps"])
+            log.warning("GlobalSaliency %s: %d of %d maps are zero everywhere (no evidence): %s", key, sum(zero_maps), sum(counts), manifest.zero_maps)
         write_artifact(directory, means, counts, class_names, manifest, evidence)
-        title = f"{manifest['run']['model']} {key}, {weights['source']} (epoch {weights['epoch']}), {explained['split']} split"
+        title = f"{manifest.run.model} {key}, {weights.source} (epoch {weights.epoch}), {explained['split']} split"
         figure = heatmap_figure(means, class_names, counts, title)
         figure.savefig(directory / "overview.png", dpi=120)
-        if "randomisation" in manifest:
-            write_randomisation_figure(directory, manifest["randomisation"], f"{manifest['run']['model']} {key}, {explained['split']} split")
+        if manifest.randomisation is not None:
+            write_randomisation_figure(directory, manifest.randomisation, f"{manifest.run.model} {key}, {explained['split']} split")
         self.written.setdefault(key, []).append(directory)
-        log.info("global %s heatmaps of the %s (counts %s, %d skipped) written to %s", key, weights["source"], counts, len(skipped), directory)
+        log.info("global %s heatmaps of the %s (counts %s, %d skipped) written to %s", key, weights.source, counts, len(skipped), directory)
         if wandb_run is not None:
             import wandb
 
             name = f"heatmaps-{wandb_run.id}-{key}" + (f"-{directory.name}" if directory.name != key else "")
-            artifact = wandb.Artifact(name.replace("=", "-"), type=ARTIFACT_TYPE, metadata=manifest)
+            artifact = wandb.Artifact(name.replace("=", "-"), type=ARTIFACT_TYPE, metadata=read_manifest(directory).to_dict())  # the manifest as written
             artifact.add_dir(str(directory))
             wandb_run.log_artifact(artifact)
             wandb_run.log({f"heatmaps/{key}": wandb.Image(figure)})

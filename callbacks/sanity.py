@@ -27,6 +27,7 @@ from torch import nn
 
 from ferlens.callbacks.faithfulness_accumulator import FaithfulnessAccumulator
 from ferlens.callbacks.randomisation_accumulator import RandomisationAccumulator
+from ferlens.formats.manifest import FaithfulnessCheck, RandomisationCheck
 from ferlens.saliency.faithfulness import DELETION_STEPS, ROAD_FRACTIONS, ROAD_NOISE, deletion_insertion, road
 from ferlens.saliency.randomisation import DRAWS, FAILURE_THRESHOLD, MODES, fails_randomisation_check, model_parameter_randomisation, randomisation_layers
 from ferlens.user_errors import UserError
@@ -105,35 +106,36 @@ class SanityPass:
             scores = model_parameter_randomisation(net, explainer, images[chosen], targets[chosen], settings.seed, settings.draws)
             self.randomised.update(scores, targets[chosen])
 
-    def results(self, class_names: list[str]) -> dict[str, Any]:
-        """The manifest entries (``faithfulness``, ``randomisation``); every rank must call it."""
-        entries: dict[str, Any] = {}
+    def results(self, class_names: list[str]) -> dict[str, FaithfulnessCheck | RandomisationCheck]:
+        """The manifest entries (``faithfulness``, ``randomisation``: the checks that ran, as
+        keyword arguments of ``HeatmapManifest``); every rank must call it."""
+        entries: dict[str, FaithfulnessCheck | RandomisationCheck] = {}
         if self.faithful is not None:
             computed = self.faithful.compute()
             settings = self.faithfulness
-            entries["faithfulness"] = {
-                "steps": settings.steps,
-                "fractions": list(settings.fractions),
-                "noise": settings.noise,
-                "baseline": "black (0)",
-                "per_class": _per_class(computed["per_class"], class_names),
-                "overall": _plain(computed["overall"]),
-            }
+            entries["faithfulness"] = FaithfulnessCheck(
+                steps=settings.steps,
+                fractions=settings.fractions,
+                noise=float(settings.noise),
+                baseline="black (0)",
+                per_class=_per_class(computed["per_class"], class_names),
+                overall=_plain(computed["overall"]),
+            )
         if self.randomised is not None:
             computed = self.randomised.compute()
             settings = self.randomisation
             overall = computed["overall"]
             full = float(overall["cascading_spearman"][-1])  # every layer randomised
-            entries["randomisation"] = {
-                "layers": list(self.layers.layers),
-                "skipped": list(self.layers.skipped),
-                "draws": settings.draws,
-                "threshold": settings.threshold,
-                "per_class": _per_class(computed["per_class"], class_names),
-                "overall": _plain(overall),
-                "fully_randomised_spearman": full,
-                "fails": fails_randomisation_check(full, settings.threshold),
-            }
+            entries["randomisation"] = RandomisationCheck(
+                layers=tuple(self.layers.layers),
+                skipped=tuple(self.layers.skipped),
+                draws=settings.draws,
+                threshold=float(settings.threshold),
+                per_class=_per_class(computed["per_class"], class_names),
+                overall=_plain(overall),
+                fully_randomised_spearman=full,
+                fails=bool(fails_randomisation_check(full, settings.threshold)),
+            )
         return entries
 
 
@@ -146,19 +148,19 @@ def _per_class(values: dict[str, torch.Tensor], class_names: list[str]) -> dict[
     return {name: {key: value[c].tolist() for key, value in values.items()} for c, name in enumerate(class_names)}
 
 
-def randomisation_figure(entry: dict[str, Any], title: str) -> Figure:
+def randomisation_figure(entry: RandomisationCheck, title: str) -> Figure:
     """Spearman of the maps with the trained network's against the randomised depth (1 = the
     output layer), cascading and independent, one line per class and the mean over all
     images in black, the failure threshold dashed."""
     figure = Figure(figsize=(9.0, 3.4), layout="constrained")
     axes = figure.subplots(1, 2, sharey=True)
-    depth = np.arange(1, len(entry["layers"]) + 1)
+    depth = np.arange(1, len(entry.layers) + 1)
     for axis, mode in zip(axes, MODES, strict=True):
-        for name, values in entry["per_class"].items():
+        for name, values in entry.per_class.items():
             if values["counts"]:
                 axis.plot(depth, values[f"{mode}_spearman"], linewidth=0.8, alpha=0.7, label=name)
-        axis.plot(depth, entry["overall"][f"{mode}_spearman"], color="black", linewidth=2.0, label="all images")
-        axis.axhline(entry["threshold"], color="tab:red", linestyle="--", linewidth=0.8)
+        axis.plot(depth, entry.overall[f"{mode}_spearman"], color="black", linewidth=2.0, label="all images")
+        axis.axhline(entry.threshold, color="tab:red", linestyle="--", linewidth=0.8)
         axis.set_title(f"{mode} randomisation", fontsize=9)
         axis.set_xlabel("layers randomised, from the output" if mode == "cascading" else "the layer randomised (1 = the output layer)", fontsize=8)
         axis.set_ylim(-1.05, 1.05)
@@ -166,12 +168,12 @@ def randomisation_figure(entry: dict[str, Any], title: str) -> Figure:
         axis.tick_params(labelsize=7)
     axes[0].set_ylabel("Spearman r with the trained maps", fontsize=8)
     axes[1].legend(fontsize=6, loc="lower left")
-    verdict = "fails the model-randomisation check" if entry["fails"] else "passes the model-randomisation check"
-    figure.suptitle(f"{title}: {verdict} (fully randomised r = {entry['fully_randomised_spearman']:.2f}, threshold {entry['threshold']:g})", fontsize=9)
+    verdict = "fails the model-randomisation check" if entry.fails else "passes the model-randomisation check"
+    figure.suptitle(f"{title}: {verdict} (fully randomised r = {entry.fully_randomised_spearman:.2f}, threshold {entry.threshold:g})", fontsize=9)
     return figure
 
 
-def write_randomisation_figure(directory: Path, entry: dict[str, Any], title: str) -> Path:
+def write_randomisation_figure(directory: Path, entry: RandomisationCheck, title: str) -> Path:
     path = directory / RANDOMISATION_FIGURE
     randomisation_figure(entry, title).savefig(path, dpi=110)
     return path

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 class FERDataset(Dataset):
-    """Samples ``indices`` of a source as the dict of DESIGN.md: ``image`` [3, S, S] float,
+    """Samples ``indices`` of a source as the batch dict of docs/DESIGN.md: ``image`` [3, S, S] float,
     ``label`` int, ``landmarks`` [68, 2] float in the image tensor's pixels (NaN if
     unknown), ``subject`` str, ``index`` int (index in the source), ``position`` int (index
     in the split). With ``au_codebook``, also ``au_map`` [S, S] float in [0, 1], the AU map

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
+from ferlens.jobs.config_resolvers import register_config_resolvers
 from ferlens.user_errors import UserError, exit_on_user_error
 
 
@@ -26,6 +27,7 @@ def main(cfg: DictConfig) -> None:
 
 def cli() -> None:
     """The ``ferlens-prepare`` console script (``python -m datamodules.prepare``)."""
+    register_config_resolvers()
     main()
 
 

@@ -1,7 +1,7 @@
 """FACS action units as landmark displacements, and the expression prototypes built from them.
 
 Displacements are in face units (1.0 = jaw width, y down) at full intensity; a rendered
-AU also draws its texture cue (see ``face_drawing``). Prototypes follow SPEC.md
+AU also draws its texture cue (see ``face_drawing``). Prototypes follow docs/SPEC.md
 ("Facial expression prototypes").
 """
 
@@ -70,7 +70,7 @@ AU_DISPLACEMENTS: dict[int, Displacement] = {
     + _down([57, 66], 0.075),
 }
 
-#: Expression prototypes (SPEC.md); a class may have alternatives, one is drawn per image.
+#: Expression prototypes (docs/SPEC.md); a class may have alternatives, one is drawn per image.
 PROTOTYPES: dict[str, list[tuple[int, ...]]] = {
     "Anger": [(4, 5, 7, 23)],
     "Disgust": [(9, 15, 16), (9, 10)],

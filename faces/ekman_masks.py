@@ -3,7 +3,7 @@
 Each mask is a union of named face regions; a region is a list of filled triangles whose
 corners are template points (0-based indices into the 89 template points) or points built
 from them: ``XY(i, j)`` = (x of point i, y of point j) and ``Mid(i, j)`` = midpoint. The
-regions follow SPEC.md's description of each mask; the triangles are those of the study's
+regions follow docs/SPEC.md's description ("Ground-truth masks") of each mask; the triangles are those of the study's
 own masks, so that rendering at scale 1 reproduces its PNGs.
 """
 

@@ -13,6 +13,7 @@ significant digits instead of underflowing.
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -130,9 +131,10 @@ def write_evidence(path: str | Path, evidence: ImageEvidence) -> Path:
     return path
 
 
-def read_evidence(path: str | Path, classes: list[str], counts: dict[str, int]) -> ImageEvidence:
-    """Read and check ``evidence.npz`` against its artifact's classes and counts; anything
-    unreadable or inconsistent raises ``CorruptEvidenceError`` in one sentence."""
+def read_evidence(path: str | Path, classes: Sequence[str], counts: Mapping[str, int]) -> ImageEvidence:
+    """Read and check ``evidence.npz`` against its artifact's ``classes`` and ``counts`` (the
+    manifest's: images per class); anything unreadable or inconsistent raises
+    ``CorruptEvidenceError`` in one sentence."""
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as stored:

@@ -1,9 +1,9 @@
-"""The heatmap artifact of DESIGN.md, the seam between training and analysis.
+"""The heatmap artifact of docs/DESIGN.md ("The heatmap artifact"), the seam between training and analysis.
 
 heatmaps/<method>/
-  manifest.json   schema version, run, saliency, template, classes, counts per class,
-                  empty classes, skipped samples, selection policy, code version, sha256
-                  of every file
+  manifest.json   the typed, versioned ``formats.manifest.HeatmapManifest``: run, weights,
+                  saliency, selection, warp, template, classes, counts per class, empty
+                  classes, skipped samples, sanity checks, code version, sha256 of every file
   heatmaps.npy    float32 [classes, 275, 224]: per-class mean warped saliency, unstretched
   png/<Class>.png uint8 min-max stretched gray (paper-compatible)
   jet/<Class>.png colour (JET) version for people: the gray map with the template face
@@ -23,11 +23,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_NAME, TEMPLATE_WIDTH, template_points, template_sha256
+from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, template_points
 from ferlens.formats.evidence import EVIDENCE_BLOCK, EVIDENCE_FILE, EVIDENCE_HEIGHT, EVIDENCE_WIDTH, ImageEvidence, read_evidence, write_evidence
-from ferlens.user_errors import UserError
+from ferlens.formats.manifest import CorruptArtifactError, EvidenceInfo, HeatmapManifest, TemplateInfo
 
-SCHEMA_VERSION = 1
 ARTIFACT_TYPE = "global-heatmaps"
 #: dlib's 68-point groups (first, stop, closed) drawn as the face outline: jaw, brows, nose
 #: bridge, nostrils, eyes, outer and inner lips
@@ -45,22 +44,18 @@ FACE_OUTLINES = (
 WHITE = (255, 255, 255)
 
 
-class CorruptArtifactError(UserError):
-    """A heatmap artifact that fails its schema or checksum check."""
-
-
 @dataclass
 class HeatmapArtifact:
-    """Per-class mean heatmaps [C, 275, 224] with their ``manifest`` (dict) and, for
+    """Per-class mean heatmaps float32 [C, 275, 224] with their ``manifest`` and, for
     artifacts of ferlens 0.2.0 on, the per-image ``evidence`` behind them (else None)."""
 
     heatmaps: np.ndarray
-    manifest: dict
+    manifest: HeatmapManifest
     evidence: ImageEvidence | None = None
 
     @property
     def classes(self) -> list[str]:
-        return list(self.manifest["classes"])
+        return list(self.manifest.classes)
 
 
 def stretch(heatmap: np.ndarray) -> np.ndarray:
@@ -97,11 +92,12 @@ def artifact_files(classes: list[str], evidence: bool = False) -> list[str]:
 
 
 def write_artifact(
-    directory: str | Path, heatmaps: np.ndarray, counts: list[int], classes: list[str], manifest: dict, evidence: ImageEvidence | None = None
+    directory: str | Path, heatmaps: np.ndarray, counts: list[int], classes: list[str], manifest: HeatmapManifest, evidence: ImageEvidence | None = None
 ) -> Path:
-    """Write the artifact into ``directory`` (created); ``manifest`` holds the run, saliency
-    and selection entries, completed here with schema, template, classes, counts, the
-    evidence entry and checksums. Returns the directory."""
+    """Write the artifact into ``directory`` (created): ``heatmaps`` float32 [C, 275, 224],
+    ``counts`` images per class; ``manifest`` gives the run, weights, saliency, selection and
+    checks, completed here with the classes, counts, template, evidence entry and checksums
+    (``manifest.json`` is its ``to_dict()``). Returns the directory."""
     directory = Path(directory)
     if heatmaps.shape != (len(classes), TEMPLATE_HEIGHT, TEMPLATE_WIDTH) or len(counts) != len(classes):
         raise ValueError(f"heatmaps {heatmaps.shape} and counts {len(counts)} do not match {len(classes)} classes")
@@ -116,84 +112,76 @@ def write_artifact(
         cv2.imwrite(str(directory / "jet" / f"{name}.png"), jet_image(gray if count else None))
     if evidence is not None:
         write_evidence(directory / EVIDENCE_FILE, evidence)
-        manifest = {**manifest, "evidence": evidence_entry(evidence)}
     files = artifact_files(classes, evidence is not None)
-    full = {
-        **manifest,
-        "schema_version": SCHEMA_VERSION,
-        "template": {"name": TEMPLATE_NAME, "width": TEMPLATE_WIDTH, "height": TEMPLATE_HEIGHT, "points_sha256": template_sha256()},
-        "classes": list(classes),
-        "counts": {name: int(c) for name, c in zip(classes, counts, strict=True)},
-        "empty_classes": [name for name, c in zip(classes, counts, strict=True) if c == 0],
-        "sha256": {name: _sha256(directory / name) for name in files},
-    }
-    (directory / "manifest.json").write_text(json.dumps(full, indent=2, sort_keys=True))
+    full = manifest.replace(
+        classes=tuple(classes),
+        counts={name: int(c) for name, c in zip(classes, counts, strict=True)},
+        template=TemplateInfo.current(),
+        evidence=evidence_entry(evidence) if evidence is not None else None,
+        sha256={name: _sha256(directory / name) for name in files},
+    )
+    (directory / "manifest.json").write_text(json.dumps(full.to_dict(), indent=2, sort_keys=True))
     return directory
 
 
-def evidence_entry(evidence: ImageEvidence) -> dict:
+def evidence_entry(evidence: ImageEvidence) -> EvidenceInfo:
     """The manifest's description of ``evidence.npz``."""
-    return {
-        "file": EVIDENCE_FILE,
-        "images": len(evidence),
-        "grid": [EVIDENCE_HEIGHT, EVIDENCE_WIDTH],
-        "block": list(EVIDENCE_BLOCK),
-        "dtype": "float16 maps scaled by each image's maximum (float32 scale)",
-        "subjects_known": evidence.subjects_known(),
-    }
+    return EvidenceInfo(
+        file=EVIDENCE_FILE,
+        images=len(evidence),
+        grid=(EVIDENCE_HEIGHT, EVIDENCE_WIDTH),
+        block=EVIDENCE_BLOCK,
+        dtype="float16 maps scaled by each image's maximum (float32 scale)",
+        subjects_known=evidence.subjects_known(),
+    )
 
 
-def _check_entries(directory: Path, manifest: dict) -> None:
-    """The manifest must give classes, counts for each, a template with its size and a sha256
-    entry for every file of the artifact (``artifact_files``), each a path inside the directory."""
-    missing = [key for key in ("classes", "counts", "template", "sha256") if not isinstance(manifest.get(key), list if key == "classes" else dict)]
-    template = manifest.get("template") if isinstance(manifest.get("template"), dict) else {}
-    missing += [f"template {key}" for key in ("height", "width") if "template" not in missing and not isinstance(template.get(key), int)]
-    if missing:
-        raise CorruptArtifactError(f"The manifest of '{directory}' lacks {', '.join(missing)}: the artifact is incomplete, write it again.")
-    uncounted = [name for name in manifest["classes"] if name not in manifest["counts"]]
-    if uncounted:
-        raise CorruptArtifactError(f"The manifest of '{directory}' gives no count for {', '.join(uncounted)}: the artifact is incomplete, write it again.")
-    unlisted = [name for name in artifact_files(manifest["classes"], "evidence" in manifest) if name not in manifest["sha256"]]
+def _check_files(directory: Path, manifest: HeatmapManifest) -> None:
+    """The manifest must give a sha256 entry for every file of the artifact
+    (``artifact_files``), each a path inside the directory."""
+    where = directory / "manifest.json"
+    unlisted = [name for name in artifact_files(list(manifest.classes), manifest.evidence is not None) if name not in manifest.sha256]
     if unlisted:
         raise CorruptArtifactError(
-            f"The manifest of '{directory}' has no sha256 for {', '.join(unlisted)}: the artifact cannot be verified, download or write it again."
+            f"The manifest '{where}' has no sha256 for {', '.join(unlisted)}: the artifact cannot be verified, download or write it again."
         )
-    outside = [name for name in manifest["sha256"] if Path(name).is_absolute() or ".." in Path(name).parts]
+    outside = [name for name in manifest.sha256 if Path(name).is_absolute() or ".." in Path(name).parts]
     if outside:
-        raise CorruptArtifactError(f"The manifest of '{directory}' lists files outside the artifact ({', '.join(outside)}): refusing it, write it again.")
+        raise CorruptArtifactError(f"The manifest '{where}' lists files outside the artifact ({', '.join(outside)}): refusing it, write it again.")
 
 
-def read_artifact(directory: str | Path) -> HeatmapArtifact:
-    """Read and verify an artifact directory: every file it reads must have a matching sha256
-    in the manifest. A damaged or incomplete one raises ``CorruptArtifactError`` with one
-    sentence saying what is wrong."""
+def read_manifest(directory: str | Path) -> HeatmapManifest:
+    """The checked manifest of the artifact in ``directory`` (``HeatmapManifest.from_dict``;
+    the files it lists are not verified: ``read_artifact`` does that)."""
     directory = Path(directory)
     manifest_path = directory / "manifest.json"
     if not manifest_path.is_file():
         raise CorruptArtifactError(f"'{directory}' is not a heatmap artifact (no manifest.json): point to a heatmaps/<method> directory.")
     try:
-        manifest = json.loads(manifest_path.read_text())
+        data = json.loads(manifest_path.read_text())
     except json.JSONDecodeError as error:
         raise CorruptArtifactError(
-            f"The manifest of '{directory}' is not valid JSON ({error.msg}): the artifact is damaged, download or write it again."
+            f"The manifest '{manifest_path}' is not valid JSON ({error.msg}): the artifact is damaged, download or write it again."
         ) from error
-    if not isinstance(manifest, dict):
-        raise CorruptArtifactError(f"The manifest of '{directory}' is not a JSON object: the artifact is damaged, download or write it again.")
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise CorruptArtifactError(
-            f"'{directory}' has schema version {manifest.get('schema_version')}, this ferlens reads {SCHEMA_VERSION}: rewrite it with this version."
-        )
-    _check_entries(directory, manifest)
-    for name, expected in manifest["sha256"].items():
+    return HeatmapManifest.from_dict(data, str(manifest_path))
+
+
+def read_artifact(directory: str | Path) -> HeatmapArtifact:
+    """Read and verify an artifact directory: its manifest must pass the schema
+    (``read_manifest``) and every file it reads must have a matching sha256 in it. A damaged
+    or incomplete one raises ``CorruptArtifactError`` with one sentence saying what is wrong."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    _check_files(directory, manifest)
+    for name, expected in manifest.sha256.items():
         path = directory / name
         if not path.is_file() or _sha256(path) != expected:
             raise CorruptArtifactError(f"'{path}' is missing or does not match its checksum: the artifact is damaged, download or write it again.")
     heatmaps = np.load(directory / "heatmaps.npy")
-    expected_shape = (len(manifest["classes"]), manifest["template"]["height"], manifest["template"]["width"])
+    expected_shape = (len(manifest.classes), manifest.template.height, manifest.template.width)
     if heatmaps.shape != expected_shape or not np.isfinite(heatmaps).all():
         raise CorruptArtifactError(
             f"'{directory / 'heatmaps.npy'}' has shape {heatmaps.shape} or non-finite values, expected finite {expected_shape}: rewrite the artifact."
         )
-    evidence = read_evidence(directory / EVIDENCE_FILE, manifest["classes"], manifest["counts"]) if "evidence" in manifest else None
+    evidence = read_evidence(directory / EVIDENCE_FILE, list(manifest.classes), manifest.counts) if manifest.evidence is not None else None
     return HeatmapArtifact(heatmaps, manifest, evidence)

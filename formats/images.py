@@ -7,22 +7,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 EXIF_ORIENTATION = 0x0112
-
-#: EXIF orientation -> the transform that shows the picture upright, on [H, W, ...] arrays
-#: (the same as ``PIL.ImageOps.exif_transpose``).
-_UPRIGHT = {
-    2: lambda a: a[:, ::-1],
-    3: lambda a: a[::-1, ::-1],
-    4: lambda a: a[::-1],
-    5: lambda a: a.swapaxes(0, 1),
-    6: lambda a: a.swapaxes(0, 1)[:, ::-1],
-    7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
-    8: lambda a: a.swapaxes(0, 1)[::-1],
-}
-
 
 def read_image(path: Path) -> np.ndarray | None:
     """Decode an image file to uint8 RGB/RGBA/gray, upright, or None when unreadable."""
@@ -55,8 +42,17 @@ def decode_image(data: bytes) -> np.ndarray | None:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     elif image.ndim == 3 and image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
-    upright = _UPRIGHT.get(exif_orientation(data))
-    return np.ascontiguousarray(upright(image)) if upright else image
+    return upright(image, exif_orientation(data))
+
+
+def upright(image: np.ndarray, orientation: int) -> np.ndarray:
+    """``image`` [H, W(, C)] uint8 turned as ``PIL.ImageOps.exif_transpose`` turns a picture
+    whose EXIF orientation tag is ``orientation`` (1: as stored)."""
+    if orientation == 1:
+        return image
+    picture = Image.fromarray(image)
+    picture.getexif()[EXIF_ORIENTATION] = orientation  # what exif_transpose reads, and removes
+    return np.ascontiguousarray(np.asarray(ImageOps.exif_transpose(picture)))
 
 
 def exif_orientation(data: bytes) -> int:
@@ -69,4 +65,4 @@ def exif_orientation(data: bytes) -> int:
             orientation = header.getexif().get(EXIF_ORIENTATION, 1)
     except (OSError, SyntaxError, ValueError):
         return 1
-    return orientation if orientation in _UPRIGHT else 1
+    return orientation if orientation in range(1, 9) else 1

@@ -7,21 +7,26 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+if TYPE_CHECKING:  # formats stands in jobs' layer: the type only, nothing imported at run time
+    from ferlens.formats.manifest import HeatmapManifest
+
 
 @dataclass
 class HeatmapSummary:
-    """One written heatmap artifact: ``key`` (method), its ``directory``, its ``manifest``,
-    ``scores`` (one row per class: ``count`` and score columns, NaN for empty classes) and
-    the ``figure`` of the heatmaps over the template face."""
+    """One written heatmap artifact: ``key`` (method), its ``directory``, its ``manifest``
+    (``formats.manifest.HeatmapManifest``), ``scores`` (one row per class: ``count`` and
+    score columns, NaN for empty classes) and the ``figure`` of the heatmaps over the
+    template face."""
 
     key: str
     directory: Path
-    manifest: dict
+    manifest: HeatmapManifest
     scores: pd.DataFrame
     figure: Path
 
@@ -38,12 +43,13 @@ SHOWN_SCORES = {
 def heatmap_table(summary: HeatmapSummary) -> Table:
     """Per class: the image count, the Otsu IoU against the Ekman and AU masks and the share
     of the map's mass inside them (``-`` where the class is empty), and their means."""
-    weights = summary.manifest.get("weights", {})
-    accuracy = weights.get("val_acc")
+    weights = summary.manifest.weights  # None only in manifests that predate it
+    accuracy = weights.val_acc if weights is not None else None
     accuracy_text = "" if accuracy is None else f", val acc {accuracy:.4f}"
-    split = (summary.manifest.get("selection") or {}).get("split")
+    split = summary.manifest.selection.split
     on = f" on the {split} split" if split else ""
-    title = f"{summary.key} heatmaps of the {weights.get('source', 'model')} (epoch {weights.get('epoch')}{accuracy_text}){on}"
+    source, epoch = (weights.source, weights.epoch) if weights is not None else ("model", summary.manifest.run.epoch)
+    title = f"{summary.key} heatmaps of the {source} (epoch {epoch}{accuracy_text}){on}"
     table = Table(title=title, header_style="bold")
     scores = summary.scores[["count", *SHOWN_SCORES]]
     table.add_column("class")
@@ -103,19 +109,20 @@ def print_summary(
     console.print(metrics_table(title, results, seconds, tested))
     for summary in heatmaps:
         console.print(heatmap_table(summary))
-        empty = [name for name, count in summary.manifest["counts"].items() if count == 0]
+        counts = summary.manifest.counts
+        empty = summary.manifest.empty_classes
         if empty:
             console.print(f"[bold yellow]Warning[/bold yellow]: no {summary.key} heatmap for {', '.join(empty)} (no image selected): missing, not zero.")
-        zero_maps = summary.manifest.get("zero_maps", {})
+        zero_maps = summary.manifest.zero_maps or {}  # None: not recorded
         if sum(zero_maps.values()):
-            per_class = ", ".join(f"{name} {n}/{summary.manifest['counts'][name]}" for name, n in zero_maps.items() if n)
+            per_class = ", ".join(f"{name} {n}/{counts[name]}" for name, n in zero_maps.items() if n)
             console.print(
                 f"[bold yellow]Warning[/bold yellow]: {summary.key} found no positive evidence (a map zero everywhere) in "
-                f"{sum(zero_maps.values())} of {sum(summary.manifest['counts'].values())} images ({per_class}): the heatmaps rest on the others."
+                f"{sum(zero_maps.values())} of {sum(counts.values())} images ({per_class}): the heatmaps rest on the others."
             )
     for summary in heatmaps:
-        images = sum(summary.manifest["counts"].values())
-        split = (summary.manifest.get("selection") or {}).get("split")
+        images = sum(summary.manifest.counts.values())
+        split = summary.manifest.selection.split
         of = f" of the {split} split" if split else ""
         console.print(f"[bold]{summary.key} heatmaps[/bold] ({images} images{of}): {summary.directory}", highlight=False)
         console.print(f"[bold]{summary.key} figure[/bold]: {summary.figure}", highlight=False)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import lightning as L
@@ -36,10 +37,18 @@ class FERModule(L.LightningModule):
         input_size: network input side, pixels; normalization: a name of
             ``networks.data_config.NORMALIZATIONS`` or ``timm``; None = the network's own.
             Recorded as resolved (``net.data_config``), for explanation and analysis.
-        optimizer: ``{"name": <torch.optim class>, **kwargs}``, e.g. ``{"name": "Adam", "lr": 1e-3}``;
-            a None value drops that keyword (so a config can switch optimizers).
-        scheduler: None, ``{"name": "cosine"}`` (over trainer.max_epochs), ``{"name": "step",
-            "step_size", "gamma"}`` or ``{"name": "plateau", "factor", "patience"}`` (on val/acc).
+        optimizer: the optimizer without its parameters, called as ``optimizer(params=...)``:
+            a Hydra ``_partial_`` config (``{_target_: torch.optim.Adam, _partial_: true, lr:
+            1e-3}``) or any such callable; None = Adam, lr 1e-3. A keyword of a
+            ``functools.partial`` that is None is dropped (so a config file, which cannot
+            delete a key, can switch optimizers: RMSprop's ``alpha: null`` for Adam).
+        scheduler: None (a constant learning rate) or the scheduler without its optimizer,
+            called as ``scheduler(optimizer=...)`` (e.g. ``{_target_:
+            torch.optim.lr_scheduler.CosineAnnealingLR, _partial_: true, T_max:
+            ${trainer.max_epochs}}``), stepped every epoch; a ``ReduceLROnPlateau`` follows
+            ``val/acc`` (give it ``mode: max``). None keywords are dropped as for ``optimizer``.
+            Neither is recorded in the hyperparameters (a checkpoint holds plain data only,
+            for ``torch.load(weights_only=True)``; the run's config records them).
         class_weights: None, ``"balanced"`` (inverse training frequency) or a list of C floats.
         label_smoothing: cross-entropy label smoothing in [0, 1).
         au_metrics: Study 2's ATT-COS / CAM-COS (``au_metrics.AUAlignmentScore``) on the
@@ -63,8 +72,8 @@ class FERModule(L.LightningModule):
         class_names: list[str],
         input_size: int | None = None,
         normalization: str | None = None,
-        optimizer: dict[str, Any] | None = None,
-        scheduler: dict[str, Any] | None = None,
+        optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+        scheduler: Callable[..., Any] | None = None,
         class_weights: str | list[float] | None = None,
         label_smoothing: float = 0.0,
         au_guidance: dict[str, Any] | None = None,
@@ -80,8 +89,11 @@ class FERModule(L.LightningModule):
         data_config = getattr(self.net, "data_config", None)
         if data_config is not None:
             input_size, normalization = data_config.input_size, data_config.normalization
-        # records the arguments' current values: the resolved input, how the weights began
-        self.save_hyperparameters(ignore=["net"] if isinstance(net, nn.Module) else None)
+        # records the arguments' current values: the resolved input, how the weights began;
+        # not the optimizer and scheduler partials (functools.partial objects would be pickled
+        # into every checkpoint, which torch.load(weights_only=True) then refuses)
+        self.save_hyperparameters(ignore=["optimizer", "scheduler", *(["net"] if isinstance(net, nn.Module) else [])])
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.class_names = list(class_names)
         self.au_guidance = AUGuidance(**(au_guidance or {}))
         #: the checkpoint whose weights train.py's init_from loaded (recorded in heatmap manifests)
@@ -249,22 +261,22 @@ class FERModule(L.LightningModule):
         self._log_au_scores("test")
 
     def configure_optimizers(self) -> Any:
-        options = {key: value for key, value in (self.hparams.optimizer or {"name": "Adam", "lr": 1e-3}).items() if value is not None}
-        optimizer_class = getattr(torch.optim, options.pop("name"), None)
-        if optimizer_class is None:
-            raise UserError(f"Unknown optimizer '{self.hparams.optimizer['name']}': use a class name of torch.optim such as Adam, AdamW, SGD or RMSprop.")
-        optimizer = optimizer_class(self.parameters(), **options)
-        if not self.hparams.scheduler:
+        optimizer = _without_none_keywords(self.optimizer_factory or functools.partial(torch.optim.Adam, lr=1e-3), "optimizer")(params=self.parameters())
+        if self.scheduler_factory is None:
             return optimizer
-        options = dict(self.hparams.scheduler)
-        kind = options.pop("name")
-        if kind == "cosine":
-            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, self.trainer.max_epochs))
-        elif kind == "step":
-            scheduler = torch.optim.lr_scheduler.StepLR(optimizer, **options)
-        elif kind == "plateau":
-            scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", **options)
+        scheduler = _without_none_keywords(self.scheduler_factory, "scheduler")(optimizer=optimizer)
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": "val/acc"}}
-        else:
-            raise UserError(f"Unknown scheduler '{kind}': use cosine, step, plateau or null.")
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+
+def _without_none_keywords(factory: Any, key: str) -> Callable[..., Any]:
+    """``factory`` with its None keywords dropped (a ``functools.partial``; other callables as
+    they are). Anything else is a config of the old shape (``{name: Adam, ...}``, before
+    the partials): one sentence naming the new one."""
+    if not callable(factory):
+        example = "torch.optim.Adam, _partial_: true, lr: 1.0e-3" if key == "optimizer" else "torch.optim.lr_scheduler.StepLR, _partial_: true, step_size: 4"
+        raise UserError(f"model.{key} must be a Hydra partial config such as {{_target_: {example}}}, not {factory!r}.")
+    if isinstance(factory, functools.partial) and any(value is None for value in factory.keywords.values()):
+        return functools.partial(factory.func, *factory.args, **{name: value for name, value in factory.keywords.items() if value is not None})
+    return factory

@@ -1,4 +1,4 @@
-"""Network registry, timm style: ``build_network(name, num_classes, ...)`` and ``resolve_data_config(name, ...)``.
+"""Network registry (a ``ferlens.registry.Registry``), timm style: ``build_network(name, num_classes, ...)`` and ``resolve_data_config(name, ...)``.
 
 Every network maps raw RGB images [B, 3, S, S] in [0, 1] to logits [B, num_classes], normalizes
 its input itself and exposes ``data_config`` (input size S, mean, std: ``data_config.py``) and
@@ -7,9 +7,7 @@ its input itself and exposes ``data_config`` (input size S, mean, std: ``data_co
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -17,52 +15,43 @@ import timm
 from torch import nn
 
 from ferlens.networks.data_config import DataConfig
+from ferlens.registry import Registry
 from ferlens.user_errors import UserError
 
 #: ``data_config(name, input_size, normalization, settings) -> DataConfig`` of a registered network.
 DataConfigResolver = Callable[[str, int | None, str | None, dict[str, Any]], DataConfig]
 
 
-@dataclass(frozen=True)
-class _Entry:
-    factory: Callable[..., nn.Module]
-    data_config: DataConfigResolver
-
-
-_REGISTRY: dict[str, _Entry] = {}
-_BUILD_ARGUMENTS = ("num_classes", "data_config", "pretrained", "weights")
-
-
 class UnknownNetworkError(UserError):
-    """Raised for a network name that is neither registered nor a timm model."""
+    """Raised for a network name that is neither registered nor a timm model, or a
+    ``model.net.*`` setting its factory does not take."""
+
+
+def _refuse_settings(name: str, unknown: list[str], own: list[str]) -> str:
+    first = sorted(unknown)[0]
+    listed = f" (its settings: {', '.join(own)})" if own else ""
+    return f"{name} has no setting '{first}': remove model.net.{first}{listed}."
+
+
+#: Registered network factories by name, each with its ``data_config`` resolver (metadata).
+#: A factory with ``**settings`` hands unknown ``model.net.*`` keys to timm, which checks them.
+_REGISTRY: Registry[Callable[..., nn.Module]] = Registry(
+    "network",
+    UnknownNetworkError,
+    unknown_hint=", or a timm model id (timm.list_models())",
+    refusal=_refuse_settings,
+    supplied=("num_classes", "data_config", "pretrained", "weights"),
+)
 
 
 def register_network(name: str, data_config: DataConfigResolver) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator adding a factory ``f(num_classes, data_config, pretrained, weights, **settings) -> nn.Module``;
     ``data_config`` resolves the network's input without building it."""
-
-    def add(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        _REGISTRY[name] = _Entry(factory, data_config)
-        return factory
-
-    return add
+    return _REGISTRY.register(name, data_config=data_config)
 
 
 def available_networks() -> list[str]:
-    return sorted(_REGISTRY)
-
-
-def _check_settings(name: str, factory: Callable[..., nn.Module], settings: dict[str, Any]) -> None:
-    """Refuse ``model.net.*`` keys a registered factory does not take (those with ``**settings``
-    hand them to timm, which checks them when building)."""
-    parameters = inspect.signature(factory).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        return
-    own = [p for p in parameters if p not in _BUILD_ARGUMENTS]
-    unknown = sorted(set(settings) - set(own))
-    if unknown:
-        listed = f" (its settings: {', '.join(own)})" if own else ""
-        raise UserError(f"{name} has no setting '{unknown[0]}': remove model.net.{unknown[0]}{listed}.")
+    return _REGISTRY.names()
 
 
 def resolve_data_config(name: str, input_size: int | None = None, normalization: str | None = None, **extra: Any) -> DataConfig:
@@ -71,12 +60,11 @@ def resolve_data_config(name: str, input_size: int | None = None, normalization:
     study networks' native size and ``unit``, 224 and ``unit`` for the study backbones, a timm
     model's ``pretrained_cfg`` input size, mean and std."""
     if name in _REGISTRY:
-        entry = _REGISTRY[name]
-        _check_settings(name, entry.factory, extra)
-        return entry.data_config(name, input_size, normalization, extra)
+        _REGISTRY.check_keywords(name, extra)
+        return _REGISTRY.metadata(name)["data_config"](name, input_size, normalization, extra)
     if timm.is_model(name):
         return timm_backbones.timm_data_config(name, name, input_size, normalization, extra)
-    raise UnknownNetworkError(f"Unknown network '{name}': choose one of {', '.join(available_networks())}, or a timm model id (timm.list_models()).")
+    raise _REGISTRY.unknown(name)
 
 
 def build_network(
@@ -93,7 +81,7 @@ def build_network(
     normalization, **extra)``; ``extra`` (``model.net.*``) goes to the factory, for timm models
     to ``timm.create_model`` (e.g. ``drop_path_rate``)."""
     data_config = resolve_data_config(name, input_size, normalization, **extra)
-    factory = _REGISTRY[name].factory if name in _REGISTRY else partial(timm_backbones.TimmClassifier, name)
+    factory = _REGISTRY.get(name) if name in _REGISTRY else partial(timm_backbones.TimmClassifier, name)
     return factory(num_classes=num_classes, data_config=data_config, pretrained=pretrained, weights=weights, **extra)
 
 

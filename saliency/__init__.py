@@ -1,4 +1,5 @@
-"""Explainer registry, like the networks': ``register_explainer(name)`` on a class,
+"""Explainer registry (a ``ferlens.registry.Registry``, like the networks' and the dataset
+readers'): ``register_explainer(name)`` on a class,
 ``available_explainers()``, ``build_explainer(name, **params)``.
 
 Every explainer maps raw RGB images ``[B, 3, H, W]`` in [0, 1] (the network normalises them
@@ -8,10 +9,10 @@ itself) and target classes ``[B]`` to non-negative maps ``[B, H, W]`` in image p
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import TypeVar
 
+from ferlens.registry import Registry
 from ferlens.saliency.base import Explainer
 from ferlens.user_errors import UserError
 
@@ -25,33 +26,33 @@ class UnknownExplainerError(UserError):
     """Raised for a saliency method that is not registered, or a parameter it does not take."""
 
 
+def _explainers() -> Registry[type[Explainer]]:
+    """The registry over ``EXPLAINERS`` as this module holds it now (a test swaps in a copy)."""
+    refusal = "{Kind} '{name}' has no parameter {unknown}: its parameters are {accepted}; fix the saliency config."
+    return Registry("saliency method", UnknownExplainerError, refusal=refusal, entries=EXPLAINERS)
+
+
 def register_explainer(name: str) -> Callable[[ExplainerClass], ExplainerClass]:
     """Class decorator registering an explainer as ``name``, which becomes its ``name``
     attribute (the method recorded in heatmap artifacts)."""
 
     def add(cls: ExplainerClass) -> ExplainerClass:
+        _explainers().register(name)(cls)
         cls.name = name
-        EXPLAINERS[name] = cls
         return cls
 
     return add
 
 
 def available_explainers() -> list[str]:
-    return sorted(EXPLAINERS)
+    return _explainers().names()
 
 
 def build_explainer(name: str, **params: object) -> Explainer:
     """The explainer registered as ``name``, built with ``params`` (its constructor's arguments)."""
-    if name not in EXPLAINERS:
-        raise UnknownExplainerError(f"Unknown saliency method '{name}': choose one of {', '.join(available_explainers())}.")
-    accepted = list(inspect.signature(EXPLAINERS[name]).parameters)
-    unknown = [key for key in params if key not in accepted]
-    if unknown:
-        raise UnknownExplainerError(
-            f"Saliency method '{name}' has no parameter {', '.join(unknown)}: its parameters are {', '.join(accepted) or 'none'}; fix the saliency config."
-        )
-    return EXPLAINERS[name](**params)
+    explainers = _explainers()
+    explainers.check_keywords(name, params)
+    return explainers.get(name)(**params)
 
 
 from ferlens.saliency import attention, gradcam, gradcampp, ig, layercam, lime, occlusion  # noqa: E402,F401  (registers)

@@ -27,7 +27,7 @@ def score_artifact(directory: str | Path, families: Sequence[str] = ("ekman", "a
     has fewer than ``min_count`` images (missing, not zero) or the family has no mask for it."""
     artifact = read_artifact(directory)
     masks = load_families({Path(kind).name: kind for kind in families})
-    counts = [int(artifact.manifest["counts"][name]) for name in artifact.classes]
+    counts = artifact.manifest.class_counts()
     rows = []
     for name, heatmap, count in zip(artifact.classes, artifact.heatmaps, counts, strict=True):
         row: dict[str, float] = {"count": count}

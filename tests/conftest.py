@@ -37,6 +37,10 @@ def compose_train():
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    from ferlens.jobs.config_resolvers import register_config_resolvers
+
+    register_config_resolvers()  # as train.py does before composing
+
     def _compose(*overrides: str):
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):

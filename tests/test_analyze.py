@@ -183,8 +183,9 @@ def test_user_mistakes_are_one_sentence(tmp_path, reference_dir):
     assert missing.stderr.strip().splitlines()[-1] == "Error: The setting 'source.project' is required: add source.project=<value> to the command line."
     no_images = run_analyze("source=paper", "min_count=0", f"report_dir={tmp_path / 'r'}", f"hydra.run.dir={tmp_path / 'h'}")
     assert no_images.stderr.strip().splitlines()[-1] == "Error: min_count=0 would score heatmaps made of no image: give min_count=1 or more."
-    wrong = run_analyze("source=local", f"source.paths=[{tmp_path / 'nope'}]", f"hydra.run.dir={tmp_path / 'h'}")
+    wrong = run_analyze("source=local", f"source.paths=[{tmp_path / 'nope'}]", cwd=tmp_path)  # the default report directory
     assert "does not exist" in wrong.stderr.strip().splitlines()[-1] and "Traceback" not in wrong.stderr
+    assert list((tmp_path / "reports").iterdir()) == []  # a failed analysis leaves no empty reports/local-<time>/ behind
     mask_dir = run_analyze("source=paper", f"source.root={reference_dir / 'heatmaps_by_net'}", f"masks.ekman={tmp_path}", f"hydra.run.dir={tmp_path / 'h'}")
     assert "holds no PNG files" in mask_dir.stderr.strip().splitlines()[-1]
 
@@ -218,7 +219,7 @@ def test_repeated_runs_of_one_config_latest_or_a_time_label_and_the_log_in_the_r
     assert "- runs: the newest per network, method, fold and dataset (source.latest=true; 1 older sets left out)" in (report / "summary.md").read_text()
     log = (report / "analyze.log").read_text()
     assert f"Report written to {report} (2 heatmap sets, 1 skipped)." in log and f"Report written to {report}" in latest.stdout
-    assert f"Reading heatmaps from local (['{tmp_path / 'logs' / 'train'}']) with no filters, keeping the newest run" in log
+    assert f"Reading heatmaps from local ({tmp_path / 'logs' / 'train'}) with no filters, keeping the newest run" in log
     assert f"skipped {broken}: " in log and "source.latest: left out " in log and "2026-05-01_09-30-00-000001" in log
     assert (report / ".hydra" / "config.yaml").is_file()  # the composed config beside the report
 
@@ -257,7 +258,7 @@ def test_train_two_models_then_analyze_local(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     scores = pd.read_csv(report / "scores.csv")
     assert sorted(scores.network.unique()) == ["smallcnn", "smallcnn+AU9", "weinet"]
-    assert read_artifact(runs["smallcnn+AU9"] / "heatmaps" / "gradcam").manifest["run"]["au_guidance"] == 9.0
+    assert read_artifact(runs["smallcnn+AU9"] / "heatmaps" / "gradcam").manifest.run.au_guidance == 9.0
     assert set(scores.fold.astype(str)) == {"2", "pooled"} and set(scores.method) == {"gradcam"}
     assert set(scores.mask_family) == {"ekman", "au"} and set(scores.metric) == set(METRICS)
     assert len(scores) == 3 * 2 * 6 * 2 * len(METRICS)  # networks x (fold 2, pooled) x expressions x families x metrics
@@ -269,7 +270,7 @@ def test_train_two_models_then_analyze_local(tmp_path):
         "metric"
     )["value"]
     fear = artifact.classes.index("Fear")
-    if artifact.manifest["counts"]["Fear"] == 0:
+    if artifact.manifest.counts["Fear"] == 0:
         assert row.isna().all()
     else:
         expected = score_heatmap(stretch(artifact.heatmaps[fear]), ekman_mask("Fear"), Threshold(), artifact.heatmaps[fear])

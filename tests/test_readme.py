@@ -62,3 +62,19 @@ def test_readme_shows_one_command_per_real_dataset_config_and_each_composes(comp
     for command in commands:
         cfg = compose_train(*command[2:])
         assert cfg.data.root == command[3].removeprefix("data.root=") and cfg.data.reader
+
+
+def test_every_cited_design_document_is_in_the_repository():
+    """Code and README cited DESIGN.md and SPEC.md, which lived outside the repository: every
+    ``docs/<name>.md`` cited exists, and none is cited without its folder."""
+    import re
+
+    cited, bare = set(), []
+    for path in [*ROOT.glob("**/*.py"), *ROOT.glob("*.md"), *ROOT.glob("docs/*.md")]:
+        if ".venv" in path.parts or "tests" in path.parts:
+            continue
+        text = path.read_text()
+        cited |= set(re.findall(r"docs/([A-Z]+)\.md", text))
+        bare += [f"{path.name}: {name}" for name in re.findall(r"(?<![/\[(A-Za-z])(DESIGN|SPEC)\.md", text) if path.parent.name != "docs"]
+    assert {"DESIGN", "SPEC", "METHOD"} <= cited
+    assert sorted(name for name in cited if not (ROOT / "docs" / f"{name}.md").is_file()) == [] and bare == []

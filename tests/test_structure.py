@@ -13,8 +13,9 @@ from tests.conftest import ROOT
 #: stands in a lower layer (and itself): a new package must be placed here to pass.
 LAYERS: list[tuple[str, ...]] = [
     ("user_errors",),  # the one user-mistake exception and exit
-    ("faces",),  # face geometry: landmarks, the template, warping, Ekman and AU masks
-    ("formats", "networks", "jobs"),  # shared formats (heatmap artifact, manifest), the network registry, run mechanics
+    ("registry",),  # the one registry by name (explainers, networks, dataset readers): user_errors
+    ("faces", "networks"),  # face geometry (landmarks, the template, warping, Ekman and AU masks); the networks
+    ("formats", "jobs"),  # shared formats (heatmap artifact, manifest); run mechanics (config resolvers read the networks)
     ("saliency", "scoring", "datamodules"),  # explainers (read networks' layers); masks and scores; data
     ("lightning_modules",),  # the LightningModule: networks, saliency (AU guidance)
     ("callbacks",),  # GlobalSaliency and friends: datamodules' transforms, saliency, formats, jobs
@@ -52,14 +53,16 @@ def test_every_package_is_installed_under_ferlens():
     """A package left out of pyproject's list imports nowhere once installed: any run started
     outside the repository (``ferlens-prepare`` from the data folder) fails."""
     listed = set(re.findall(r'^\s+"(ferlens(?:\.[a-z_]+)*)",$', (ROOT / "pyproject.toml").read_text(), re.MULTILINE))
-    packages = {"ferlens"} | {"ferlens." + ".".join(path.parent.relative_to(ROOT).parts) for path in ROOT.glob("**/__init__.py") if path.parts[len(ROOT.parts)] not in ("tests",)}
+    folders = [path.parent.relative_to(ROOT).parts for path in ROOT.glob("**/__init__.py")]
+    packages = {"ferlens"} | {"ferlens." + ".".join(parts) for parts in folders if parts[0] != "tests"}
     assert sorted(packages ^ listed) == []
 
 
 def test_no_bare_package_name_is_installed(tmp_path):
     """Outside the repository only ``ferlens`` imports: ``saliency``, ``callbacks``, ``faces``,
     ``formats`` and ``analysis`` are also distributions on the package index."""
-    code = "import importlib.util; print([name for name in ('saliency', 'callbacks', 'faces', 'formats', 'analysis', 'networks', 'jobs') if importlib.util.find_spec(name)])"
+    names = ("saliency", "callbacks", "faces", "formats", "analysis", "networks", "jobs", "training")
+    code = f"import importlib.util; print([name for name in {names!r} if importlib.util.find_spec(name)])"
     assert subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip() == "[]"
     assert subprocess.run([sys.executable, "-c", "import ferlens.saliency"], cwd=tmp_path, capture_output=True, text=True).returncode == 0
 

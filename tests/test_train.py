@@ -17,6 +17,7 @@ from ferlens import training
 from ferlens.datamodules.folds import fold_indices
 from ferlens.datamodules.synthetic import SyntheticFaces
 from ferlens.formats.heatmap_artifact import read_artifact
+from ferlens.networks.registry import resolve_data_config
 from ferlens.scoring.quick import score_artifact
 from ferlens.user_errors import user_message
 from tests.conftest import CONFIGS, ROOT, SMALL_DATA, run_train
@@ -32,16 +33,30 @@ REAL_DATA = [choice for choice in GROUPS["data"] if choice != "synthetic"]
 def test_every_config_composes_and_resolves(compose_train, tmp_path, group, choice):
     extra = ["data.root=/some/data"] if group == "data" and choice in REAL_DATA else []
     cfg = compose_train(f"{group}={choice}", f"paths.output_dir={tmp_path}", *extra)
-    training.resolve_model_inputs(cfg)  # the network's own input size and normalization
     container = OmegaConf.to_container(cfg, resolve=True)
-    assert container["model"]["input_size"] == container["data"]["input_size"] >= 8
-    assert container["model"]["normalization"] in ("unit", "imagenet", "inception", "clip", "timm")
+    net = {key: value for key, value in container["model"]["net"].items() if key not in ("name", "pretrained", "weights")}
+    inputs = resolve_data_config(container["model"]["net"]["name"], container["model"]["input_size"], container["model"]["normalization"], **net)
+    assert container["data"]["input_size"] == inputs.input_size >= 8  # the network's own input side, resolved by the config
+    assert inputs.normalization in ("unit", "imagenet", "inception", "clip", "timm")
+    assert container["data"]["au_maps"] == ("all" if (container["model"].get("au_guidance") or {}).get("weight") else "eval")
     if group in ("logger", "callbacks") or (group, choice) == ("experiment", "paper"):
         group = "callbacks" if group == "experiment" else group
         objects = training._instantiate_group(cfg[group])
         assert len(objects) == len([v for v in (container[group] or {}).values() if v])
     if group == "trainer" and choice in ("default", "cpu"):
         assert hydra.utils.instantiate(cfg.trainer, logger=False).max_epochs == cfg.trainer.max_epochs
+
+
+def test_the_config_derives_input_size_and_au_maps_and_an_override_wins(compose_train, tmp_path):
+    """The job edits nothing: the data's input side and AU maps come from the composed config
+    (``jobs.config_resolvers``), so ``.hydra/config.yaml`` and the logged hyperparameters say
+    what was built, and an explicit override is kept."""
+    resolved = lambda *overrides: OmegaConf.to_container(compose_train(f"paths.output_dir={tmp_path}", *overrides).data, resolve=True)  # noqa: E731
+    assert (resolved()["input_size"], resolved()["source"]["image_size"], resolved()["au_maps"]) == (64, 64, "eval")
+    assert resolved("model=weinet")["input_size"] == 64 and resolved("model=vgg16")["input_size"] == 224 and resolved("model=silnet")["input_size"] == 150
+    assert resolved("model.input_size=48")["input_size"] == 48
+    assert resolved("model.au_guidance.weight=9")["au_maps"] == "all"
+    assert resolved("model.au_guidance.weight=9", "data.au_maps=eval")["au_maps"] == "eval"
 
 
 def test_paper_experiment_sets_the_studys_saliency_choices(compose_train, tmp_path):
@@ -162,25 +177,25 @@ def test_default_run_reaches_90_percent_prints_only_what_matters_and_logs_it(tmp
     best = next((tmp_path / "checkpoints").glob("epoch*.ckpt"))
     artifact = read_artifact(tmp_path / "heatmaps" / "gradcampp")
     metrics = json.loads((tmp_path / "completed.json").read_text())["metrics"]
-    assert artifact.manifest["weights"]["val_acc"] >= 0.90 and metrics["test/acc"] >= 0.85
-    assert artifact.manifest["weights"]["checkpoint"] == str(best.resolve()) and artifact.manifest["saliency"]["method"] == "gradcampp"
-    assert min(artifact.manifest["counts"].values()) >= 40 and artifact.heatmaps.min() >= 0 and artifact.heatmaps.max() > 0
+    assert artifact.manifest.weights.val_acc >= 0.90 and metrics["test/acc"] >= 0.85
+    assert artifact.manifest.weights.checkpoint == str(best.resolve()) and artifact.manifest.saliency.method == "gradcampp"
+    assert min(artifact.manifest.counts.values()) >= 40 and artifact.heatmaps.min() >= 0 and artifact.heatmaps.max() > 0
     scores = score_artifact(tmp_path / "heatmaps" / "gradcampp")
     out, console = result.stdout, result.stdout + result.stderr
     assert [noise for noise in CONSOLE_NOISE if noise in console] == []
     assert out.startswith("ferlens: smallcnn (242 K parameters, 64 px, unit) on synthetic fold 1/5; 12 epochs, batch 64; seed 42; heatmaps: gradcampp")
     assert "subject-independent fold 1/5" in out and out.count("test/acc") == 0 and out.count("│ acc ") == 1  # the results, once
-    assert f"gradcampp heatmaps of the best checkpoint (epoch {artifact.manifest['weights']['epoch']}" in out
+    assert f"gradcampp heatmaps of the best checkpoint (epoch {artifact.manifest.weights.epoch}" in out
     # explained: the held-out test split, which chose nothing (the study's protocol), and the summary says so
-    assert artifact.manifest["selection"]["split"] == "test" and ") on the test split" in out
-    assert len(artifact.evidence) == sum(artifact.manifest["counts"].values()) and set(artifact.manifest["correct_share"]) == set(artifact.classes)
-    faithfulness = artifact.manifest["faithfulness"]["overall"]  # on by default: deletion / insertion and ROAD of every explained image
-    assert faithfulness["counts"] == sum(artifact.manifest["counts"].values()) and 0 <= faithfulness["deletion_auc"] < faithfulness["insertion_auc"] <= 1
+    assert artifact.manifest.selection.split == "test" and ") on the test split" in out
+    assert len(artifact.evidence) == sum(artifact.manifest.counts.values()) and set(artifact.manifest.correct_share) == set(artifact.classes)
+    faithfulness = artifact.manifest.faithfulness.overall  # on by default: deletion / insertion and ROAD of every explained image
+    assert faithfulness["counts"] == sum(artifact.manifest.counts.values()) and 0 <= faithfulness["deletion_auc"] < faithfulness["insertion_auc"] <= 1
     assert "IoU Ekman" in out and "IoU AU" in out and "mass in Ekman" in out
     for name, row in scores.iterrows():  # one printed row per class: images, IoU Ekman, IoU AU, ...
         assert f"{name} " in out and f"{row['ekman_iou']:.3f}" in out and f"{row['au_iou']:.3f}" in out
     figure = tmp_path / "heatmaps" / "gradcampp" / "overview.png"
-    images = sum(artifact.manifest["counts"].values())
+    images = sum(artifact.manifest.counts.values())
     assert f"gradcampp heatmaps ({images} images of the test split): {tmp_path / 'heatmaps' / 'gradcampp'}\n" in out and f"gradcampp figure: {figure}\n" in out
     assert figure.stat().st_size > 20_000
     wandb_run = next((tmp_path / "wandb").glob("offline-run-*"))
@@ -236,7 +251,7 @@ def test_ddp_multirun_gives_one_directory_and_one_wandb_run_per_job(tmp_path):
         assert list(runs[0].glob("files/media/images/val/confusion_*.png"))  # the confusion matrix figure
         assert list(runs[0].glob("files/media/table/val/confusion_table_*.table.json"))
         assert len(list((tmp_path / job / "checkpoints").glob("epoch*.ckpt"))) == 1
-        assert read_artifact(tmp_path / job / "heatmaps" / "gradcampp").manifest["weights"]["source"] == "best checkpoint"  # after fit, under DDP
+        assert read_artifact(tmp_path / job / "heatmaps" / "gradcampp").manifest.weights.source == "best checkpoint"  # after fit, under DDP
     assert not (tmp_path / "logs").exists()
 
 
@@ -245,8 +260,9 @@ def test_au_guided_experiment_is_study_2s_recipe_and_its_ablation_grid_builds(co
 
     cfg = compose_train("experiment=au_guided", "model.net.pretrained=false", f"paths.output_dir={tmp_path}")
     assert cfg.model.net.name == "resnet50" and cfg.model.net.output_stride == 8 and cfg.model.normalization == "imagenet"
-    assert OmegaConf.to_container(cfg.model.optimizer) == {"name": "SGD", "lr": 0.002, "momentum": 0.9, "nesterov": True, "weight_decay": 5.0e-4, "eps": None}
-    assert OmegaConf.to_container(cfg.model.scheduler) == {"name": "step", "step_size": 4, "gamma": 0.9}
+    optimizer = {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.002, "momentum": 0.9, "nesterov": True, "weight_decay": 5.0e-4, "eps": None}
+    assert OmegaConf.to_container(cfg.model.optimizer) == optimizer
+    assert OmegaConf.to_container(cfg.model.scheduler) == {"_target_": "torch.optim.lr_scheduler.StepLR", "_partial_": True, "step_size": 4, "gamma": 0.9}
     assert cfg.model.au_guidance.weight == 9.0 and cfg.trainer.max_epochs == 20 and cfg.data.batch_size == 224 and cfg.data.augment
     params = OmegaConf.load(CONFIGS / "experiment" / "au_guided_paper_ablation.yaml").hydra.sweeper.params  # what -m sweeps
     sweeps = {o.key_or_group: list(o.sweep_iterator()) for o in OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])}

@@ -43,7 +43,7 @@ def test_a_2x2_multirun_through_submitit_local_gives_one_directory_and_one_wandb
         assert len(runs) == 1, runs
         run_ids.add(runs[0].name.rsplit("-", 1)[1])
         assert (tmp_path / job / "completed.json").is_file() and (tmp_path / job / "heatmaps" / "gradcampp" / "heatmaps.npy").is_file()
-        assert read_artifact(tmp_path / job / "heatmaps" / "gradcampp").manifest["run"]["sweep"] == "sweep42"  # analyze's source.sweep finds it
+        assert read_artifact(tmp_path / job / "heatmaps" / "gradcampp").manifest.run.sweep == "sweep42"  # analyze's source.sweep finds it
     assert len(run_ids) == 4
     rows = list(csv.DictReader((tmp_path / "summary.csv").open()))
     assert [row["job"] for row in rows] == jobs and all(row["status"] == "finished" and 0 <= float(row["test/acc"]) <= 1 for row in rows)

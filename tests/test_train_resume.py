@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from tests.conftest import ROOT, SMALL_DATA, run_train
 
@@ -151,10 +152,7 @@ def test_an_added_key_nothing_reads_is_refused(tmp_path):
 def test_explain_writes_the_heatmaps_of_a_trained_runs_best_checkpoint_for_either_split(tmp_path, compose_train):
     import hydra
 
-    from ferlens.training import resolve_model_inputs
-
     cfg = compose_train(*SMALL_DATA)
-    resolve_model_inputs(cfg)
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup()
     val_images = len(datamodule.splits["val"])
@@ -185,10 +183,12 @@ def test_only_rank_0_makes_the_wandb_id_and_the_logger_resumes_it(compose_train,
     from ferlens import training
 
     monkeypatch.delenv("WANDB_RUN_ID", raising=False)
-    cfg = compose_train(f"paths.output_dir={tmp_path}")
+    cfg = compose_train(f"paths.output_dir={tmp_path}", f"logger.wandb.save_dir={tmp_path}")
+    composed = OmegaConf.to_yaml(cfg)
     monkeypatch.setattr(rank_zero_only, "rank", 1)  # e.g. the second SLURM task of a DDP job
-    training._use_run_wandb_id(cfg)
-    assert "id" not in cfg.logger.wandb and not (tmp_path / "wandb_run_id").exists()
+    (second,) = training._instantiate_loggers(cfg)
+    assert second._wandb_init.get("id") is None and not (tmp_path / "wandb_run_id").exists()
     monkeypatch.setattr(rank_zero_only, "rank", 0)
-    training._use_run_wandb_id(cfg)
-    assert cfg.logger.wandb.id == (tmp_path / "wandb_run_id").read_text().strip() and cfg.logger.wandb.resume == "allow"
+    (first,) = training._instantiate_loggers(cfg)
+    assert first._wandb_init["id"] == (tmp_path / "wandb_run_id").read_text().strip() and first._wandb_init["resume"] == "allow"
+    assert OmegaConf.to_yaml(cfg) == composed  # the config itself is left as composed

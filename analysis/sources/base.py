@@ -18,6 +18,7 @@ from typing import Any
 
 from ferlens.analysis.heatmap_set import HeatmapSet
 from ferlens.formats.heatmap_artifact import HeatmapArtifact
+from ferlens.formats.manifest import HeatmapManifest, RunInfo
 from ferlens.user_errors import UserError
 
 log = logging.getLogger(__name__)
@@ -32,15 +33,15 @@ EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 LABEL_PARTS = {"dataset": "-{dataset}", "au_guidance": "{guidance}", "seed": "-s{seed}", "started": "-{time}", "id": "-{id}"}
 
 
-def matches_run(given: Any, run: dict) -> bool:
+def matches_run(given: Any, run: RunInfo) -> bool:
     """``given`` names the run: its W&B id, its directory (``run.dir``) as a path, or that
     directory's final folder name."""
     given = str(given)
-    if run.get("id") is not None and given == str(run["id"]):
+    if run.id is not None and given == str(run.id):
         return True
-    if not run.get("dir"):
+    if not run.dir:
         return False
-    directory = Path(run["dir"])
+    directory = Path(run.dir)
     return given == directory.name or Path(given).expanduser().resolve() == directory
 
 
@@ -62,15 +63,14 @@ class Filters:
             if isinstance(value, str | int):
                 setattr(self, name, [value])
 
-    def keeps(self, network: str, method: str, fold: int | str | None, run: dict | None = None) -> bool:
-        """True when the set passes every filter; ``run`` holds its manifest's run fields."""
-        run = run or {}
+    def keeps(self, network: str, method: str, fold: int | str | None, run: RunInfo | None = None) -> bool:
+        """True when the set passes every filter; ``run`` is its manifest's run (None: no manifest)."""
         return (
             (not self.model or network in self.model)
             and (not self.fold or str(fold) in map(str, self.fold))
             and (not self.method or method in self.method)
-            and (not self.dataset or run.get("dataset") in self.dataset)
-            and (not self.run or any(matches_run(given, run) for given in self.run))
+            and (not self.dataset or (run is not None and run.dataset in self.dataset))
+            and (not self.run or (run is not None and any(matches_run(given, run) for given in self.run)))
         )
 
     def describe(self) -> str:
@@ -85,10 +85,22 @@ def _flat(value: Any, prefix: str) -> dict[str, Any]:
     return {key: leaf for name, item in value.items() for key, leaf in _flat(item, f"{prefix}.{name}").items()}
 
 
+def _compared(heatmap_set: HeatmapSet) -> dict[str, Any]:
+    """The ``COMPARED_SECTIONS`` of a set's manifest as ``{"run.seed": value}`` (none without a manifest)."""
+    if heatmap_set.manifest is None:
+        return {}
+    return {key: leaf for section in COMPARED_SECTIONS for key, leaf in _flat(getattr(heatmap_set.manifest, section).to_dict(), section).items()}
+
+
 def differing_fields(first: HeatmapSet, second: HeatmapSet) -> list[str]:
     """Manifest fields (``run.seed``, ``saliency.params.num_samples`` ...) that differ between two sets."""
-    fields = [{key: leaf for section in COMPARED_SECTIONS for key, leaf in _flat(s.manifest.get(section, {}), section).items()} for s in (first, second)]
+    fields = [_compared(s) for s in (first, second)]
     return [key for key in dict.fromkeys([*fields[0], *fields[1]]) if fields[0].get(key) != fields[1].get(key)]
+
+
+def _run_field(heatmap_set: HeatmapSet, name: str) -> Any:
+    """The run field ``name`` of a set's manifest (None for a set without one)."""
+    return None if heatmap_set.run is None else getattr(heatmap_set.run, name)
 
 
 def collision_message(first: HeatmapSet, second: HeatmapSet, label: str) -> str:
@@ -99,7 +111,7 @@ def collision_message(first: HeatmapSet, second: HeatmapSet, label: str) -> str:
     if not differing:
         return f"{clash} are copies of one artifact (their run, saliency, selection and warp fields are equal): give only one of them to the source."
     shown = ", ".join(differing[:6]) + (f" and {len(differing) - 6} more" if len(differing) > 6 else "")
-    usable = [name for name in LABEL_PARTS if f"run.{name}" in differing and first.run.get(name) is not None and second.run.get(name) is not None]
+    usable = [name for name in LABEL_PARTS if f"run.{name}" in differing and _run_field(first, name) is not None and _run_field(second, name) is not None]
     apart = f" or tell them apart with source.label='{label}{LABEL_PARTS[usable[0]]}'" if usable else ""
     if "run.dataset" in differing:
         return f"{clash} differ in {shown}: keep one dataset with filters.dataset{apart}."
@@ -137,7 +149,7 @@ class Collection:
             self.sets.append(heatmap_set)
             return
         clash = self.sets[index]
-        if not (self.latest and clash.run.get("dataset") == heatmap_set.run.get("dataset")):
+        if not (self.latest and _run_field(clash, "dataset") == _run_field(heatmap_set, "dataset")):
             raise UserError(collision_message(clash, heatmap_set, self.label))
         if (heatmap_set.started or EARLIEST) > (clash.started or EARLIEST):
             self.sets[index] = heatmap_set
@@ -163,20 +175,20 @@ def guidance_suffix(weight: float | None) -> str:
     return f"+AU{weight:g}" if weight else ""
 
 
-def label_fields(run: dict) -> dict[str, Any]:
+def label_fields(run: RunInfo) -> dict[str, Any]:
     """The fields a label can use: the run's, plus ``guidance`` (``guidance_suffix``) and
     ``time``, the run's start in UTC as ISO 8601 basic (``20260501T093000Z``; None when the
     manifest predates ``run.started``)."""
-    started = parse_time(run.get("started"))
+    started = parse_time(run.started)
     time = started.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ") if started else None
-    return {"guidance": guidance_suffix(run.get("au_guidance")), "time": time, **run}
+    return {"guidance": guidance_suffix(run.au_guidance), "time": time, **run.to_dict()}
 
 
-def run_label(manifest: dict, template: str, origin: str = "") -> str:
+def run_label(run: RunInfo, template: str, origin: str = "") -> str:
     """Network label of an artifact from ``template`` (str.format over ``label_fields`` of the
-    manifest's run, e.g. '{model}', '{model}-s{seed}' or '{model}-{time}'). A field the run
+    manifest's ``run``, e.g. '{model}', '{model}-s{seed}' or '{model}-{time}'). A field the run
     does not record (None, e.g. W&B's id and name in a run without W&B) is an error, not 'None'."""
-    fields = label_fields(manifest.get("run") or {})
+    fields = label_fields(run)
     try:
         used = {re.split(r"[.\[]", name)[0] for _, name, _, _ in string.Formatter().parse(template) if name}
         label = template.format(**fields)
@@ -191,12 +203,11 @@ def run_label(manifest: dict, template: str, origin: str = "") -> str:
     return label
 
 
-def manifest_identity(manifest: dict, label: str, origin: str = "") -> tuple[str, str, int]:
+def manifest_identity(manifest: HeatmapManifest, label: str, origin: str = "") -> tuple[str, str, int]:
     """(network label, method, fold) of an artifact's manifest: the method is the saliency
     config key (else the method name); a missing fold becomes 1 (a single split)."""
-    run, saliency = manifest.get("run") or {}, manifest.get("saliency", {})
-    fold = run.get("fold") if run.get("fold") is not None else 1
-    return run_label(manifest, label, origin), saliency.get("key") or saliency.get("method", "unknown"), fold
+    fold = manifest.run.fold if manifest.run.fold is not None else 1
+    return run_label(manifest.run, label, origin), manifest.saliency.name, fold
 
 
 def from_artifact(artifact: HeatmapArtifact, origin: str, label: str, written: datetime | None = None) -> HeatmapSet:
@@ -210,11 +221,11 @@ def from_artifact(artifact: HeatmapArtifact, origin: str, label: str, written: d
         fold=fold,
         classes=artifact.classes,
         heatmaps=artifact.heatmaps.astype("float32"),
-        counts=[int(manifest["counts"][name]) for name in artifact.classes],
-        pretrained=manifest.get("run", {}).get("pretrained"),
-        template=dict(manifest.get("template", {})),
+        counts=manifest.class_counts(),
+        pretrained=manifest.run.pretrained,
+        template=manifest.template.to_dict(),
         origin=origin,
         manifest=manifest,
-        started=parse_time((manifest.get("run") or {}).get("started")) or written,
+        started=parse_time(manifest.run.started) or written,
         evidence=artifact.evidence,
     )

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from ferlens.analysis.sources.base import DEFAULT_LABEL, EARLIEST, Collection, Filters, from_artifact, manifest_identity, parse_time
 from ferlens.formats.heatmap_artifact import ARTIFACT_TYPE, CorruptArtifactError, read_artifact
+from ferlens.formats.manifest import HeatmapManifest
 from ferlens.user_errors import UserError
 
 
@@ -42,10 +43,26 @@ def _public_api() -> Any:
         raise UserError(f"The W&B public API is not available ({reason}): run `wandb login` on a machine that reaches W&B, or use source=local.") from error
 
 
-def _keeps(filters: Filters, artifact: Any, label: str) -> bool:
+def _metadata(artifact: Any) -> HeatmapManifest:
+    """The artifact's metadata read as its manifest (``partial``: runs before manifest
+    version 2 logged it without classes, counts, template and checksums)."""
+    return HeatmapManifest.from_dict(dict(artifact.metadata or {}), f"{artifact.name} (W&B metadata)", partial=True)
+
+
+def _described(artifacts: list[Any], project: str, collection: Collection, strict: bool) -> list[tuple[Any, HeatmapManifest]]:
+    """Each artifact with its metadata as a manifest; one whose metadata fails the schema is skipped (recorded)."""
+    described = []
+    for artifact in artifacts:
+        try:
+            described.append((artifact, _metadata(artifact)))
+        except CorruptArtifactError as error:
+            collection.skip(f"{project}/{artifact.name}", str(error), strict)
+    return described
+
+
+def _keeps(filters: Filters, artifact: Any, manifest: HeatmapManifest, label: str) -> bool:
     """The artifact passes ``filters``, judged by its metadata (the manifest)."""
-    metadata = dict(artifact.metadata or {})
-    return filters.keeps(*manifest_identity(metadata, label, artifact.name), run=metadata.get("run"))
+    return filters.keeps(*manifest_identity(manifest, label, artifact.name), run=manifest.run)
 
 
 def _latest_versions(artifacts: list[Any]) -> list[Any]:
@@ -59,23 +76,22 @@ def _latest_versions(artifacts: list[Any]) -> list[Any]:
     return list(newest.values())
 
 
-def _newest_runs(artifacts: list[Any], label: str, collection: Collection) -> list[Any]:
+def _newest_runs(described: list[tuple[Any, HeatmapManifest]], label: str, collection: Collection) -> list[Any]:
     """``source.latest`` on metadata: per (network label, method, fold, dataset) the artifact
     of the newest run, by ``run.started`` (else the artifact's creation time); the others
     are recorded in ``collection`` as superseded."""
     newest: dict[tuple, Any] = {}
-    for artifact in sorted(artifacts, key=lambda artifact: _started(artifact) or EARLIEST):
-        metadata = dict(artifact.metadata or {})
-        group = (*manifest_identity(metadata, label, artifact.name), (metadata.get("run") or {}).get("dataset"))
+    for artifact, manifest in sorted(described, key=lambda pair: _started(*pair) or EARLIEST):
+        group = (*manifest_identity(manifest, label, artifact.name), manifest.run.dataset)
         if group in newest:
             collection.supersede(newest[group].name, artifact.name)
         newest[group] = artifact
     return list(newest.values())
 
 
-def _started(artifact: Any) -> datetime | None:
+def _started(artifact: Any, manifest: HeatmapManifest) -> datetime | None:
     """When the artifact's run started (``run.started``), else when the artifact was created."""
-    return parse_time((dict(artifact.metadata or {}).get("run") or {}).get("started")) or parse_time(getattr(artifact, "created_at", None))
+    return parse_time(manifest.run.started) or parse_time(getattr(artifact, "created_at", None))
 
 
 def collect_wandb(
@@ -104,8 +120,9 @@ def collect_wandb(
         reason = f"{type(error).__name__}: {error}"
         raise UserError(f"Listing the runs of W&B project '{project}' failed ({reason}): check the project name and your access.") from error
     collection = Collection(label=label, latest=latest)
-    chosen = [artifact for artifact in _latest_versions(candidates) if _keeps(filters, artifact, label)]
-    chosen = _newest_runs(chosen, label, collection) if latest else chosen
+    described = _described(_latest_versions(candidates), project, collection, strict)
+    described = [(artifact, manifest) for artifact, manifest in described if _keeps(filters, artifact, manifest, label)]
+    chosen = _newest_runs(described, label, collection) if latest else [artifact for artifact, _ in described]
     cache = Path(cache_dir).expanduser() / project
     for artifact in tqdm(chosen, desc="artifacts", unit="artifact", disable=not chosen):
         name = artifact.name.split(":")[0]

@@ -1,4 +1,5 @@
-"""Dataset reader registry, like the explainers': ``register_reader(name)`` on a function,
+"""Dataset reader registry (a ``ferlens.registry.Registry``, like the explainers'):
+``register_reader(name)`` on a function,
 ``available_readers()``, ``read_dataset(name, root, class_names, **options)``.
 
 A reader is ``fn(root: Path, class_names: list[str], **options) -> DatasetIndex``: it
@@ -9,46 +10,38 @@ file per dataset.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 
 from ferlens.datamodules.readers.base import DatasetIndex
 from ferlens.datamodules.sources import DataError
+from ferlens.registry import Registry
 
 Reader = Callable[..., DatasetIndex]
 
 #: Registered readers by name (the ``data.reader`` of the data configs).
-READERS: dict[str, Reader] = {}
+READERS: Registry[Reader] = Registry(
+    "dataset reader", DataError, refusal="{Kind} '{name}' has no option {unknown}: its options are {accepted}.", supplied=("root", "class_names")
+)
 
 
 def register_reader(name: str) -> Callable[[Reader], Reader]:
     """Function decorator registering a dataset reader as ``name``."""
-
-    def add(fn: Reader) -> Reader:
-        READERS[name] = fn
-        return fn
-
-    return add
+    return READERS.register(name)
 
 
 def available_readers() -> list[str]:
-    return sorted(READERS)
+    return READERS.names()
 
 
 def read_dataset(name: str, root: str | Path, class_names: list[str], **options: object) -> DatasetIndex:
     """Index dataset ``name`` at ``root`` for ``class_names``; one sentence for an unknown
     reader, an unknown option, a missing folder or a dataset with no usable face."""
-    if name not in READERS:
-        raise DataError(f"Unknown dataset reader '{name}': choose one of {', '.join(available_readers())}.")
-    accepted = [p for p in inspect.signature(READERS[name]).parameters if p not in ("root", "class_names")]
-    unknown = [key for key in options if key not in accepted]
-    if unknown:
-        raise DataError(f"Dataset reader '{name}' has no option {', '.join(unknown)}: its options are {', '.join(accepted) or 'none'}.")
+    READERS.check_keywords(name, options)
     location = Path(root).expanduser()
     if not location.is_dir():
         raise DataError(f"Dataset folder '{location}' does not exist: set data.root to the folder where {name} was unpacked.")
-    index = READERS[name](location, list(class_names), **options)
+    index = READERS.get(name)(location, list(class_names), **options)
     if not index.entries:
         raise DataError(
             f"No labelled faces of the classes {', '.join(class_names)} under '{location}' ({index.describe()}): check data.root and the dataset layout."

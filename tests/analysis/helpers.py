@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from ferlens.formats.heatmap_artifact import stretch, write_artifact
+from ferlens.formats.manifest import HeatmapManifest, RunInfo, SaliencyInfo, SelectionInfo, WarpInfo
 
 CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 
@@ -34,6 +35,20 @@ def band_masks_and_maps() -> tuple[dict[str, np.ndarray], np.ndarray]:
     return masks, own
 
 
+def made_up_manifest(method: str = "gradcam", split: str | None = "test", **run: object) -> HeatmapManifest:
+    """The manifest GlobalSaliency would give an artifact of ``method`` (its config key and
+    name) over the ``split`` from the run ``run`` (``RunInfo`` fields; model, pretrained, seed
+    and epoch required)."""
+    return HeatmapManifest(
+        run=RunInfo(**run),
+        saliency=SaliencyInfo(key=method, method=method, params={}),
+        selection=SelectionInfo(split=split, target="predicted", correct_only=False, per_class=100, seed=0),
+        warp=WarpInfo(mode="nearest", triangulation="template"),
+        skipped_no_landmarks=0,
+        code_version="unknown",
+    )
+
+
 def make_artifact(
     directory: Path,
     model: str,
@@ -47,20 +62,8 @@ def make_artifact(
     """A verified artifact for (model, fold, method) under ``directory/heatmaps/<method>``; a
     class with count 0 has a zero map, as GlobalSaliency writes it. ``au_guidance``: the
     run's AU-guidance weight (None: not recorded, as before guidance existed)."""
-    manifest = {
-        "run": {
-            "id": f"{model}{fold}",
-            "name": f"{model}-fold{fold}",
-            "model": model,
-            "pretrained": model.startswith("pre"),
-            "fold": fold,
-            "seed": seed,
-            "epoch": 0,
-        },
-        "saliency": {"key": method, "method": method, "params": {}},
-    }
-    if au_guidance is not None:
-        manifest["run"]["au_guidance"] = au_guidance
+    run = {"id": f"{model}{fold}", "name": f"{model}-fold{fold}", "model": model, "pretrained": model.startswith("pre"), "fold": fold, "seed": seed, "epoch": 0}
+    manifest = made_up_manifest(method, **run, au_guidance=au_guidance)
     counts = counts or [10 + i for i in range(len(classes))]
     maps = blob_maps(seed, classes) * (np.array(counts) > 0)[:, None, None]
     return write_artifact(directory / "heatmaps" / method, maps, counts, classes, manifest)
@@ -113,8 +116,5 @@ def make_evidence_artifact(
     files = [f"img{i}.png" for i in range(len(target))]
     evidence = evidence_from_maps(pool_to_evidence(per_image), np.arange(len(target)), target, target, target, names, files)
     heatmaps = np.stack([per_image[target == c].mean(axis=0) for c in range(len(class_maps))]).astype(np.float32)
-    manifest = {
-        "run": {"id": None, "model": model, "pretrained": pretrained, "fold": 1, "seed": seed, "epoch": 0, "dir": str(directory), "dataset": "synthetic"},
-        "saliency": {"key": method, "method": method, "params": {}},
-    }
+    manifest = made_up_manifest(method, id=None, model=model, pretrained=pretrained, fold=1, seed=seed, epoch=0, dir=str(directory), dataset="synthetic")
     return write_artifact(directory / "heatmaps" / method, heatmaps, [images] * len(class_maps), CLASSES[: len(class_maps)], manifest, evidence)

@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 from matplotlib.container import BarContainer
 
-from ferlens.analysis.figures import heatmap_grid, score_bars
+from ferlens.analysis.clustering import Clustering
+from ferlens.analysis.figures import distance_matrices, heatmap_grid, score_bars
 from ferlens.formats.template_figure import SALIENCY_LABEL
 
 GRAY = np.full((275, 224), 128, np.uint8)
@@ -68,3 +69,24 @@ def test_score_bars_of_one_score_per_network_have_no_whiskers():
     figure = score_bars(_scores(["pooled"]), "iou", "gradcam: IoU")
     assert all(_bars(axis).errorbar is None for axis in figure.axes)
     assert figure.get_supxlabel() == "iou  ·  bars: one score per network (no whiskers)"
+
+
+def test_distance_matrices_are_a_legible_grid_with_one_colour_scale():
+    """Six 12 x 12 matrices were one 1980 x 352 px strip with 4.5 pt values and no colorbar."""
+    rng = np.random.default_rng(0)
+    names = [f"Network{k:02d}" for k in range(12)]
+    clusterings = {}
+    for expression in ("Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"):
+        halves = rng.random((12, 12))
+        distances = (halves + halves.T) / 2
+        np.fill_diagonal(distances, 0)
+        clusterings[expression] = Clustering(names, distances, None, 0.8)
+    figure = distance_matrices(clusterings)
+    width, height = figure.get_size_inches()
+    assert width / height < 2  # a grid (two rows of three), not a strip
+    matrices = [axis for axis in figure.axes if axis.get_images()]
+    assert len(matrices) == 6 and len(figure.axes) == 7  # and one colorbar
+    assert {image.get_clim() for axis in matrices for image in axis.get_images()} == {(0, max(c.distances.max() for c in clusterings.values()))}
+    values = [text for axis in matrices for text in axis.texts]
+    assert len(values) == 6 * 144 and min(text.get_fontsize() for text in values) >= 6
+    assert [text.get_text() for text in matrices[0].texts][:2] == ["0.00", f"{clusterings['Anger'].distances[0, 1]:.2f}"]

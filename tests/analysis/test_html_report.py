@@ -7,7 +7,7 @@ import pytest
 
 from ferlens.analysis.pipeline import analyze_collection
 from ferlens.analysis.report import write_report
-from ferlens.analysis.sources import collect
+from ferlens.analysis.sources import LocalSource
 from ferlens.analysis.sources.base import Filters
 from ferlens.analysis.statistics import GRAND_MEAN, StatisticsSettings, compute_statistics
 from ferlens.analysis.statistics_tables import number, with_interval
@@ -26,7 +26,7 @@ def report(tmp_path_factory) -> tuple[Path, object]:
     make_evidence_artifact(root / "runs" / "a", "alpha", class_maps=blob_maps(0), seed=1)
     make_evidence_artifact(root / "runs" / "b", "beta", class_maps=blob_maps(0), seed=2, pretrained=True)
     make_evidence_artifact(root / "runs" / "c", "gamma", class_maps=blob_maps(5), seed=3)
-    analysis = analyze_collection(collect("local", {"paths": [str(root / "runs")]}, Filters()), load_families({"ekman": "ekman"}), Threshold(), progress=False)
+    analysis = analyze_collection(LocalSource(paths=[str(root / "runs")]).collect(Filters()), load_families({"ekman": "ekman"}), Threshold(), progress=False)
     statistics = compute_statistics(analysis, StatisticsSettings(resamples=200, split_halves=40))
     run = {"command": "python analyze.py source=local source.paths=[runs]", "config": "statistics:\n  resamples: 200\n"}
     directory = write_report(analysis, root / "report", "html test", {"source": "local (runs)"}, statistics, run)

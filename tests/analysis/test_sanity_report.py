@@ -15,10 +15,14 @@ from tests.analysis.helpers import make_artifact
 def _with_checks(directory, deletion: float, spearman: list[float], fails: bool, counts: int = 30) -> None:
     """Add the sanity entries GlobalSaliency writes to an artifact's manifest (the checksums cover the other files)."""
     manifest = json.loads((directory / "manifest.json").read_text())
-    manifest["faithfulness"] = {"overall": {"deletion_auc": deletion, "insertion_auc": 0.6, "road_combined": 0.2, "counts": counts}}
+    overall = {"deletion_auc": deletion, "insertion_auc": 0.6, "road_combined": 0.2, "counts": counts}
+    manifest["faithfulness"] = {"steps": 20, "fractions": [0.1, 0.5], "noise": 0.01, "baseline": "black (0)", "per_class": {}, "overall": overall}
     manifest["randomisation"] = {
         "layers": [f"layer{i}" for i in range(len(spearman))],
+        "skipped": [],
+        "draws": 1,
         "threshold": 0.5,
+        "per_class": {},
         "fully_randomised_spearman": spearman[-1],
         "fails": fails,
         "overall": {"cascading_spearman": spearman, "cascading_ssim": [0.5] * len(spearman), "independent_spearman": [0.9] * len(spearman), "counts": 12},

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ferlens.analysis.heatmap_set import POOLED
-from ferlens.analysis.sources import Filters, collect
+from ferlens.analysis.sources import Filters, LocalSource, WandbSource, checked_source
 from ferlens.analysis.sources.local import collect_local
 from ferlens.analysis.sources.paper import collect_paper
 from ferlens.analysis.sources.wandb_project import collect_wandb, run_filters
@@ -153,9 +153,11 @@ def test_missing_paths_and_options_are_user_errors(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         collect_local([tmp_path / "nope"], Filters())
     with pytest.raises(UserError, match="source.paths"):
-        collect("local", {"paths": []}, Filters())
-    with pytest.raises(UserError, match="Unknown source 'ftp'"):
-        collect("ftp", {}, Filters())
+        LocalSource(paths=[])
+    with pytest.raises(UserError, match="source.project=ENTITY/PROJECT"):
+        WandbSource(project="")
+    with pytest.raises(UserError, match="source._target_=builtins.dict is not a heatmap source"):
+        checked_source({}, "builtins.dict")
     with pytest.raises(UserError, match="not a directory"):
         collect_paper(tmp_path / "nope", Filters())
 
@@ -254,7 +256,7 @@ def test_wandb_latest_downloads_only_the_newest_run_and_filters_by_run(tmp_path)
     assert (old.downloads, new.downloads, unstarted.downloads) == (0, 1, 0)
     assert found.superseded == [(old.name, unstarted.name), (unstarted.name, new.name)]
     chosen = collect_wandb("team/ferlens", Filters(run=["run1"]), cache_dir=tmp_path / "cache", api=api)
-    assert [s.run["id"] for s in chosen.sets] == ["run1"] and old.downloads == 1
+    assert [s.run.id for s in chosen.sets] == ["run1"] and old.downloads == 1
 
 
 def test_wandb_errors_are_one_sentence(tmp_path):
@@ -282,3 +284,15 @@ def test_wandb_without_a_login_is_one_sentence(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(UserError, match="The W&B public API is not available .*: run `wandb login`"):
         collect_wandb("team/ferlens", Filters(), cache_dir=tmp_path)
+
+
+def test_sources_are_chosen_by_target_and_one_unbracketed_path_is_one_path(tmp_path):
+    """``source.paths=logs/train`` without brackets was read one character at a time."""
+    from hydra.utils import instantiate
+
+    make_artifact(tmp_path / "a", "weinet", 1)
+    source = instantiate({"_target_": "ferlens.analysis.sources.LocalSource", "paths": str(tmp_path)})
+    assert isinstance(source, LocalSource) and source.paths == [str(tmp_path)] and source.where == str(tmp_path)
+    assert [s.network for s in source.collect(Filters()).sets] == ["weinet"]
+    paper = instantiate({"_target_": "ferlens.analysis.sources.PaperSource"})
+    assert paper.kind == "paper" and paper.where.endswith("reference/ekman/heatmaps_by_net") and len(paper.collect(Filters()).sets) == 12

@@ -76,24 +76,24 @@ def test_two_process_heatmaps_equal_one_process(tmp_path):
         assert result.returncode == 0, result.stderr[-3000:]
     for method in ("gradcam", "lime"):
         one, two = read_artifact(tmp_path / "1" / "heatmaps" / method), read_artifact(tmp_path / "2" / "heatmaps" / method)
-        assert one.manifest["counts"] == two.manifest["counts"] and sum(one.manifest["counts"].values()) > 4
+        assert one.manifest.counts == two.manifest.counts and sum(one.manifest.counts.values()) > 4
         assert np.abs(one.heatmaps - two.heatmaps).max() <= 1e-5 * max(1.0, float(np.abs(one.heatmaps).max()))
         assert one.heatmaps.max() > 0
         # the per-image evidence: every explained image exactly once, whichever rank explained it
-        assert list(two.evidence.index) == list(one.evidence.index) and len(one.evidence) == sum(one.manifest["counts"].values())
+        assert list(two.evidence.index) == list(one.evidence.index) and len(one.evidence) == sum(one.manifest.counts.values())
         for name in ("target", "label", "prediction", "subject", "name"):
             assert np.array_equal(getattr(one.evidence, name), getattr(two.evidence, name)), name
         np.testing.assert_allclose(one.evidence.values(), two.evidence.values(), rtol=1e-3, atol=1e-6 * float(one.heatmaps.max()))
-        assert one.manifest["correct_share"] == two.manifest["correct_share"]
+        assert one.manifest.correct_share == two.manifest.correct_share
         # the sanity checks: every explained image's faithfulness once, the same images re-explained under randomisation
         checks = {"faithfulness": ("deletion_auc", "insertion_auc", "road_combined"), "randomisation": ("cascading_spearman", "independent_ssim")}
         for check, fields in checks.items():
-            single, double = one.manifest[check]["overall"], two.manifest[check]["overall"]
+            single, double = getattr(one.manifest, check).overall, getattr(two.manifest, check).overall
             assert single["counts"] == double["counts"] > 0, check
             for field in fields:
                 np.testing.assert_allclose(double[field], single[field], rtol=1e-5, atol=1e-6, err_msg=f"{check} {field}")
-        assert one.manifest["faithfulness"]["overall"]["counts"] == sum(one.manifest["counts"].values())
-        assert one.manifest["randomisation"]["fails"] == two.manifest["randomisation"]["fails"]
+        assert one.manifest.faithfulness.overall["counts"] == sum(one.manifest.counts.values())
+        assert one.manifest.randomisation.fails == two.manifest.randomisation.fails
         assert (tmp_path / "2" / "heatmaps" / method / "randomisation.png").is_file()
 
 
@@ -163,37 +163,37 @@ def test_heatmaps_come_from_the_best_checkpoint_whatever_stops_training(tmp_path
     assert fit.returncode == 0, fit.stderr[-3000:]
     assert "heatmaps gradcampp (best checkpoint, test split)" in fit.stderr  # the progress bar of the explanation pass
     artifact = read_artifact(tmp_path / "fit" / "heatmaps" / "gradcampp")
-    run = artifact.manifest["run"]  # the run's identity without W&B (logger=none): its directory and start
-    assert run["dir"] == str((tmp_path / "fit").resolve()) and run["id"] is None and (run["dataset"], run["seed"]) == ("synthetic", 42)
-    assert datetime.fromisoformat(run["started"]).utcoffset() == timedelta(0)
-    weights = artifact.manifest["weights"]
+    run = artifact.manifest.run  # the run's identity without W&B (logger=none): its directory and start
+    assert run.dir == str((tmp_path / "fit").resolve()) and run.id is None and (run.dataset, run.seed) == ("synthetic", 42)
+    assert datetime.fromisoformat(run.started).utcoffset() == timedelta(0)
+    weights = artifact.manifest.weights
     best = next(p for p in (tmp_path / "fit" / "checkpoints").glob("epoch*.ckpt"))
-    assert weights["source"] == "best checkpoint" and weights["checkpoint"] == str(best.resolve())
-    assert weights["epoch"] == int(best.name[5:8]) and abs(weights["val_acc"] - float(best.stem.split("acc")[1])) < 1e-4
-    assert artifact.manifest["run"]["epoch"] == weights["epoch"] and sum(artifact.manifest["counts"].values()) > 0
-    zero_maps, counts = artifact.manifest["zero_maps"], artifact.manifest["counts"]
+    assert weights.source == "best checkpoint" and weights.checkpoint == str(best.resolve())
+    assert weights.epoch == int(best.name[5:8]) and abs(weights.val_acc - float(best.stem.split("acc")[1])) < 1e-4
+    assert artifact.manifest.run.epoch == weights.epoch and sum(artifact.manifest.counts.values()) > 0
+    zero_maps, counts = artifact.manifest.zero_maps, artifact.manifest.counts
     assert set(zero_maps) == set(artifact.classes) and all(0 <= n <= counts[c] for c, n in zero_maps.items())
     evidence = artifact.evidence  # one pooled map per explained image, whose class means are the heatmaps
-    assert len(evidence) == sum(counts.values()) and artifact.manifest["evidence"]["images"] == len(evidence)
-    assert all(subject.startswith("s") for subject in evidence.subject) and artifact.manifest["evidence"]["subjects_known"]
+    assert len(evidence) == sum(counts.values()) and artifact.manifest.evidence.images == len(evidence)
+    assert all(subject.startswith("s") for subject in evidence.subject) and artifact.manifest.evidence.subjects_known
     for c, name in enumerate(artifact.classes):
         chosen = evidence.target == c
         assert int(chosen.sum()) == counts[name]
         if counts[name]:
             mean = evidence.values(chosen).mean(axis=0)
             np.testing.assert_allclose(mean, pool_to_evidence(artifact.heatmaps[c]).ravel(), rtol=2e-3, atol=2e-3 * float(artifact.heatmaps[c].max()))
-            assert artifact.manifest["correct_share"][name] == pytest.approx(np.mean(evidence.label[chosen] == evidence.prediction[chosen]))
+            assert artifact.manifest.correct_share[name] == pytest.approx(np.mean(evidence.label[chosen] == evidence.prediction[chosen]))
             assert (evidence.prediction[chosen] == c).all()  # target=predicted: each image entered its predicted class
         else:
-            assert artifact.manifest["correct_share"][name] is None
+            assert artifact.manifest.correct_share[name] is None
     again = run_train(
         *SMALL_DATA, "data.fold=2", "train=false", "test=false", f"init_from={best}", "logger=none", "callbacks=[global_saliency]",
         "saliency=[gradcampp]", f"hydra.run.dir={tmp_path / 'again'}",
     )  # fmt: skip
     assert again.returncode == 0, again.stderr[-3000:]
     separate = read_artifact(tmp_path / "again" / "heatmaps" / "gradcampp")
-    assert separate.manifest["run"]["dir"] == str((tmp_path / "again").resolve()) and separate.manifest["run"]["started"] >= run["started"]
-    assert separate.manifest["weights"]["source"] == "given weights" and separate.manifest["counts"] == artifact.manifest["counts"]
+    assert separate.manifest.run.dir == str((tmp_path / "again").resolve()) and separate.manifest.run.started >= run.started
+    assert separate.manifest.weights.source == "given weights" and separate.manifest.counts == artifact.manifest.counts
     np.testing.assert_allclose(separate.heatmaps, artifact.heatmaps, rtol=1e-5, atol=1e-6 * float(artifact.heatmaps.max()))
     assert artifact.heatmaps.max() > 0
 
@@ -206,7 +206,7 @@ def test_chosen_epochs_each_get_their_own_artifact(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     first, second = (read_artifact(tmp_path / "heatmaps" / "gradcampp" / f"epoch={e}") for e in (0, 1))
-    assert (first.manifest["weights"]["epoch"], second.manifest["weights"]["epoch"]) == (0, 1)
-    assert first.manifest["weights"]["source"] == "epoch 0" and first.manifest["weights"]["val_acc"] is not None
+    assert (first.manifest.weights.epoch, second.manifest.weights.epoch) == (0, 1)
+    assert first.manifest.weights.source == "epoch 0" and first.manifest.weights.val_acc is not None
     assert not np.allclose(first.heatmaps, second.heatmaps)  # not one overwriting the other
     assert not (tmp_path / "heatmaps" / "gradcampp" / "manifest.json").exists()

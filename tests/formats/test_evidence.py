@@ -14,8 +14,11 @@ from ferlens.formats.evidence import (
     read_evidence,
 )
 from ferlens.formats.heatmap_artifact import CorruptArtifactError, artifact_files, read_artifact, write_artifact
+from ferlens.formats.manifest import EvidenceInfo
+from tests.analysis.helpers import made_up_manifest
 
 CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
+MANIFEST = made_up_manifest("gradcam", model="weinet", pretrained=False, seed=0, epoch=0)
 
 
 def _evidence(maps: np.ndarray, target: list[int], subjects: list[str] | None = None) -> ImageEvidence:
@@ -52,10 +55,12 @@ def test_evidence_sorted_by_index_scaled_to_its_maximum_and_means_equal_the_heat
     assert list(evidence.index) == sorted(evidence.index) and evidence.maps.dtype == np.float16 and evidence.maps.max() <= 1
     heatmaps = np.stack([maps[np.array(target) == c].mean(0) if c in target else np.zeros((275, 224), np.float32) for c in range(6)])
     counts = [int(np.sum(np.array(target) == c)) for c in range(6)]
-    directory = write_artifact(tmp_path / "gradcam", heatmaps, counts, CLASSES, {"run": {}, "saliency": {"method": "gradcam"}}, evidence)
+    directory = write_artifact(tmp_path / "gradcam", heatmaps, counts, CLASSES, MANIFEST, evidence)
     artifact = read_artifact(directory)
-    assert artifact.manifest["evidence"]["images"] == 8 and artifact.manifest["evidence"]["subjects_known"]
-    assert EVIDENCE_FILE in artifact.manifest["sha256"] and sorted(artifact.manifest["sha256"]) == sorted(artifact_files(CLASSES, evidence=True))
+    assert artifact.manifest.evidence == EvidenceInfo(
+        file=EVIDENCE_FILE, images=8, grid=(55, 56), block=(5, 4), dtype="float16 maps scaled by each image's maximum (float32 scale)", subjects_known=True
+    )
+    assert EVIDENCE_FILE in artifact.manifest.sha256 and sorted(artifact.manifest.sha256) == sorted(artifact_files(CLASSES, evidence=True))
     read = artifact.evidence
     for c in (0, 2, 3, 5):
         mean = read.values(read.target == c).mean(axis=0)
@@ -65,21 +70,22 @@ def test_evidence_sorted_by_index_scaled_to_its_maximum_and_means_equal_the_heat
 
 
 def test_artifacts_without_evidence_are_still_read(tmp_path):
-    directory = write_artifact(tmp_path / "old", np.zeros((6, 275, 224), np.float32), [1] * 6, CLASSES, {"run": {}, "saliency": {}})
+    directory = write_artifact(tmp_path / "old", np.zeros((6, 275, 224), np.float32), [1] * 6, CLASSES, MANIFEST)
     artifact = read_artifact(directory)
-    assert artifact.evidence is None and "evidence" not in artifact.manifest and EVIDENCE_FILE not in artifact.manifest["sha256"]
+    assert artifact.evidence is None and artifact.manifest.evidence is None and EVIDENCE_FILE not in artifact.manifest.sha256
+    assert "evidence" not in json.loads((directory / "manifest.json").read_text())  # left out, not null, as before 0.2.0
 
 
 def test_damaged_or_inconsistent_evidence_is_refused_in_one_sentence(tmp_path):
     maps = np.random.default_rng(2).random((4, 275, 224)).astype(np.float32)
     evidence = _evidence(maps, [0, 1, 1, 4])
-    directory = write_artifact(tmp_path / "a", np.zeros((6, 275, 224), np.float32), [1, 2, 0, 0, 1, 0], CLASSES, {"run": {}, "saliency": {}}, evidence)
+    directory = write_artifact(tmp_path / "a", np.zeros((6, 275, 224), np.float32), [1, 2, 0, 0, 1, 0], CLASSES, MANIFEST, evidence)
     (directory / EVIDENCE_FILE).write_bytes((directory / EVIDENCE_FILE).read_bytes()[:100])
     with pytest.raises(CorruptArtifactError, match="evidence.npz' is missing or does not match its checksum"):
         read_artifact(directory)
     with pytest.raises(CorruptEvidenceError, match=r"cannot be read as per-image evidence .*: the artifact is damaged, write it again\.$"):
         read_evidence(directory / EVIDENCE_FILE, CLASSES, {})
-    good = write_artifact(tmp_path / "b", np.zeros((6, 275, 224), np.float32), [1, 2, 0, 0, 1, 0], CLASSES, {"run": {}, "saliency": {}}, evidence)
+    good = write_artifact(tmp_path / "b", np.zeros((6, 275, 224), np.float32), [1, 2, 0, 0, 1, 0], CLASSES, MANIFEST, evidence)
     with pytest.raises(CorruptEvidenceError, match=r"holds \{'Anger': 1, 'Disgust': 2.*but the manifest counts"):
         read_evidence(good / EVIDENCE_FILE, CLASSES, {"Anger": 1, "Disgust": 3, "Fear": 0, "Happiness": 0, "Sadness": 1, "Surprise": 0})
     manifest = json.loads((good / "manifest.json").read_text())
@@ -88,4 +94,4 @@ def test_damaged_or_inconsistent_evidence_is_refused_in_one_sentence(tmp_path):
     with pytest.raises(CorruptArtifactError, match="has no sha256 for evidence.npz"):
         read_artifact(good)
     with pytest.raises(ValueError, match="the evidence holds"):
-        write_artifact(tmp_path / "c", np.zeros((6, 275, 224), np.float32), [1, 1, 0, 0, 1, 0], CLASSES, {"run": {}, "saliency": {}}, evidence)
+        write_artifact(tmp_path / "c", np.zeros((6, 275, 224), np.float32), [1, 1, 0, 0, 1, 0], CLASSES, MANIFEST, evidence)

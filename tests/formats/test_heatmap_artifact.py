@@ -7,6 +7,8 @@ import pytest
 
 from ferlens.faces.template import template_points, template_sha256
 from ferlens.formats.heatmap_artifact import CorruptArtifactError, artifact_files, read_artifact, stretch, write_artifact
+from ferlens.formats.manifest import MANIFEST_VERSION, HeatmapManifest
+from tests.analysis.helpers import made_up_manifest
 
 CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 
@@ -14,9 +16,8 @@ CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 def _write(tmp_path):
     heatmaps = np.random.default_rng(0).random((6, 275, 224)).astype(np.float32)
     heatmaps[4] = 0.0  # an empty class
-    return heatmaps, write_artifact(
-        tmp_path / "gradcam", heatmaps, [5, 3, 2, 7, 0, 1], CLASSES, {"run": {"model": "weinet"}, "saliency": {"method": "gradcam"}}
-    )
+    manifest = made_up_manifest("gradcam", model="weinet", pretrained=False, seed=0, epoch=0)
+    return heatmaps, write_artifact(tmp_path / "gradcam", heatmaps, [5, 3, 2, 7, 0, 1], CLASSES, manifest)
 
 
 def test_write_read_verify_round_trip(tmp_path):
@@ -24,10 +25,15 @@ def test_write_read_verify_round_trip(tmp_path):
     artifact = read_artifact(directory)
     np.testing.assert_array_equal(artifact.heatmaps, heatmaps)
     assert artifact.classes == CLASSES
-    assert artifact.manifest["counts"]["Happiness"] == 7 and artifact.manifest["empty_classes"] == ["Sadness"]
-    assert artifact.manifest["template"] == {"name": "gaya-morey-89", "width": 224, "height": 275, "points_sha256": template_sha256()}
-    assert sorted(artifact.manifest["sha256"]) == sorted(artifact_files(CLASSES)) and len(artifact_files(CLASSES)) == 13
-    assert artifact.manifest["run"]["model"] == "weinet"
+    assert isinstance(artifact.manifest, HeatmapManifest) and artifact.manifest.version == MANIFEST_VERSION
+    assert artifact.manifest.counts["Happiness"] == 7 and artifact.manifest.empty_classes == ["Sadness"]
+    assert artifact.manifest.class_counts() == [5, 3, 2, 7, 0, 1] and artifact.manifest.classes == tuple(CLASSES)
+    assert artifact.manifest.template.to_dict() == {"name": "gaya-morey-89", "width": 224, "height": 275, "points_sha256": template_sha256()}
+    assert sorted(artifact.manifest.sha256) == sorted(artifact_files(CLASSES)) and len(artifact_files(CLASSES)) == 13
+    assert artifact.manifest.run.model == "weinet"
+    on_disk = json.loads((directory / "manifest.json").read_text())  # the keys written before the typed schema, plus version
+    assert on_disk["version"] == MANIFEST_VERSION and on_disk["schema_version"] == 1 and on_disk["empty_classes"] == ["Sadness"]
+    assert on_disk["counts"]["Happiness"] == 7 and on_disk["run"]["model"] == "weinet" and on_disk["template"]["points_sha256"] == template_sha256()
     gray = cv2.imread(str(directory / "png" / "Anger.png"), cv2.IMREAD_UNCHANGED)
     assert gray.shape == (275, 224) and gray.dtype == np.uint8 and gray.min() == 0 and gray.max() == 255
     np.testing.assert_array_equal(gray, stretch(heatmaps[0]))
@@ -89,7 +95,9 @@ def _edit_manifest(directory, edit) -> None:
         (lambda m: m["sha256"].pop("jet/Fear.png"), r"has no sha256 for jet/Fear\.png: the artifact cannot be verified"),
         (lambda m: m.pop("sha256"), r"lacks sha256: the artifact is incomplete"),
         (lambda m: m["counts"].pop("Anger"), r"gives no count for Anger"),
-        (lambda m: m["template"].pop("height"), r"lacks template height"),
+        (lambda m: m["template"].pop("height"), r"lacks template\.height: the artifact is incomplete"),
+        (lambda m: m["run"].pop("model"), r"manifest\.json' lacks run\.model: the artifact is incomplete, write it again\.$"),
+        (lambda m: m["run"].update(fold="two"), r"gives run\.fold as a string, expected an integer or null: the artifact is damaged, write it again\.$"),
         (lambda m: m["sha256"].update({"../outside.txt": "0" * 64}), r"lists files outside the artifact \(\.\./outside\.txt\)"),
     ],
 )

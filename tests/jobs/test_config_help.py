@@ -15,6 +15,9 @@ def test_each_entry_script_lists_only_the_groups_its_config_composes():
     assert composed_groups(CONFIGS, "train") == ["data", "face", "trainer", "model", "logger", "callbacks", "saliency", "experiment"]
     assert composed_groups(CONFIGS, "analyze") == ["source"]
     assert "_real" not in group_options(CONFIGS, "data") and "synthetic" in group_options(CONFIGS, "data")
+    assert (CONFIGS / "model" / "_backbone.yaml").is_file()  # the eight ImageNet backbones' shared base, not a choice
+    assert "_backbone" not in group_options(CONFIGS, "model") and {"vgg16", "efficientnetv2b0", "smallcnn"} <= set(group_options(CONFIGS, "model"))
+    assert "_backbone" not in config_groups_text(CONFIGS, "train")
     assert config_groups_text(CONFIGS, "analyze") == "source: local, paper, wandb"
 
 
@@ -35,6 +38,7 @@ def test_the_help_resolver_fills_the_template(tmp_path: Path):
         (["model=vgg16,vgg17"], "model has no option 'vgg17': choose from alexnet,"),
         (["+experiment=papers"], "experiment has no option 'papers': choose from au_guided, au_guided_paper_ablation, known_truth, paper"),
         (["data=_real"], "data has no option '_real'"),
+        (["model=_backbone"], "model has no option '_backbone': choose from alexnet, efficientnetv2b0,"),
     ],
 )
 def test_an_unknown_option_is_one_sentence_with_the_valid_ones(overrides, message):

@@ -3,7 +3,9 @@ import math
 
 import pandas as pd
 
+from ferlens.formats.manifest import WeightsInfo
 from ferlens.jobs.summary import HeatmapSummary, print_summary
+from tests.analysis.helpers import made_up_manifest
 
 
 def test_end_summary_prints_counts_scores_and_warns_about_empty_classes(tmp_path, capsys):
@@ -18,11 +20,12 @@ def test_end_summary_prints_counts_scores_and_warns_about_empty_classes(tmp_path
         },
         index=pd.Index(["Anger", "Disgust", "Fear"], name="class"),
     )
-    manifest = {
-        "counts": {"Anger": 12, "Disgust": 0, "Fear": 7},
-        "zero_maps": {"Anger": 0, "Disgust": 0, "Fear": 7},
-        "weights": {"source": "best checkpoint", "epoch": 4, "val_acc": 0.75},
-    }
+    manifest = made_up_manifest("gradcampp", split=None, model="smallcnn", pretrained=False, seed=42, epoch=4).replace(
+        classes=("Anger", "Disgust", "Fear"),
+        counts={"Anger": 12, "Disgust": 0, "Fear": 7},
+        zero_maps={"Anger": 0, "Disgust": 0, "Fear": 7},
+        weights=WeightsInfo(source="best checkpoint", epoch=4, val_acc=0.75),
+    )  # split not recorded: no "of the ... split"
     directory = tmp_path / ("a-long-run-directory-name-" * 4) / "heatmaps" / "gradcampp"  # longer than the 80 columns of a pipe
     summary = HeatmapSummary("gradcampp", directory, manifest, scores, directory / "overview.png")
     results = {"val/acc": 0.75, "val/recall/Anger": 0.5, "test/acc": 0.7, "test/att_cos": 0.41, "best_val_acc": 0.8}

@@ -1,12 +1,41 @@
+import functools
 import math
 
+import hydra
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from ferlens.lightning_modules.fer_module import FERModule
 from ferlens.networks.registry import UnknownNetworkError, available_networks, build_network
+from ferlens.user_errors import UserError
+from tests.conftest import CONFIGS
 
 CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
+
+# Keras's defaults, which the study trained with: Adam beta_1 0.9, beta_2 0.999, epsilon 1e-7;
+# RMSprop rho 0.9 (torch's alpha), momentum 0, epsilon 1e-7, not centered
+KERAS_ADAM = {"betas": (0.9, 0.999), "eps": 1e-7}
+KERAS_RMSPROP = {"alpha": 0.9, "eps": 1e-7, "momentum": 0, "centered": False}
+COSINE = "torch.optim.lr_scheduler.CosineAnnealingLR"
+# model=<name>: optimizer class, its settings as the config writes them, what the optimizer
+# then holds, the scheduler's config, epochs, batch size (None: the data config's)
+MODEL_CONFIGS = {
+    "alexnet": ("RMSprop", {"lr": 1e-4, "alpha": 0.9, "eps": 1e-7}, {"lr": 1e-4, **KERAS_RMSPROP}, None, 10, 128),
+    "weinet": ("RMSprop", {"lr": 1e-4, "alpha": 0.9, "eps": 1e-7}, {"lr": 1e-4, **KERAS_RMSPROP}, None, 10, 128),
+    "songnet": ("RMSprop", {"lr": 1e-4, "alpha": 0.9, "eps": 1e-7}, {"lr": 1e-4, **KERAS_RMSPROP}, None, 25, 128),
+    "silnet": ("Adam", {"lr": 1e-4, "eps": 1e-7}, {"lr": 1e-4, **KERAS_ADAM}, None, 10, 128),
+    "vgg16": ("Adam", {"lr": 1e-4, "eps": 1e-7}, {"lr": 1e-4, **KERAS_ADAM}, None, 2, 128),
+    "vgg19": ("Adam", {"lr": 1e-4, "eps": 1e-7}, {"lr": 1e-4, **KERAS_ADAM}, None, 2, 128),
+    "resnet50": ("Adam", {"lr": 1e-4, "eps": 1e-7}, {"lr": 1e-4, **KERAS_ADAM}, None, 2, 128),
+    "resnet101v2": ("Adam", {"lr": 1e-4, "eps": 1e-7}, {"lr": 1e-4, **KERAS_ADAM}, None, 2, 128),
+    "inceptionv3": ("Adam", {"lr": 1e-4, "eps": 1e-7}, {"lr": 1e-4, **KERAS_ADAM}, None, 2, 128),
+    "xception": ("Adam", {"lr": 1e-4, "eps": 1e-7}, {"lr": 1e-4, **KERAS_ADAM}, None, 2, 128),
+    "mobilenetv3large": ("Adam", {"lr": 1e-6, "eps": 1e-7}, {"lr": 1e-6, **KERAS_ADAM}, None, 15, 128),
+    "efficientnetv2b0": ("Adam", {"lr": 1e-6, "eps": 1e-7}, {"lr": 1e-6, **KERAS_ADAM}, None, 10, 128),
+    "smallcnn": ("Adam", {"lr": 1e-3}, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8}, {"_target_": COSINE, "_partial_": True, "T_max": 12}, 12, None),
+    "timm": ("AdamW", {"lr": 1e-4, "weight_decay": 0.05}, {"lr": 1e-4, "weight_decay": 0.05}, {"_target_": COSINE, "_partial_": True, "T_max": 10}, 10, None),
+}
 
 
 def _module(**kwargs) -> FERModule:
@@ -44,13 +73,60 @@ def test_class_weights_and_label_smoothing_change_the_loss_as_documented():
     assert loss.item() == pytest.approx(per_sample.mean().item(), rel=1e-6)
 
 
-def test_optimizer_and_scheduler_from_config():
-    module = _module(optimizer={"name": "RMSprop", "lr": 1e-4}, scheduler=None)
-    assert isinstance(module.configure_optimizers(), torch.optim.RMSprop)
-    switched = _module(optimizer={"name": "Adam", "lr": 1e-4, "alpha": None}, scheduler=None).configure_optimizers()  # RMSprop's alpha dropped
+def _partial(config: dict) -> functools.partial:
+    return hydra.utils.instantiate(OmegaConf.create({"_partial_": True, **config}))
+
+
+def test_optimizer_and_scheduler_are_the_partials_of_the_config():
+    module = _module(optimizer=_partial({"_target_": "torch.optim.RMSprop", "lr": 1e-4}), scheduler=None)
+    optimizer = module.configure_optimizers()
+    assert isinstance(optimizer, torch.optim.RMSprop) and optimizer.param_groups[0]["params"] == list(module.parameters())
+    switched = _module(optimizer=_partial({"_target_": "torch.optim.Adam", "lr": 1e-4, "alpha": None})).configure_optimizers()  # RMSprop's alpha dropped
     assert isinstance(switched, torch.optim.Adam) and switched.defaults["lr"] == 1e-4
-    with pytest.raises(Exception, match="Unknown optimizer 'Adamm'"):
-        _module(optimizer={"name": "Adamm", "lr": 1}).configure_optimizers()
+    assert isinstance(_module().configure_optimizers(), torch.optim.Adam) and _module().configure_optimizers().defaults["lr"] == 1e-3  # none given
+    step = _partial({"_target_": "torch.optim.lr_scheduler.StepLR", "step_size": 4, "gamma": 0.9})
+    configured = _module(optimizer=_partial({"_target_": "torch.optim.SGD", "lr": 0.1}), scheduler=step).configure_optimizers()
+    sgd, scheduler = configured["optimizer"], configured["lr_scheduler"]
+    assert isinstance(sgd, torch.optim.SGD) and scheduler.optimizer is sgd
+    assert (type(scheduler), scheduler.step_size, scheduler.gamma) == (torch.optim.lr_scheduler.StepLR, 4, 0.9)
+    plateau = _module(scheduler=_partial({"_target_": "torch.optim.lr_scheduler.ReduceLROnPlateau", "mode": "max", "patience": 2})).configure_optimizers()
+    assert isinstance(plateau["lr_scheduler"]["scheduler"], torch.optim.lr_scheduler.ReduceLROnPlateau) and plateau["lr_scheduler"]["monitor"] == "val/acc"
+    with pytest.raises(UserError, match="model.optimizer must be a Hydra partial config such as"):
+        _module(optimizer={"name": "Adam", "lr": 1}).configure_optimizers()  # the shape before the partials
+
+
+def test_every_model_config_covers_the_table():
+    assert sorted(MODEL_CONFIGS) == sorted(path.stem for path in (CONFIGS / "model").glob("*.yaml") if not path.stem.startswith("_"))
+
+
+@pytest.mark.parametrize("name", MODEL_CONFIGS)
+def test_each_model_config_builds_the_studys_optimizer_with_the_keras_constants(name, compose_train):
+    kind, settings, held, scheduler, epochs, batch = MODEL_CONFIGS[name]
+    cfg = compose_train(f"model={name}")
+    assert OmegaConf.to_container(cfg.model.optimizer) == {"_target_": f"torch.optim.{kind}", "_partial_": True, **settings}
+    assert (cfg.model.scheduler and OmegaConf.to_container(cfg.model.scheduler, resolve=True)) == scheduler
+    assert cfg.model.net.name == name or name == "timm"
+    assert cfg.trainer.max_epochs == epochs and (batch is None or cfg.data.batch_size == batch)
+    module = _module(optimizer=hydra.utils.instantiate(cfg.model.optimizer), scheduler=hydra.utils.instantiate(cfg.model.scheduler))
+    configured = module.configure_optimizers()
+    optimizer = configured if scheduler is None else configured["optimizer"]
+    assert type(optimizer) is getattr(torch.optim, kind)
+    assert {key: optimizer.defaults[key] for key in held} == held
+    if scheduler is not None:
+        assert type(configured["lr_scheduler"]) is torch.optim.lr_scheduler.CosineAnnealingLR and configured["lr_scheduler"].T_max == epochs
+
+
+def test_the_experiments_switch_optimizers_with_null_keywords(compose_train):
+    cfg = compose_train("experiment=au_guided")  # Study 2's recipe over model=resnet50's Adam: its eps dropped
+    configured = _module(optimizer=hydra.utils.instantiate(cfg.model.optimizer), scheduler=hydra.utils.instantiate(cfg.model.scheduler)).configure_optimizers()
+    sgd, step = configured["optimizer"], configured["lr_scheduler"]
+    assert type(sgd) is torch.optim.SGD  # SGD takes no eps: passed on, it would raise
+    recipe = {"lr": 0.002, "momentum": 0.9, "nesterov": True, "weight_decay": 5.0e-4}
+    assert {key: sgd.defaults[key] for key in recipe} == recipe
+    assert (type(step), step.step_size, step.gamma) == (torch.optim.lr_scheduler.StepLR, 4, 0.9)
+    cfg = compose_train("experiment=known_truth")  # Adam over model=weinet's RMSprop: its alpha dropped
+    adam = _module(optimizer=hydra.utils.instantiate(cfg.model.optimizer), scheduler=hydra.utils.instantiate(cfg.model.scheduler)).configure_optimizers()
+    assert type(adam) is torch.optim.Adam and {key: adam.defaults[key] for key in ("lr", "betas", "eps")} == {"lr": 1e-4, **KERAS_ADAM}
 
 
 def test_registry_builds_smallcnn_and_names_the_choices_for_unknown_names():
@@ -132,7 +208,7 @@ def test_a_checkpoint_of_a_pretrained_backbone_reloads_offline_without_its_weigh
     if start == "weights file":
         net["weights"] = str(tmp_path / "imagenet.pth")
         torch.save(hub(STUDY_BACKBONES["mobilenetv3large"], pretrained=True, num_classes=1000).state_dict(), net["weights"])
-    module = FERModule(net=net, num_classes=6, class_names=CLASSES, input_size=32, optimizer={"name": "Adam", "lr": 1e-3})
+    module = FERModule(net=net, num_classes=6, class_names=CLASSES, input_size=32, optimizer=functools.partial(torch.optim.Adam, lr=1e-3))
     assert hub.downloads == 1  # either the 'download' or the file's weights, both from the fake hub
     path = _fit_one_step(module, tmp_path / "checkpoints", 32)
 
@@ -150,7 +226,7 @@ def test_a_checkpoint_of_a_pretrained_backbone_reloads_offline_without_its_weigh
 
 
 def test_a_trained_checkpoint_loads_safely_as_a_weights_file(tmp_path):
-    module = _module(optimizer={"name": "Adam", "lr": 1e-2})
+    module = _module(optimizer=functools.partial(torch.optim.Adam, lr=1e-2))
     before = {k: v.clone() for k, v in module.net.state_dict().items()}
     path = _fit_one_step(module, tmp_path, 64)  # holds optimizer and callback states besides the weights
     assert torch.load(path, map_location="cpu", weights_only=True)["hyper_parameters"]["net_init"]["name"] == "smallcnn"
@@ -158,3 +234,22 @@ def test_a_trained_checkpoint_loads_safely_as_a_weights_file(tmp_path):
     trained = module.net.state_dict()
     assert loaded.keys() == trained.keys() and all(torch.equal(loaded[k], trained[k]) for k in trained)
     assert not torch.equal(trained["features.conv1.weight"], before["features.conv1.weight"])  # the trained weights, not the initial ones
+
+
+def test_a_checkpoint_of_the_config_partials_loads_with_weights_only_and_resumes(tmp_path, compose_train):
+    cfg = compose_train("model=smallcnn", "trainer.max_epochs=1")  # Adam + cosine, as Hydra instantiates them
+    optimizer, scheduler = hydra.utils.instantiate(cfg.model.optimizer), hydra.utils.instantiate(cfg.model.scheduler)
+    assert isinstance(optimizer, functools.partial) and isinstance(scheduler, functools.partial)
+    path = _fit_one_step(_module(optimizer=optimizer, scheduler=scheduler), tmp_path, 64)  # a 1-epoch run
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)  # no functools.partial pickled in
+    assert not {"optimizer", "scheduler"} & set(checkpoint["hyper_parameters"]) and checkpoint["hyper_parameters"]["net"]["name"] == "smallcnn"
+    assert checkpoint["optimizer_states"][0]["param_groups"][0]["lr"] == 0.0 and checkpoint["lr_schedulers"][0]["T_max"] == 1  # the cosine's end
+    assert FERModule.load_from_checkpoint(path, weights_only=True).hparams.net["name"] == "smallcnn"
+
+    import lightning as L
+
+    resumed = _module(optimizer=optimizer, scheduler=scheduler)
+    trainer = L.Trainer(max_epochs=2, limit_val_batches=0, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    samples = torch.utils.data.StackDataset(image=torch.rand(4, 3, 64, 64), label=torch.tensor([0, 1, 2, 3]))
+    trainer.fit(resumed, train_dataloaders=torch.utils.data.DataLoader(samples, batch_size=4), ckpt_path=path)  # Lightning restores both states
+    assert trainer.current_epoch == 2 and trainer.lr_scheduler_configs[0].scheduler.last_epoch == 2

@@ -5,14 +5,14 @@ import pytest
 from scipy.stats import bootstrap
 
 from ferlens.analysis.pipeline import analyze_collection
-from ferlens.analysis.sources import collect
+from ferlens.analysis.sources import LocalSource
 from ferlens.analysis.sources.base import Filters
 from ferlens.analysis.statistics import StatisticsSettings, compute_statistics
 from ferlens.formats.evidence import evidence_from_maps, pool_to_evidence
 from ferlens.formats.heatmap_artifact import write_artifact
 from ferlens.scoring.masks import MaskFamily
 from ferlens.scoring.scores import Threshold
-from tests.analysis.helpers import CLASSES
+from tests.analysis.helpers import CLASSES, made_up_manifest
 
 LEFT_HALF: MaskFamily = {"Anger": np.zeros((275, 224), bool)}
 LEFT_HALF["Anger"][:, :112] = True  # block-aligned: the evidence grid sees it exactly
@@ -34,12 +34,12 @@ def _artifact(tmp_path, maps: np.ndarray, subjects: list[str]) -> None:
     evidence = evidence_from_maps(pool_to_evidence(maps), np.arange(n), target, target, target, subjects, [f"{i}.png" for i in range(n)])
     heatmaps = np.zeros((6, 275, 224), np.float32)
     heatmaps[0] = maps.mean(axis=0)
-    manifest = {"run": {"model": "net", "fold": 1, "pretrained": False}, "saliency": {"key": "gradcam", "method": "gradcam"}}
+    manifest = made_up_manifest("gradcam", model="net", fold=1, pretrained=False, seed=0, epoch=0)
     write_artifact(tmp_path / "heatmaps" / "gradcam", heatmaps, [n, 0, 0, 0, 0, 0], CLASSES, manifest, evidence)
 
 
 def _statistics(tmp_path, **settings):
-    analysis = analyze_collection(collect("local", {"paths": [str(tmp_path)]}, Filters()), {"half": LEFT_HALF}, Threshold(), progress=False)
+    analysis = analyze_collection(LocalSource(paths=[str(tmp_path)]).collect(Filters()), {"half": LEFT_HALF}, Threshold(), progress=False)
     return compute_statistics(analysis, StatisticsSettings(**settings))
 
 

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from ferlens.analysis.pipeline import analyze_collection
-from ferlens.analysis.sources import collect
+from ferlens.analysis.sources import LocalSource
 from ferlens.analysis.sources.base import Filters
 from ferlens.analysis.statistics import GRAND_MEAN, StatisticsSettings, compute_statistics, fold_spread
 from ferlens.scoring.masks import load_families
@@ -21,7 +21,7 @@ def three_networks(tmp_path_factory):
     make_evidence_artifact(root / "a", "alpha", class_maps=shared, seed=1)
     make_evidence_artifact(root / "b", "beta", class_maps=shared, seed=2, pretrained=True)
     make_evidence_artifact(root / "c", "gamma", class_maps=blob_maps(9), seed=3, noise=1.5)
-    collection = collect("local", {"paths": [str(root)]}, Filters())
+    collection = LocalSource(paths=[str(root)]).collect(Filters())
     analysis = analyze_collection(collection, load_families({"ekman": "ekman", "au": "au"}), Threshold(), progress=False)
     return analysis, compute_statistics(analysis, StatisticsSettings(resamples=300, split_halves=50))
 
@@ -74,7 +74,7 @@ def test_reliability_clusters_and_groups(three_networks):
 def test_sets_without_evidence_get_what_needs_none_and_say_so(tmp_path):
     make_artifact(tmp_path / "old", "legacy", 1)
     make_evidence_artifact(tmp_path / "new", "modern")
-    analysis = analyze_collection(collect("local", {"paths": [str(tmp_path)]}, Filters()), load_families({"ekman": "ekman"}), Threshold(), progress=False)
+    analysis = analyze_collection(LocalSource(paths=[str(tmp_path)]).collect(Filters()), load_families({"ekman": "ekman"}), Threshold(), progress=False)
     statistics = compute_statistics(analysis, StatisticsSettings(resamples=50))
     assert set(statistics.cells.network) == {"modern"} and set(statistics.reliability.network) == {"modern"}
     assert any("legacy: not available: re-explain with ferlens >= 0.2.0" in note for note in statistics.notes)
