@@ -65,6 +65,10 @@ def run(cfg: DictConfig) -> Analysis:
     made = {"command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "config": OmegaConf.to_yaml(cfg, resolve=True)}
     directory = write_report(analysis, cfg.report_dir, f"ferlens report {cfg.name}", description, statistics, made)
     log.info("Report written to %s (%d heatmap sets, %d skipped).", directory, analysis.read, len(analysis.skipped))
+    flat = analysis.flat_cells()
+    if flat:
+        named = ", ".join(f"{network} {method} fold {fold} {name}" for network, method, fold, name in flat)
+        log.warning("%d class heatmap(s) are the same value everywhere (no evidence), scored as maps with nothing above the threshold: %s.", len(flat), named)
     empty = analysis.empty_cells()
     if empty:
         log.warning("%d empty class heatmap(s) scored NaN and left out of the means: see %s.", len(empty), directory / "summary.md")

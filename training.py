@@ -51,6 +51,7 @@ def _load_initial_weights(module: L.LightningModule, checkpoint: str) -> None:
         raise UserError(f"init_from checkpoint '{path}' could not be read safely ({type(error).__name__}): pass a .ckpt file written by ferlens.") from error
     module.load_state_dict(state.get("state_dict", state))
     module.initial_checkpoint = str(path.resolve())
+    module.initial_epoch = state.get("epoch") if isinstance(state.get("epoch"), int) else None  # the 0-based epoch the checkpoint ended
 
 
 def _check_command_line(cfg: DictConfig) -> None:

@@ -194,6 +194,13 @@ def specificity_matrices(matrices: dict[str, tuple[list[str], np.ndarray]], metr
     return figure
 
 
+def name_split(figure: Figure, split: str) -> Figure:
+    """``figure`` with the explained split in its title (added to a title it has)."""
+    title = figure._suptitle.get_text() if figure._suptitle is not None else ""
+    figure.suptitle(f"{title} · {split}" if title else split, fontsize=10)
+    return figure
+
+
 #: Columns of the distance-matrix grid, and the side of one matrix cell in inches.
 DISTANCE_COLUMNS = 3
 DISTANCE_CELL_INCHES = 0.34

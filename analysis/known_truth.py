@@ -26,6 +26,7 @@ from ferlens.analysis.statistics.specificity import permutation_p, specificity_r
 from ferlens.datamodules.synthetic import SyntheticFaces
 from ferlens.datamodules.synthetic_truth import change_frequency, truth_regions
 from ferlens.formats.heatmap_artifact import read_artifact
+from ferlens.jobs.config_resolvers import register_config_resolvers
 from ferlens.scoring.scores import LOCALISATION_METRICS, Threshold, gray_levels, score_maps
 from ferlens.user_errors import UserError, exit_on_user_error
 
@@ -46,6 +47,7 @@ def run_truth(run_dir: str | Path, min_share: float = 0.25) -> np.ndarray:
     config_path = Path(run_dir) / ".hydra" / "config.yaml"
     if not config_path.is_file():
         raise UserError(f"'{run_dir}' has no .hydra/config.yaml: give the directory of a train.py run.")
+    register_config_resolvers()  # the saved config derives its input side: ${ferlens.input_size:}
     config = OmegaConf.load(config_path)
     manifest = read_artifact(artifact_directories(run_dir)[0]).manifest
     split = manifest.selection.split or "val"

@@ -55,6 +55,26 @@ class Analysis:
             (s.network, s.method, str(s.fold), name) for s in self.sets for name, missing in zip(s.classes, s.missing(self.min_count), strict=True) if missing
         ]
 
+    def split_of(self, method: str) -> str:
+        """The split ``method``'s heatmaps explained, for headings and figure titles: ``test
+        split``, ``test and val splits`` (sets of either), or ``split not recorded``."""
+        recorded = [s for s in self.sets if s.method == method and (s.fold != POOLED or s.manifest is not None)]  # a pooled set has its folds' split
+        splits = sorted({(s.manifest.selection.split if s.manifest is not None else None) or "not recorded" for s in recorded})
+        if splits in ([], ["not recorded"]):  # the study's PNGs (pooled only, no manifest) do not say
+            return "split not recorded"
+        return f"{' and '.join(splits)} split" + ("s" if len(splits) > 1 else "")
+
+    def flat_cells(self) -> list[tuple[str, str, str, str]]:
+        """(network, method, fold, class) of every class heatmap that rests on images but is
+        the same value everywhere (all zero: no evidence at all); it is scored, as a map with
+        nothing above any threshold, and named in the report and the log."""
+        return [
+            (s.network, s.method, str(s.fold), name)
+            for s in self.sets
+            for name, heatmap, missing in zip(s.classes, s.heatmaps, s.missing(self.min_count), strict=True)
+            if not missing and float(heatmap.max()) == float(heatmap.min())
+        ]
+
 
 def check_compatible(sets: list[HeatmapSet]) -> None:
     """All sets must share one template (name, size, and the hash of its points where both

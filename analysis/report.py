@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ferlens.analysis.aggregate import FOLD_MEAN, count_table, network_table
-from ferlens.analysis.figures import dendrograms, distance_matrices, heatmap_grid, mask_grid, score_bars
+from ferlens.analysis.figures import dendrograms, distance_matrices, heatmap_grid, mask_grid, name_split, score_bars
 from ferlens.analysis.heatmap_set import POOLED, POOLING_EQUAL
 from ferlens.analysis.pipeline import Analysis
 from ferlens.analysis.sanity_report import faithfulness_table, randomisation_curves, randomisation_table, sanity_text
@@ -162,7 +162,8 @@ def write_figures(analysis: Analysis, directory: Path, statistics: Statistics | 
         marks = reliability_marks(statistics, method, list(grays), analysis.classes) if statistics is not None else None
         threshold = statistics.settings.reliability_threshold if statistics is not None else 0.8
         grid = heatmap_grid(grays, analysis.classes, counts, analysis.min_count, marks, threshold, pooling_label(analysis, method))
-        grid.savefig(figures / f"heatmaps__{method}.png", dpi=110)
+        split = analysis.split_of(method)
+        name_split(grid, f"{method} · {split}").savefig(figures / f"heatmaps__{method}.png", dpi=110)
         scores = analysis.scores[analysis.scores.method == method]
         primary = aggregations(analysis, method)[0]
         scores = scores[scores.fold == POOLED] if primary == POOLED else scores[scores.fold != POOLED]
@@ -170,19 +171,30 @@ def write_figures(analysis: Analysis, directory: Path, statistics: Statistics | 
             chosen = scores[scores.mask_family == family]
             if not chosen.empty:
                 how = primary if primary != POOLED or pooling_label(analysis, method) is None else f"pooled: {POOLING_EQUAL}"
-                score_bars(chosen, "iou", f"{method}: IoU with the {family} masks ({how})").savefig(figures / f"bars__{method}__{family}.png", dpi=110)
+                bars = score_bars(chosen, "iou", f"{method} ({split}): IoU with the {family} masks ({how})")
+                bars.savefig(figures / f"bars__{method}__{family}.png", dpi=110)
         curves = randomisation_curves(analysis, method)
         if curves is not None:
-            curves.savefig(figures / f"randomisation__{method}.png", dpi=110)
+            name_split(curves, split).savefig(figures / f"randomisation__{method}.png", dpi=110)
         if not clustered(analysis, method):
             continue
         pretrained = {s.network: s.pretrained for s in pooled}
-        dendrograms(analysis.clusterings[method], pretrained).savefig(figures / f"dendrograms__{method}.png", dpi=110)
-        distance_matrices(analysis.clusterings[method]).savefig(figures / f"distances__{method}.png", dpi=110)
+        name_split(dendrograms(analysis.clusterings[method], pretrained), f"{method} · {split}").savefig(figures / f"dendrograms__{method}.png", dpi=110)
+        name_split(distance_matrices(analysis.clusterings[method]), f"{method} · {split}").savefig(figures / f"distances__{method}.png", dpi=110)
 
 
 def _cophenetic(value: float) -> str:
     return "n/a (fewer than 3 networks)" if np.isnan(value) else f"{value:.4f}"
+
+
+def flat_warning(analysis: Analysis) -> list[str]:
+    """The summary's warning naming every class heatmap that is one value everywhere (all zero); none when there is none."""
+    cells = analysis.flat_cells()
+    if not cells:
+        return []
+    named = "; ".join(f"{network} · {method} · fold {fold}: {name}" for network, method, fold, name in cells)
+    how = "no evidence; scored as maps with nothing above the threshold"
+    return [f"> **Warning: {len(cells)} class heatmap(s) are the same value everywhere** ({how}): {named}.", ""]
 
 
 def empty_warning(analysis: Analysis) -> list[str]:
@@ -208,7 +220,17 @@ def explained_splits(analysis: Analysis) -> str:
         if heatmap_set.fold != POOLED or heatmap_set.manifest is not None:
             split = (heatmap_set.manifest.selection.split if heatmap_set.manifest is not None else None) or "not recorded"
             splits.setdefault(heatmap_set.method, set()).add(split)
-    return "; ".join(f"{method}: {', '.join(sorted(names))}" for method, names in splits.items())
+    return "; ".join(f"{method}: {', '.join(sorted(names))}" for method, names in splits.items()) or "not recorded (the source has no manifests)"
+
+
+def same_as_pooled(tables: dict[tuple[str, str, str, str], pd.DataFrame]) -> set[tuple[str, str, str, str]]:
+    """The fold-mean tables equal to their pooled twin (every network has one fold, so the
+    mean over folds is that fold's, the pooled heatmap's score): summary.md shows them once."""
+    return {
+        key for key, table in tables.items()
+        if key[3] == FOLD_MEAN and (twin := tables.get((*key[:3], POOLED))) is not None and table.shape == twin.shape
+        and table.index.equals(twin.index) and np.allclose(table.to_numpy(float), twin.to_numpy(float), rtol=0, atol=1e-9, equal_nan=True)
+    }  # fmt: skip
 
 
 def sanity_markdown(analysis: Analysis) -> list[str]:
@@ -217,8 +239,8 @@ def sanity_markdown(analysis: Analysis) -> list[str]:
     family = next(iter(analysis.families))
     for method in analysis.methods:
         for heading, table in (
-            (f"## Faithfulness · {method} (beside the localisation scores)", faithfulness_table(analysis, method, family)),
-            (f"## Model-parameter randomisation · {method}", randomisation_table(analysis, method)),
+            (f"## Faithfulness · {method} · {analysis.split_of(method)} (beside the localisation scores)", faithfulness_table(analysis, method, family)),
+            (f"## Model-parameter randomisation · {method} · {analysis.split_of(method)}", randomisation_table(analysis, method)),
         ):
             if table is not None:
                 lines += [heading, "", markdown(sanity_text(table), "network"), ""]
@@ -238,7 +260,7 @@ def summary_markdown(
     expression tables with what their cells rest on, clustering, the statistics, skips."""
     networks = sorted({s.network for s in analysis.sets})
     folds = sorted({str(s.fold) for s in analysis.sets if s.fold != POOLED})
-    lines = [f"# {title}", "", *empty_warning(analysis)]
+    lines = [f"# {title}", "", *empty_warning(analysis), *flat_warning(analysis)]
     equal = [method for method in analysis.methods if pooling_label(analysis, method)]
     if equal:
         lines += [f"> **Note: the pooled heatmaps of {', '.join(equal)} are the {POOLING_EQUAL}**: the folds give no image counts.", ""]
@@ -256,16 +278,21 @@ def summary_markdown(
     ]
     if tables:
         lines += ["## Grand means (mean of the per-network means)", "", _markdown(grand_means(tables), first="method · masks · aggregation"), ""]
+    repeated = same_as_pooled(tables)
     for (method, aggregation), table in counts.items():
+        if aggregation == FOLD_MEAN and any(key[0] == method for key in repeated):
+            continue  # one fold per network: every cell rests on that one fold
         known = _markdown(table, _count_cell) if table.notna().any(axis=None) else "Not known: the source gives no image counts."
-        lines += [f"## n · {method} · {COUNT_HEADINGS[aggregation]}", "", known, ""]
+        lines += [f"## n · {method} · {analysis.split_of(method)} · {COUNT_HEADINGS[aggregation]}", "", known, ""]
     for (method, family, metric, aggregation), table in tables.items():
-        if metric not in SUMMARY_METRICS:
+        if metric not in SUMMARY_METRICS or (method, family, metric, aggregation) in repeated:
             continue
         how = "mean of the per-fold scores (the study's table)" if aggregation == FOLD_MEAN else "scores of the pooled heatmaps"
+        if (method, family, metric, FOLD_MEAN) in repeated:
+            how += " (one fold per network: the same as the fold mean, shown once)"
         if aggregation == POOLED and pooling_label(analysis, method):
             how += f" ({POOLING_EQUAL})"
-        lines += [f"## {SUMMARY_METRICS[metric]} · {method} · {family} masks · {how}", "", _markdown(table), ""]
+        lines += [f"## {SUMMARY_METRICS[metric]} · {method} · {analysis.split_of(method)} · {family} masks · {how}", "", _markdown(table), ""]
     lines += ["## Clustering (1 - Pearson r between pooled heatmaps, average linkage)", ""]
     if not clustering.empty:
         lines += ["| method | expression | cophenetic r | top two clusters | left out (empty) |", "|---|---|---:|---|---|"]

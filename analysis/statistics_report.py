@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ferlens.analysis.figures import specificity_matrices, supported_dendrograms
+from ferlens.analysis.figures import name_split, specificity_matrices, supported_dendrograms
 from ferlens.analysis.heatmap_set import POOLED
 from ferlens.analysis.html_report import Page
 from ferlens.analysis.sanity_report import faithfulness_table, randomisation_table, sanity_text
@@ -84,14 +84,15 @@ def write_statistics_figures(analysis, statistics: Statistics, directory: Path) 
                 & (statistics.permutation.metric == SPECIFICITY_FIGURE_METRIC)
             ]
             p_values = dict(zip(tests.network, tests.p_value, strict=True))
-            specificity_matrices(matrices, SPECIFICITY_FIGURE_METRIC, family_name, p_values).savefig(
+            name_split(specificity_matrices(matrices, SPECIFICITY_FIGURE_METRIC, family_name, p_values), f"{method} · {analysis.split_of(method)}").savefig(
                 figures / f"specificity__{method}__{family_name}.png", dpi=110
             )
         pretrained = {s.network: s.pretrained for s in pooled}
         for linkage_name in statistics.settings.linkages:
             trees = {expression: tree for (m, expression, name), tree in statistics.trees.items() if m == method and name == linkage_name}
             if trees:
-                supported_dendrograms(trees, pretrained, linkage_name).savefig(figures / f"dendrograms__{method}__{linkage_name}.png", dpi=110)
+                figure = name_split(supported_dendrograms(trees, pretrained, linkage_name), f"{method} · {analysis.split_of(method)}")
+                figure.savefig(figures / f"dendrograms__{method}__{linkage_name}.png", dpi=110)
 
 
 def markdown(table, first: str) -> str:
@@ -113,17 +114,18 @@ def statistics_markdown(analysis, statistics: Statistics) -> list[str]:
             for metric in STATISTICS_METRICS:
                 tables = headline_tables(statistics, analysis.scores, method, family, metric)
                 if tables is not None:
-                    lines += [f"### {metric} · {method} · {family} masks · with uncertainty and baselines", "", f"{note}.", ""]
+                    lines += [f"### {metric} · {method} · {analysis.split_of(method)} · {family} masks · with uncertainty and baselines", "", f"{note}.", ""]
                     for part, table in tables.items():
                         if not table.empty:
                             lines += [f"{HEADLINE_PARTS[part]}:", "", markdown(table, "network"), ""]
                 table = specificity_table(statistics, method, family, metric)
                 if table is not None:
-                    lines += [f"### Specificity · {metric} · {method} · {family} masks", "", SPECIFICITY_CAPTION, "", markdown(table, "network"), ""]
+                    heading = f"### Specificity · {metric} · {method} · {analysis.split_of(method)} · {family} masks"
+                    lines += [heading, "", SPECIFICITY_CAPTION, "", markdown(table, "network"), ""]
         table = reliability_table(statistics, method)
         if table is not None:
             lines += [
-                f"### Split-half reliability · {method}",
+                f"### Split-half reliability · {method} · {analysis.split_of(method)}",
                 "",
                 RELIABILITY_CAPTION.format(t=statistics.settings.reliability_threshold),
                 "",
@@ -132,10 +134,10 @@ def statistics_markdown(analysis, statistics: Statistics) -> list[str]:
             ]
         table = cluster_table(statistics, method)
         if table is not None:
-            lines += [f"### Cluster stability · {method}", "", CLUSTER_CAPTION, "", markdown(table, "expression"), ""]
+            lines += [f"### Cluster stability · {method} · {analysis.split_of(method)}", "", CLUSTER_CAPTION, "", markdown(table, "expression"), ""]
         table = groups_table(statistics, method)
         if table is not None:
-            lines += [f"### Pretrained vs from scratch · {method}", "", GROUPS_CAPTION, "", markdown(table, "expression"), ""]
+            lines += [f"### Pretrained vs from scratch · {method} · {analysis.split_of(method)}", "", GROUPS_CAPTION, "", markdown(table, "expression"), ""]
     return lines
 
 

@@ -17,6 +17,16 @@ def best_checkpoint_callback(trainer: L.Trainer) -> ModelCheckpoint | None:
     return next((callback for callback in trainer.checkpoint_callbacks if callback.monitor is not None), None)
 
 
+class BestCheckpoint(ModelCheckpoint):
+    """ModelCheckpoint whose ``{epoch}`` in ``filename`` counts from 1, as the progress bar,
+    ``train.log`` and the figures do: the 12th of 12 epochs writes ``epoch012-...ckpt``, not
+    ``epoch011`` (the checkpoint's own ``epoch`` entry stays Lightning's 0-based 11)."""
+
+    def format_checkpoint_name(self, metrics: dict, filename: str | None = None, ver: int | None = None, prefix: str | None = None) -> str:
+        counted = {**metrics, "epoch": metrics["epoch"] + 1} if "epoch" in metrics else metrics
+        return super().format_checkpoint_name(counted, filename, ver, prefix)
+
+
 class LastCheckpoint(ModelCheckpoint):
     """An unmonitored ModelCheckpoint for ``last.ckpt``. In an epoch whose checkpoint the best
     callback has just written (every improving epoch, the first included), ``last.ckpt``

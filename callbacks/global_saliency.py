@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 from ferlens.callbacks.checkpoints import best_checkpoint_callback
 from ferlens.callbacks.evidence_accumulator import ImageEvidenceAccumulator
 from ferlens.callbacks.heatmap_accumulator import GlobalHeatmapAccumulator
+from ferlens.callbacks.progress import step_aside
 from ferlens.callbacks.sanity import FaithfulnessSettings, RandomisationSettings, SanityPass, randomisation_chosen, write_randomisation_figure
 from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
 from ferlens.faces.warp import TemplateWarper
@@ -181,8 +182,11 @@ class GlobalSaliency(L.Callback):
         if trainer.sanity_checking:
             return
         if trainer.state.fn == "validate":
+            step_aside(trainer)  # validation is over: its bar stays as drawn, the heatmap pass prints below it
             checkpoint = getattr(pl_module, "initial_checkpoint", None)
-            weights = WeightsInfo(source="given weights", checkpoint=checkpoint, epoch=trainer.current_epoch, val_acc=_metric(trainer, "val/acc"))
+            epoch = getattr(pl_module, "initial_epoch", None)  # the checkpoint's own epoch (explain=, init_from=); untrained weights: 0
+            epoch = trainer.current_epoch if epoch is None else epoch
+            weights = WeightsInfo(source="given weights", checkpoint=checkpoint, epoch=epoch, val_acc=_metric(trainer, "val/acc"))
             self.explain(trainer, pl_module, weights, subdirectory=None)
         elif self.epochs is not None and trainer.current_epoch in self.epochs:
             weights = WeightsInfo(source=f"epoch {trainer.current_epoch}", epoch=trainer.current_epoch, val_acc=_metric(trainer, "val/acc"))
@@ -195,6 +199,7 @@ class GlobalSaliency(L.Callback):
             if missed and trainer.is_global_zero:
                 log.warning("GlobalSaliency: epochs %s ran no validation (training stopped early or validation was skipped): no heatmaps for them.", missed)
             return
+        step_aside(trainer)  # the last epoch's bar is drawn once, the heatmap pass prints below it
         checkpoint = best_checkpoint_callback(trainer)
         best = checkpoint.best_model_path if checkpoint is not None else ""
         final = copy.deepcopy(pl_module.state_dict())
@@ -379,7 +384,7 @@ class GlobalSaliency(L.Callback):
         if sum(zero_maps):
             log.warning("GlobalSaliency %s: %d of %d maps are zero everywhere (no evidence): %s", key, sum(zero_maps), sum(counts), manifest.zero_maps)
         write_artifact(directory, means, counts, class_names, manifest, evidence)
-        title = f"{manifest.run.model} {key}, {weights.source} (epoch {weights.epoch}), {explained['split']} split"
+        title = f"{manifest.run.model} {key}, {weights.source} (epoch {weights.epoch + 1}), {explained['split']} split"  # counted from 1
         figure = heatmap_figure(means, class_names, counts, title)
         figure.savefig(directory / "overview.png", dpi=120)
         if manifest.randomisation is not None:
@@ -391,7 +396,8 @@ class GlobalSaliency(L.Callback):
 
             name = f"heatmaps-{wandb_run.id}-{key}" + (f"-{directory.name}" if directory.name != key else "")
             artifact = wandb.Artifact(name.replace("=", "-"), type=ARTIFACT_TYPE, metadata=read_manifest(directory).to_dict())  # the manifest as written
-            artifact.add_dir(str(directory))
+            for path in sorted(p for p in directory.rglob("*") if p.is_file()):  # add_dir prints a progress line of its own
+                artifact.add_file(str(path), name=path.relative_to(directory).as_posix())
             wandb_run.log_artifact(artifact)
             wandb_run.log({f"heatmaps/{key}": wandb.Image(figure)})
 

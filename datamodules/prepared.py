@@ -16,8 +16,7 @@ from ferlens.datamodules.readers import read_dataset
 from ferlens.datamodules.readers.base import DatasetEntry
 from ferlens.datamodules.sources import DataError, FaceSample
 from ferlens.formats.expressions import CLASSES_6, CLASSES_7
-
-log = logging.getLogger(__name__)
+from ferlens.jobs.console_log import FILE_ONLY
 
 
 class PreparedFaces:
@@ -55,7 +54,7 @@ class PreparedFaces:
         """Run (or load from the cache) the face preparation; keeps the usable faces."""
         if self.prepared is None:
             self.prepared = prepare_faces(self.index, self.settings, self.cache_dir, workers=self.workers)
-            log.info("%s", self.prepared.summary)
+            logging.getLogger(FILE_ONLY).info("%s", self.prepared.summary)  # the console shows it once, in the data summary
             self._kept = [self.index.entries[i] for i in self.prepared.usable]
             if not self._kept:
                 raise DataError(

@@ -85,6 +85,22 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+#: The manifest's own checksum: sha256 of its canonical JSON without this key (version 3 on).
+SIGNATURE_KEY = "manifest_sha256"
+
+
+def manifest_signature(data: dict) -> str:
+    """The sha256 of a manifest's canonical content: its JSON with sorted keys, no spaces and
+    no ``SIGNATURE_KEY``, so key order, indentation and the signature itself do not count."""
+    content = {key: value for key, value in data.items() if key != SIGNATURE_KEY}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+
+
+def sign_manifest(data: dict) -> dict:
+    """``data`` with its ``SIGNATURE_KEY`` (what ``write_artifact`` writes)."""
+    return {**data, SIGNATURE_KEY: manifest_signature(data)}
+
+
 def artifact_files(classes: list[str], evidence: bool = False) -> list[str]:
     """The files of an artifact with ``classes`` (and ``evidence.npz``), relative to its
     directory: each one has a sha256 entry in the manifest and is verified by ``read_artifact``."""
@@ -120,7 +136,7 @@ def write_artifact(
         evidence=evidence_entry(evidence) if evidence is not None else None,
         sha256={name: _sha256(directory / name) for name in files},
     )
-    (directory / "manifest.json").write_text(json.dumps(full.to_dict(), indent=2, sort_keys=True))
+    (directory / "manifest.json").write_text(json.dumps(sign_manifest(full.to_dict()), indent=2, sort_keys=True))
     return directory
 
 
@@ -163,7 +179,24 @@ def read_manifest(directory: str | Path) -> HeatmapManifest:
         raise CorruptArtifactError(
             f"The manifest '{manifest_path}' is not valid JSON ({error.msg}): the artifact is damaged, download or write it again."
         ) from error
+    _check_signature(data, manifest_path)
     return HeatmapManifest.from_dict(data, str(manifest_path))
+
+
+def _check_signature(data: object, manifest_path: Path) -> None:
+    """A signed manifest must match its signature; from version 3 on it must be signed
+    (older manifests, written before signing, are read as they are)."""
+    if not isinstance(data, dict):
+        return  # from_dict refuses it in its own sentence
+    signed = data.get(SIGNATURE_KEY)
+    version = data.get("version", 1)
+    if signed is None and isinstance(version, int) and version >= 3:
+        raise CorruptArtifactError(f"The manifest '{manifest_path}' has no {SIGNATURE_KEY}: it cannot be verified, download or write the artifact again.")
+    if signed is not None and signed != manifest_signature(data):
+        raise CorruptArtifactError(
+            f"The manifest '{manifest_path}' was edited after it was written (its content does not match its {SIGNATURE_KEY}): "
+            "restore the file or write the artifact again."
+        )
 
 
 def read_artifact(directory: str | Path) -> HeatmapArtifact:
@@ -177,11 +210,18 @@ def read_artifact(directory: str | Path) -> HeatmapArtifact:
         path = directory / name
         if not path.is_file() or _sha256(path) != expected:
             raise CorruptArtifactError(f"'{path}' is missing or does not match its checksum: the artifact is damaged, download or write it again.")
-    heatmaps = np.load(directory / "heatmaps.npy")
+    try:
+        heatmaps = np.load(directory / "heatmaps.npy", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise CorruptArtifactError(f"'{directory / 'heatmaps.npy'}' is not a readable array ({error}): the artifact is damaged, write it again.") from None
     expected_shape = (len(manifest.classes), manifest.template.height, manifest.template.width)
-    if heatmaps.shape != expected_shape or not np.isfinite(heatmaps).all():
+    if heatmaps.shape != expected_shape:
+        held, wanted = (" x ".join(map(str, shape)) for shape in (heatmaps.shape, expected_shape))
         raise CorruptArtifactError(
-            f"'{directory / 'heatmaps.npy'}' has shape {heatmaps.shape} or non-finite values, expected finite {expected_shape}: rewrite the artifact."
+            f"'{directory / 'heatmaps.npy'}' holds an array of shape {held}, not {wanted} (classes x template height x width): write the artifact again."
         )
+    bad = [name for name, heatmap in zip(manifest.classes, heatmaps, strict=True) if not np.isfinite(heatmap).all()]
+    if bad:
+        raise CorruptArtifactError(f"'{directory / 'heatmaps.npy'}' has NaN or infinite values in the heatmap of {', '.join(bad)}: write the artifact again.")
     evidence = read_evidence(directory / EVIDENCE_FILE, list(manifest.classes), manifest.counts) if manifest.evidence is not None else None
     return HeatmapArtifact(heatmaps, manifest, evidence)

@@ -21,6 +21,9 @@ Versions (``version``; ``schema_version``, the artifact's file layout, stays 1):
    ``template.points_sha256``; ``zero_maps``, ``correct_share``, ``evidence`` (ferlens 0.2.0),
    ``face_preparation``, ``faithfulness`` and ``randomisation``.
 2. the same entries, with ``version``.
+3. the same, signed: ``manifest_sha256`` (``formats.heatmap_artifact.manifest_signature``)
+   is the sha256 of the manifest's canonical JSON without it, so a hand-edited count or any
+   other edit is refused like a damaged file; required from this version on.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_NAME, TEMPLATE_WIDT
 from ferlens.user_errors import UserError
 
 #: the manifest's schema version (``version``); a manifest without one is version 1
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
 #: the artifact's file layout (``schema_version``), unchanged since the first artifact
 SCHEMA_VERSION = 1
 

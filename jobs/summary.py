@@ -49,7 +49,7 @@ def heatmap_table(summary: HeatmapSummary) -> Table:
     split = summary.manifest.selection.split
     on = f" on the {split} split" if split else ""
     source, epoch = (weights.source, weights.epoch) if weights is not None else ("model", summary.manifest.run.epoch)
-    title = f"{summary.key} heatmaps of the {source} (epoch {epoch}{accuracy_text}){on}"
+    title = f"{summary.key} heatmaps of the {source} (epoch {epoch + 1}{accuracy_text}){on}"  # counted from 1, as the bar and train.log
     table = Table(title=title, header_style="bold")
     scores = summary.scores[["count", *SHOWN_SCORES]]
     table.add_column("class")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -96,8 +97,10 @@ class FERModule(L.LightningModule):
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.class_names = list(class_names)
         self.au_guidance = AUGuidance(**(au_guidance or {}))
-        #: the checkpoint whose weights train.py's init_from loaded (recorded in heatmap manifests)
+        #: the checkpoint whose weights train.py's init_from loaded, and the (0-based) epoch it
+        #: ended (recorded in heatmap manifests)
         self.initial_checkpoint: str | None = None
+        self.initial_epoch: int | None = None
         if self.au_guidance.enabled:
             self.au_guidance.layer_names(self.net)  # unknown layers: one sentence now, not mid-training
         self.train_au_alignment = MeanMetric()
@@ -231,7 +234,7 @@ class FERModule(L.LightningModule):
             if isinstance(logger, WandbLogger):
                 import wandb
 
-                figure = confusion_figure(confusion.cpu().numpy(), self.class_names, f"{stage} confusion, epoch {self.current_epoch}")
+                figure = confusion_figure(confusion.cpu().numpy(), self.class_names, confusion_title(stage, self.current_epoch, self.trainer.ckpt_path))
                 rows = [[t, p, int(confusion[i, j])] for i, t in enumerate(self.class_names) for j, p in enumerate(self.class_names)]
                 logger.experiment.log(
                     {
@@ -268,6 +271,14 @@ class FERModule(L.LightningModule):
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": "val/acc"}}
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+
+def confusion_title(stage: str, current_epoch: int, checkpoint: str | None) -> str:
+    """The confusion figure's title, epochs counted from 1 as in the progress bar and
+    ``train.log``: a validation epoch's number, or the checkpoint a test ran on."""
+    if stage != "test":
+        return f"{stage} confusion, epoch {current_epoch + 1}"
+    return f"test confusion, {os.path.basename(checkpoint).removesuffix('.ckpt')}" if checkpoint else "test confusion, final weights"
 
 
 def _without_none_keywords(factory: Any, key: str) -> Callable[..., Any]:

@@ -134,7 +134,7 @@ def test_paper_statistics_specificity_baselines_permutations_and_rank_stability(
     clusters = pd.read_csv(folder / "clusters.csv")
     assert set(clusters.linkage) == {"average", "complete", "ward"} and (clusters.resampling == "pixel blocks of 11x8").all()
     summary = (paper_report / "summary.md").read_text()
-    assert "### Specificity · iou · lime · ekman masks" in summary and "| all networks |" in summary and "15/72" in summary
+    assert "### Specificity · iou · lime · split not recorded · ekman masks" in summary and "| all networks |" in summary and "15/72" in summary
     assert "not available: re-explain with ferlens >= 0.2.0" in summary
     page = (paper_report / "report" / "index.html").read_text()
     needles = ("specific alignment", "centre-bias Gaussian", "uniform face", "ranks first (images / expressions)", "(exact, 720; FDR", "44 %")
@@ -192,7 +192,7 @@ def test_user_mistakes_are_one_sentence(tmp_path, reference_dir):
 
 def test_repeated_runs_of_one_config_latest_or_a_time_label_and_the_log_in_the_report(tmp_path):
     """Two runs of one configuration without W&B (no run id or name) beside another network
-    and a damaged artifact: the clash says how they differ, source.latest=true scores the
+    and a damaged artifact: both runs are scored, told apart by start time; source.latest=true scores the
     newest run, a {time} label both; the log, with the report line, is in the report directory."""
     runs = tmp_path / "logs" / "train" / "runs"
     make_run(runs, "2026-05-01_09-30-00-000001", "2026-05-01T09:30:00+00:00", maps=1)
@@ -201,11 +201,10 @@ def test_repeated_runs_of_one_config_latest_or_a_time_label_and_the_log_in_the_r
     broken = make_run(runs, "2026-05-01_12-00-00-000001", "2026-05-01T12:00:00+00:00", model="vgg16")
     (broken / "png" / "Fear.png").write_bytes(b"tampered")
     common = ["source=local", f"source.paths=[{tmp_path / 'logs' / 'train'}]", "progress=false"]
-    clash = run_analyze(*common, f"report_dir={tmp_path / 'clash'}")
-    last = clash.stderr.strip().splitlines()[-1]
-    assert clash.returncode != 0 and last.startswith("Error: Two heatmap sets for network 'smallcnn', method 'gradcam', fold 2 (")
-    assert "differ in run.dir, run.started: keep the newest run's set with source.latest=true" in last
-    assert "source.label='{model}{guidance}-{time}'" in last
+    both = run_analyze(*common, f"report_dir={tmp_path / 'both'}")  # the README's command after two runs of one config
+    assert both.returncode == 0, both.stderr[-3000:]
+    assert "told apart by run start time as smallcnn-20260501T093000Z, smallcnn-20260501T110000Z" in both.stdout + both.stderr
+    assert sorted(pd.read_csv(tmp_path / "both" / "scores.csv").network.unique()) == ["smallcnn-20260501T093000Z", "smallcnn-20260501T110000Z", "weinet"]
 
     report = tmp_path / "latest"
     latest = run_analyze(*common, "source.latest=true", f"report_dir={report}")
@@ -298,7 +297,7 @@ def test_train_two_models_then_analyze_local(tmp_path):
     assert len(resampled) > 0 and resampled.ci_low.notna().all() and (resampled.ci_low <= resampled.ci_high).all()
     reliability = pd.read_csv(report / "statistics" / "reliability.csv")
     assert len(reliability) == len(cells.drop_duplicates(["network", "expression"])) and reliability.reliability.dropna().between(-1, 1).all()
-    assert "## Faithfulness · gradcam (beside the localisation scores)" in summary and "- explained split: gradcam: test" in summary
+    assert "## Faithfulness · gradcam · test split (beside the localisation scores)" in summary and "- explained split: gradcam: test" in summary
     assert (report / "report" / "index.html").stat().st_size > 50_000
     # the report was logged to W&B (offline): tables, figures and the report artifact
     assert "Report logged to W&B (offline)" in done.stdout

@@ -4,6 +4,7 @@ name ``ferlens``; importing the figure modules chooses no matplotlib backend."""
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -53,8 +54,11 @@ def test_every_package_is_installed_under_ferlens():
     """A package left out of pyproject's list imports nowhere once installed: any run started
     outside the repository (``ferlens-prepare`` from the data folder) fails."""
     listed = set(re.findall(r'^\s+"(ferlens(?:\.[a-z_]+)*)",$', (ROOT / "pyproject.toml").read_text(), re.MULTILINE))
-    folders = [path.parent.relative_to(ROOT).parts for path in ROOT.glob("**/__init__.py")]
-    packages = {"ferlens"} | {"ferlens." + ".".join(parts) for parts in folders if parts[0] != "tests"}
+    def packages_in(folder: Path, prefix: str) -> set[str]:  # down through folders with an __init__.py only (not .venv/...)
+        found = {f"{prefix}.{sub.name}" for sub in folder.iterdir() if (sub / "__init__.py").is_file() and sub.name != "tests"}
+        return found | {name for package in found for name in packages_in(folder / package.rsplit(".", 1)[1], package)}
+
+    packages = {"ferlens"} | packages_in(ROOT, "ferlens")
     assert sorted(packages ^ listed) == []
 
 

@@ -103,7 +103,8 @@ def test_fast_dev_run_with_wandb_offline(tmp_path):
         (["saliency=[gradcam,shap]"], "Error: saliency has no option 'shap': choose from attention, gradcam, gradcampp, ig, layercam, lime, occlusion"),
         (["data=folder"], "The setting 'data.root' is required"),
         (["data=rafdb", "data.root=/no/such/folder"], "Dataset folder '/no/such/folder' does not exist: set data.root to the folder where rafdb was unpacked."),
-        (["data=kdef", "data.root=/tmp", "data.nonsense=1"], "Could not override 'data.nonsense'"),
+        (["data=kdef", "data.root=/tmp", "data.nonsense=1"], "Error: data.nonsense is not a setting: the settings in data are _target_, root, neutral,"),
+        (["data=kdef", "data.root=/tmp", "data.augmnt=true"], "Error: data.augmnt is not a setting: did you mean data.augment? (+data.augmnt=true"),
         (["model.net.name=vgg17"], "Unknown network 'vgg17': choose one of"),
         (["saliency=[]"], "GlobalSaliency has no saliency method: add one, e.g. saliency=[gradcampp], or drop the callback with callbacks=default."),
     ],
@@ -185,7 +186,7 @@ def test_default_run_reaches_90_percent_prints_only_what_matters_and_logs_it(tmp
     assert [noise for noise in CONSOLE_NOISE if noise in console] == []
     assert out.startswith("ferlens: smallcnn (242 K parameters, 64 px, unit) on synthetic fold 1/5; 12 epochs, batch 64; seed 42; heatmaps: gradcampp")
     assert "subject-independent fold 1/5" in out and out.count("test/acc") == 0 and out.count("│ acc ") == 1  # the results, once
-    assert f"gradcampp heatmaps of the best checkpoint (epoch {artifact.manifest.weights.epoch}" in out
+    assert f"gradcampp heatmaps of the best checkpoint (epoch {artifact.manifest.weights.epoch + 1}" in out
     # explained: the held-out test split, which chose nothing (the study's protocol), and the summary says so
     assert artifact.manifest.selection.split == "test" and ") on the test split" in out
     assert len(artifact.evidence) == sum(artifact.manifest.counts.values()) and set(artifact.manifest.correct_share) == set(artifact.classes)

@@ -48,7 +48,7 @@ def test_on_disk_faces_are_explained_and_match_the_in_memory_heatmaps(tmp_path):
         cv2.imwrite(str(folder / f"{sample.subject}_{index:04d}.jpg"), cv2.cvtColor(sample.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
 
     disk = tmp_path / "disk"
-    _train(
+    fitted = _train(
         "data=folder",
         f"data.root={tmp_path / 'data'}",
         f"data.cache_dir={tmp_path / 'cache'}",
@@ -57,6 +57,8 @@ def test_on_disk_faces_are_explained_and_match_the_in_memory_heatmaps(tmp_path):
         f"paths.output_dir={disk}",
     )
     (best,) = (disk / "checkpoints").glob("epoch*.ckpt")
+    prepared = [line for line in fitted.stdout.splitlines() if f": {NUM_IMAGES} images -> " in line]
+    assert len(prepared) == 1 and not prepared[0].startswith("["), prepared  # printed once, in the data summary, with no log prefix
     memory = tmp_path / "memory"
     _train(
         "data=synthetic",

@@ -166,7 +166,10 @@ def test_explain_writes_the_heatmaps_of_a_trained_runs_best_checkpoint_for_eithe
     assert again.returncode == 0, again.stderr[-3000:]
     assert not list(same.glob("checkpoints/*.ckpt"))  # nothing trained
     np.testing.assert_allclose(np.load(same / "heatmaps/gradcampp/heatmaps.npy"), np.load(trained / "heatmaps/gradcampp/heatmaps.npy"), rtol=0, atol=1e-6)
-    assert json.loads((same / "heatmaps/gradcampp/manifest.json").read_text())["selection"]["split"] == "test"  # the default: images never seen
+    explained = json.loads((same / "heatmaps/gradcampp/manifest.json").read_text())
+    assert explained["selection"]["split"] == "test"  # the default: images never seen
+    given = {"source": "given weights", "checkpoint": str(best.resolve()), "epoch": int(best.name[5:8]) - 1}  # epoch002-...ckpt (from 1): 0-based 1, not 0
+    assert explained["weights"] == {**explained["weights"], **given}
     on_val = tmp_path / "val"
     result = run_train(f"explain={trained}", "saliency=[gradcam,attention]", "callbacks.global_saliency.split=val", f"hydra.run.dir={on_val}")
     assert result.returncode == 0, result.stderr[-3000:]

@@ -30,7 +30,8 @@ COMPARED_SECTIONS = ("run", "saliency", "selection", "warp")
 #: The start of a set whose start is not known, for ``source.latest`` (older than any other).
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 #: Label parts that tell runs apart by a differing run field, in order of preference.
-LABEL_PARTS = {"dataset": "-{dataset}", "au_guidance": "{guidance}", "seed": "-s{seed}", "started": "-{time}", "id": "-{id}"}
+#: The label part that tells apart sets of one network from different datasets.
+DATASET_PART = "-{dataset}"
 
 
 def matches_run(given: Any, run: RunInfo) -> bool:
@@ -103,19 +104,34 @@ def _run_field(heatmap_set: HeatmapSet, name: str) -> Any:
     return None if heatmap_set.run is None else getattr(heatmap_set.run, name)
 
 
+def explained_split(heatmap_set: HeatmapSet) -> str | None:
+    """The split a set's heatmaps explained (``selection.split``; None when not recorded)."""
+    return heatmap_set.manifest.selection.split if heatmap_set.manifest is not None else None
+
+
+def _run_time(heatmap_set: HeatmapSet) -> str:
+    """A set's run start (``run.started``) as ISO 8601 basic in UTC (``20260501T093000Z``),
+    else its run folder (an artifact older than ``run.started``)."""
+    started = parse_time(_run_field(heatmap_set, "started"))
+    return started.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ") if started else _run_folder(heatmap_set)
+
+
+def _run_folder(heatmap_set: HeatmapSet) -> str:
+    """The name of the run directory a set came from (``run.dir``, else the folder above ``heatmaps/``)."""
+    run_dir = _run_field(heatmap_set, "dir")
+    return Path(run_dir).name if run_dir else Path(heatmap_set.origin).parent.parent.name or heatmap_set.origin
+
+
 def collision_message(first: HeatmapSet, second: HeatmapSet, label: str) -> str:
-    """One sentence: which two sets collide, how they differ, and how to keep one or tell them apart."""
+    """One sentence for two sets that cannot stand side by side: copies of one artifact, or
+    sets of one network label from different datasets; how to keep one or tell them apart."""
     network, method, fold = second.key
     clash = f"Two heatmap sets for network '{network}', method '{method}', fold {fold} ({first.origin} and {second.origin})"
     differing = differing_fields(first, second)
     if not differing:
         return f"{clash} are copies of one artifact (their run, saliency, selection and warp fields are equal): give only one of them to the source."
     shown = ", ".join(differing[:6]) + (f" and {len(differing) - 6} more" if len(differing) > 6 else "")
-    usable = [name for name in LABEL_PARTS if f"run.{name}" in differing and _run_field(first, name) is not None and _run_field(second, name) is not None]
-    apart = f" or tell them apart with source.label='{label}{LABEL_PARTS[usable[0]]}'" if usable else ""
-    if "run.dataset" in differing:
-        return f"{clash} differ in {shown}: keep one dataset with filters.dataset{apart}."
-    return f"{clash} differ in {shown}: keep the newest run's set with source.latest=true{apart}, or narrow the filters (e.g. filters.run)."
+    return f"{clash} differ in {shown}: keep one dataset with filters.dataset or tell them apart with source.label='{label}{DATASET_PART}'."
 
 
 @dataclass
@@ -128,6 +144,8 @@ class Collection:
     label: str = DEFAULT_LABEL
     latest: bool = False
     superseded: list[tuple[str, str]] = field(default_factory=list)
+    #: labels shared by repeated runs or splits, with the origins added under them (``told_apart``)
+    repeated: dict[str, list[str]] = field(default_factory=dict)
 
     def skip(self, origin: str, reason: str, strict: bool) -> None:
         """Record a damaged input (or raise when ``strict``); never silent."""
@@ -142,20 +160,55 @@ class Collection:
         self.superseded.append((older, newer))
 
     def add(self, heatmap_set: HeatmapSet) -> None:
-        """Add a set; a second set with the same (network, method, fold) is an error, unless
-        ``latest`` and both come from one dataset: then the newer run's set stays."""
+        """Add a set. A second set with the same (network, method, fold) from the same
+        dataset is a repeated run or another split: with ``latest`` and the same split the
+        newer run's set stays; otherwise both stay and ``told_apart`` labels them by split
+        and run time. Copies of one artifact, and sets of different datasets, are refused."""
         index = next((i for i, other in enumerate(self.sets) if other.key == heatmap_set.key), None)
         if index is None:
             self.sets.append(heatmap_set)
             return
         clash = self.sets[index]
-        if not (self.latest and _run_field(clash, "dataset") == _run_field(heatmap_set, "dataset")):
+        same_dataset = _run_field(clash, "dataset") == _run_field(heatmap_set, "dataset")
+        if not same_dataset or not differing_fields(clash, heatmap_set):
             raise UserError(collision_message(clash, heatmap_set, self.label))
-        if (heatmap_set.started or EARLIEST) > (clash.started or EARLIEST):
-            self.sets[index] = heatmap_set
-            self.supersede(clash.origin, heatmap_set.origin)
-        else:
-            self.supersede(heatmap_set.origin, clash.origin)
+        if self.latest and explained_split(clash) == explained_split(heatmap_set):
+            if (heatmap_set.started or EARLIEST) > (clash.started or EARLIEST):
+                self.sets[index] = heatmap_set
+                self.supersede(clash.origin, heatmap_set.origin)
+            else:
+                self.supersede(heatmap_set.origin, clash.origin)
+            return
+        self.sets.append(heatmap_set)
+        self.repeated.setdefault(heatmap_set.network, []).append(heatmap_set.origin)
+
+    def told_apart(self) -> Collection:
+        """Relabel the sets whose network label is shared by repeated runs or by several
+        splits (``add``): ``<label>-<split>`` where the splits differ, ``-<run time>`` where
+        runs still share it (every set of that label, so one run keeps one label across
+        methods), and log how, once per label. Returns the collection."""
+        for label in self.repeated:
+            shared = [s for s in self.sets if s.network == label]
+            by_split = len({explained_split(s) for s in shared}) > 1
+            parts = {id(s): [label, *([explained_split(s) or "split-not-recorded"] if by_split else [])] for s in shared}
+            keys = [(tuple(parts[id(s)]), s.method, s.fold) for s in shared]
+            timed = len(set(keys)) < len(keys)
+            if timed:  # runs still share a label: their start times tell them apart, else their folders
+                times = {id(s): _run_time(s) for s in shared}
+                if len({(tuple(parts[id(s)]), times[id(s)], s.method, s.fold) for s in shared}) < len(shared):
+                    times = {id(s): _run_folder(s) for s in shared}
+                for s in shared:
+                    parts[id(s)].append(times[id(s)])
+            for s in shared:
+                s.network = "-".join(parts[id(s)])
+            names = ", ".join(sorted({s.network for s in shared}))
+            how = " and ".join(part for part, used in (("by explained split", by_split), ("by run start time", timed)) if used)
+            log.warning(
+                "%d heatmap sets share the network label '%s' (repeated runs or splits): told apart %s as %s; source.latest=true keeps the newest "
+                "run per split, source.label='%s-{seed}' (or any run field) names them your way.", len(shared), label, how, names, self.label,
+            )  # fmt: skip
+        self.repeated = {}
+        return self
 
 
 def parse_time(text: Any) -> datetime | None:

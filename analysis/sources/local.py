@@ -47,4 +47,4 @@ def collect_local(paths: list[str | Path], filters: Filters, label: str = DEFAUL
             continue
         if filters.keeps(heatmap_set.network, heatmap_set.method, heatmap_set.fold, heatmap_set.run):
             collection.add(heatmap_set)
-    return collection
+    return collection.told_apart()

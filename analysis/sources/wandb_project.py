@@ -77,12 +77,12 @@ def _latest_versions(artifacts: list[Any]) -> list[Any]:
 
 
 def _newest_runs(described: list[tuple[Any, HeatmapManifest]], label: str, collection: Collection) -> list[Any]:
-    """``source.latest`` on metadata: per (network label, method, fold, dataset) the artifact
+    """``source.latest`` on metadata: per (network label, method, fold, dataset, explained split) the artifact
     of the newest run, by ``run.started`` (else the artifact's creation time); the others
     are recorded in ``collection`` as superseded."""
     newest: dict[tuple, Any] = {}
     for artifact, manifest in sorted(described, key=lambda pair: _started(*pair) or EARLIEST):
-        group = (*manifest_identity(manifest, label, artifact.name), manifest.run.dataset)
+        group = (*manifest_identity(manifest, label, artifact.name), manifest.run.dataset, manifest.selection.split)
         if group in newest:
             collection.supersede(newest[group].name, artifact.name)
         newest[group] = artifact
@@ -139,4 +139,4 @@ def collect_wandb(
                 collection.skip(origin, str(error), strict)
                 continue
         collection.add(from_artifact(heatmap_artifact, origin, label, parse_time(getattr(artifact, "created_at", None))))
-    return collection
+    return collection.told_apart()

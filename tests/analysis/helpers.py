@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ferlens.formats.heatmap_artifact import stretch, write_artifact
+from ferlens.formats.heatmap_artifact import sign_manifest, stretch, write_artifact
 from ferlens.formats.manifest import HeatmapManifest, RunInfo, SaliencyInfo, SelectionInfo, WarpInfo
 
 CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
@@ -78,7 +78,7 @@ def write_paper_layout(root: Path, maps_by_key: dict[tuple[str, int | None], np.
             cv2.imwrite(str(root / f"{prefix}_{name}_heatmap.png"), stretch(heatmap))
 
 
-def make_run(root: Path, folder: str, started: str | None, model: str = "smallcnn", maps: int = 0, **run: object) -> Path:
+def make_run(root: Path, folder: str, started: str | None, model: str = "smallcnn", maps: int = 0, split: str = "test", **run: object) -> Path:
     """Run directory ``root/folder`` with one gradcam artifact (fold 2, heatmaps ``blob_maps(maps)``)
     whose manifest names the run as GlobalSaliency does without W&B: its directory and start,
     dataset and seed, no W&B id or name; ``run`` overrides fields. Returns the artifact directory."""
@@ -86,7 +86,8 @@ def make_run(root: Path, folder: str, started: str | None, model: str = "smallcn
     manifest = json.loads((directory / "manifest.json").read_text())
     identity = {"id": None, "name": None, "dir": str((root / folder).resolve()), "started": started, "dataset": "synthetic", "seed": 42}
     manifest["run"].update({**identity, **run})
-    (directory / "manifest.json").write_text(json.dumps(manifest))  # the checksums cover the other files
+    manifest["selection"]["split"] = split
+    (directory / "manifest.json").write_text(json.dumps(sign_manifest(manifest)))  # signed again after the edit
     return directory
 
 

@@ -10,7 +10,7 @@ from ferlens.analysis.sources import Filters
 from ferlens.analysis.sources.local import collect_local
 from ferlens.analysis.sources.paper import collect_paper
 from ferlens.faces.ekman_masks import ekman_mask
-from ferlens.formats.heatmap_artifact import stretch
+from ferlens.formats.heatmap_artifact import sign_manifest, stretch
 from ferlens.scoring.masks import ekman_family
 from ferlens.scoring.scores import METRICS, Threshold, score_heatmap
 from ferlens.user_errors import UserError
@@ -114,6 +114,6 @@ def test_templates_are_compared_by_their_points_hash_when_given(tmp_path):
     check_compatible(sets)  # the paper's PNGs carry no hash: name and size agree
     manifest = json.loads((other / "manifest.json").read_text())
     manifest["template"]["points_sha256"] = "0" * 64
-    (other / "manifest.json").write_text(json.dumps(manifest))
+    (other / "manifest.json").write_text(json.dumps(sign_manifest(manifest)))
     with pytest.raises(UserError, match="analyze one template at a time"):
         check_compatible(collect_local([tmp_path / "a", tmp_path / "b"], Filters()).sets)

@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -7,9 +8,10 @@ from ferlens.analysis.pipeline import analyze_collection
 from ferlens.analysis.report import write_report
 from ferlens.analysis.sources import Filters
 from ferlens.analysis.sources.local import collect_local
+from ferlens.formats.heatmap_artifact import read_manifest, write_artifact
 from ferlens.scoring.masks import au_family, directory_family, ekman_family
 from ferlens.scoring.scores import Threshold
-from tests.analysis.helpers import make_artifact
+from tests.analysis.helpers import CLASSES, make_artifact
 
 
 def test_report_of_one_network_over_two_folds(tmp_path, monkeypatch):
@@ -23,8 +25,8 @@ def test_report_of_one_network_over_two_folds(tmp_path, monkeypatch):
     analysis = analyze_collection(collection, {"ekman": ekman_family(), "au": au_family()}, Threshold("topk", 20), progress=False)
     report = write_report(analysis, tmp_path / "report", "one network", {"source": "test"})
     summary = (report / "summary.md").read_text()
-    assert "## IoU · gradcam · ekman masks · mean of the per-fold scores (the study's table)" in summary
-    assert "## F1 · gradcam · au masks · scores of the pooled heatmaps" in summary
+    assert "## IoU · gradcam · test split · ekman masks · mean of the per-fold scores (the study's table)" in summary
+    assert "## F1 · gradcam · test split · au masks · scores of the pooled heatmaps" in summary
     assert "threshold: topk(20)" in summary and "heatmap sets read: 2" in summary
     assert "skipped inputs: 1" in summary and "heatmaps.npy' is missing or does not match" in summary
     table = pd.read_csv(report / "tables" / "gradcam__ekman__recall__fold-mean.csv", index_col=0)
@@ -69,8 +71,8 @@ def test_report_names_empty_classes_first_and_shows_what_cells_rest_on(tmp_path)
     summary = "\n".join(lines)
     assert "| weinet | 2 | 1 | 2 | 2 | 2 | 2 |" in summary and "| songnet | 0 | 0 | 0 | 0 | 0 | 0 |" in summary  # folds behind each fold-mean cell
     assert "| weinet | 10 | 7 | 10 | 10 | 10 | 10 |" in summary  # images behind each pooled heatmap
-    assert "## Relevance mass accuracy · gradcam · ekman masks · scores of the pooled heatmaps" in summary
-    assert "## ROC-AUC · gradcam · ekman masks · mean of the per-fold scores (the study's table)" in summary
+    assert "## Relevance mass accuracy · gradcam · test split · ekman masks · scores of the pooled heatmaps" in summary
+    assert "## ROC-AUC · gradcam · test split · ekman masks · mean of the per-fold scores (the study's table)" in summary
     assert "| songnet | (empty) | (empty) |" in summary and "| gradcam · ekman · fold-mean |" in summary
     # songnet is empty everywhere: no expression has two networks to compare
     assert "Dendrograms and distance matrices need at least two networks; gradcam has no expression with two non-empty heatmaps (networks: " in summary
@@ -94,3 +96,31 @@ def test_report_of_several_networks_has_dendrograms_naming_the_networks_left_out
     assert "need at least two networks" not in summary
     assert (report / "figures" / "dendrograms__gradcam.png").stat().st_size > 1000 and (report / "figures" / "distances__gradcam.png").is_file()
     assert len(list((report / "distances").glob("gradcam__*.csv"))) == 6
+
+
+def test_with_one_fold_per_network_summary_shows_each_table_once(tmp_path):
+    """One fold each: the fold-mean tables equal the pooled ones, and summary.md repeated every table."""
+    for seed, network in enumerate(("weinet", "songnet", "silnet")):
+        make_artifact(tmp_path / "runs" / network, network, 1, seed=seed)
+    analysis = analyze_collection(collect_local([tmp_path / "runs"], Filters()), {"ekman": ekman_family()}, Threshold(), progress=False)
+    summary = (write_report(analysis, tmp_path / "report", "one fold", {"source": "test"}) / "summary.md").read_text()
+    assert "mean of the per-fold scores" not in summary and "folds each fold-mean cell rests on" not in summary
+    once = "## IoU · gradcam · test split · ekman masks · scores of the pooled heatmaps (one fold per network: the same as the fold mean, shown once)"
+    assert summary.count(once) == 1
+    fold_mean = pd.read_csv(tmp_path / "report" / "tables" / "gradcam__ekman__iou__fold-mean.csv", index_col=0)  # the CSVs keep both
+    pooled = pd.read_csv(tmp_path / "report" / "tables" / "gradcam__ekman__iou__pooled.csv", index_col=0)
+    pd.testing.assert_frame_equal(fold_mean, pooled)
+
+
+def test_a_class_heatmap_of_zeros_is_named_not_silently_scored(tmp_path):
+    """An all-zero class map resting on images was scored 0 with no warning."""
+    directory = make_artifact(tmp_path / "runs" / "a", "weinet", 1, seed=1)
+    heatmaps = np.load(directory / "heatmaps.npy")
+    heatmaps[3] = 0  # Happiness: 13 images, no evidence at all
+    write_artifact(directory, heatmaps, [10 + i for i in range(6)], CLASSES, read_manifest(directory))
+    make_artifact(tmp_path / "runs" / "b", "songnet", 1, seed=2)
+    analysis = analyze_collection(collect_local([tmp_path / "runs"], Filters()), {"ekman": ekman_family()}, Threshold(), progress=False)
+    assert analysis.flat_cells() == [("weinet", "gradcam", "1", "Happiness"), ("weinet", "gradcam", "pooled", "Happiness")]  # its fold and the pooled map
+    summary = (write_report(analysis, tmp_path / "report", "zeros", {"source": "test"}) / "summary.md").read_text()
+    warning = "> **Warning: 2 class heatmap(s) are the same value everywhere** (no evidence; scored as maps with nothing above the threshold)"
+    assert f"{warning}: weinet · gradcam · fold 1: Happiness; weinet · gradcam · fold pooled: Happiness." in summary

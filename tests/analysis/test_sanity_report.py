@@ -7,6 +7,7 @@ from ferlens.analysis.report import write_report
 from ferlens.analysis.sanity_report import FAILS, PASSES, faithfulness_table, randomisation_curves, randomisation_table
 from ferlens.analysis.sources import Filters
 from ferlens.analysis.sources.local import collect_local
+from ferlens.formats.heatmap_artifact import sign_manifest
 from ferlens.scoring.masks import ekman_family
 from ferlens.scoring.scores import Threshold
 from tests.analysis.helpers import make_artifact
@@ -27,7 +28,7 @@ def _with_checks(directory, deletion: float, spearman: list[float], fails: bool,
         "fails": fails,
         "overall": {"cascading_spearman": spearman, "cascading_ssim": [0.5] * len(spearman), "independent_spearman": [0.9] * len(spearman), "counts": 12},
     }
-    (directory / "manifest.json").write_text(json.dumps(manifest))
+    (directory / "manifest.json").write_text(json.dumps(sign_manifest(manifest)))
 
 
 def test_faithfulness_beside_localisation_and_the_randomisation_verdict_per_network(tmp_path):
@@ -50,5 +51,6 @@ def test_faithfulness_beside_localisation_and_the_randomisation_verdict_per_netw
     np.testing.assert_allclose(next(line for line in lines if line.get_label() == "edges").get_ydata(), [1.0, 0.98, 0.97])
     report = write_report(analysis, tmp_path / "report", "checks", {"source": "test"})
     summary = (report / "summary.md").read_text()
-    assert "## Faithfulness · gradcam (beside the localisation scores)" in summary and f"| edges | 3 | 12 | 0.9700 | 0.5000 | 0.9000 | {FAILS} |" in summary
+    assert "## Faithfulness · gradcam · test split (beside the localisation scores)" in summary
+    assert f"| edges | 3 | 12 | 0.9700 | 0.5000 | 0.9000 | {FAILS} |" in summary
     assert (report / "figures" / "randomisation__gradcam.png").is_file() and FAILS in (report / "report" / "index.html").read_text()

@@ -1,4 +1,5 @@
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -42,20 +43,21 @@ def test_latest_falls_back_to_the_artifact_time_for_manifests_without_a_start(tm
     assert [s.origin for s in found.sets] == [str(old)] and found.superseded == [(str(new), str(old))]
 
 
-def test_collision_names_the_differing_fields_and_a_label_that_tells_runs_apart(tmp_path):
+def test_repeated_runs_are_told_apart_by_start_time_and_a_label_still_names_them(tmp_path, caplog):
+    """``python train.py`` twice, then the README's analyze command: both runs are kept (it
+    refused them), labelled by their start, with a warning saying how and what else to do."""
     first = make_run(tmp_path, "r1", "2026-05-01T09:30:00+00:00")
     make_run(tmp_path, "r2", "2026-05-01T11:00:00+00:00")
-    expected = (
-        f"Two heatmap sets for network 'smallcnn', method 'gradcam', fold 2 ({first} and {tmp_path / 'r2' / 'heatmaps' / 'gradcam'}) differ in run.dir, "
-        "run.started: keep the newest run's set with source.latest=true or tell them apart with source.label='{model}{guidance}-{time}', "
-        "or narrow the filters (e.g. filters.run)."
-    )
-    with pytest.raises(UserError) as error:
-        collect_local([tmp_path], Filters())
-    assert str(error.value) == expected
-    # the suggested label works although the runs have no W&B id or name
-    labelled = collect_local([tmp_path], Filters(), label="{model}{guidance}-{time}")
-    assert sorted(s.network for s in labelled.sets) == ["smallcnn-20260501T093000Z", "smallcnn-20260501T110000Z"]
+    with caplog.at_level(logging.WARNING):
+        repeated = collect_local([tmp_path], Filters())
+    assert sorted(s.network for s in repeated.sets) == ["smallcnn-20260501T093000Z", "smallcnn-20260501T110000Z"]
+    assert (
+        "2 heatmap sets share the network label 'smallcnn' (repeated runs or splits): told apart by run start time as "
+        "smallcnn-20260501T093000Z, smallcnn-20260501T110000Z; source.latest=true keeps the newest run per split"
+    ) in caplog.text
+    newest = collect_local([tmp_path], Filters(), latest=True)
+    assert [s.network for s in newest.sets] == ["smallcnn"] and newest.superseded == [(str(first), str(tmp_path / "r2" / "heatmaps" / "gradcam"))]
+    # a label of one's own works although the runs have no W&B id or name
     assert sorted(s.network for s in collect_local([tmp_path], Filters(), label="{model}@{started}").sets) == [
         "smallcnn@2026-05-01T09:30:00+00:00",
         "smallcnn@2026-05-01T11:00:00+00:00",
@@ -64,6 +66,33 @@ def test_collision_names_the_differing_fields_and_a_label_that_tells_runs_apart(
     shutil.copytree(tmp_path / "r1", tmp_path / "copy")
     with pytest.raises(UserError, match="are copies of one artifact .*: give only one of them to the source"):
         collect_local([tmp_path], Filters())
+
+
+def test_the_split_is_part_of_a_sets_identity_and_latest_never_swaps_it(tmp_path, caplog):
+    """``explain=<run> callbacks.global_saliency.split=test`` after a validation-split run:
+    ``source.latest=true`` replaced the validation maps by the newer test ones."""
+    make_run(tmp_path, "fit", "2026-05-01T09:30:00+00:00", split="val")
+    make_run(tmp_path, "explained", "2026-05-01T11:00:00+00:00", split="test")
+    for latest in (False, True):
+        with caplog.at_level(logging.WARNING):
+            found = collect_local([tmp_path], Filters(), latest=latest)
+        assert sorted(s.network for s in found.sets) == ["smallcnn-test", "smallcnn-val"] and found.superseded == []
+    assert "told apart by explained split as smallcnn-test, smallcnn-val" in caplog.text
+    make_run(tmp_path, "again", "2026-05-01T12:00:00+00:00", split="test")
+    assert sorted(s.network for s in collect_local([tmp_path], Filters()).sets) == [
+        "smallcnn-test-20260501T110000Z", "smallcnn-test-20260501T120000Z", "smallcnn-val-20260501T093000Z",
+    ]  # fmt: skip
+    assert sorted(s.network for s in collect_local([tmp_path], Filters(), latest=True).sets) == ["smallcnn-test", "smallcnn-val"]
+
+
+def test_sets_of_two_datasets_under_one_label_are_refused_without_offering_latest(tmp_path):
+    make_run(tmp_path, "a", "2026-05-01T09:30:00+00:00")
+    make_run(tmp_path, "b", "2026-05-01T11:00:00+00:00", dataset="rafdb")
+    with pytest.raises(UserError) as error:
+        collect_local([tmp_path], Filters(), latest=True)
+    fix = "keep one dataset with filters.dataset or tell them apart with source.label='{model}{guidance}-{dataset}'"
+    assert f"differ in run.dir, run.started, run.dataset: {fix}" in str(error.value)
+    assert "latest" not in str(error.value)
 
 
 def test_a_label_field_the_run_does_not_record_is_an_error_not_none(tmp_path):
@@ -116,8 +145,7 @@ def test_guided_and_unguided_runs_of_one_network_get_two_labels(tmp_path):
     assert sorted(s.network for s in found.sets) == ["songnet", "weinet", "weinet+AU9"]
     labelled = collect_local([tmp_path], Filters(), label="{model}{guidance}-f{fold}")
     assert sorted(s.network for s in labelled.sets) == ["songnet-f1", "weinet+AU9-f1", "weinet-f1"]
-    with pytest.raises(UserError, match="Two heatmap sets for network 'weinet'"):
-        collect_local([tmp_path], Filters(), label="{model}")
+    assert sorted(s.network for s in collect_local([tmp_path], Filters(), label="{model}").sets) == ["songnet", "weinet-guided", "weinet-plain"]
 
 
 def test_local_from_wandb_run_directory(tmp_path):
@@ -141,8 +169,7 @@ def test_local_skips_and_reports_damaged_artifacts(tmp_path):
 def test_local_duplicates_and_labels(tmp_path):
     make_artifact(tmp_path / "a", "weinet", 1, seed=1)
     make_artifact(tmp_path / "b", "weinet", 1, seed=2)
-    with pytest.raises(UserError, match="Two heatmap sets for network 'weinet'.*source.label"):
-        collect_local([tmp_path], Filters())
+    assert sorted(s.network for s in collect_local([tmp_path], Filters()).sets) == ["weinet-a", "weinet-b"]  # same second: their run folders
     labelled = collect_local([tmp_path], Filters(), label="{model}-s{seed}")
     assert sorted(s.network for s in labelled.sets) == ["weinet-s1", "weinet-s2"]
     with pytest.raises(UserError, match="source.label '\\{colour\\}'"):

@@ -13,7 +13,7 @@ from ferlens.formats.evidence import (
     pool_to_evidence,
     read_evidence,
 )
-from ferlens.formats.heatmap_artifact import CorruptArtifactError, artifact_files, read_artifact, write_artifact
+from ferlens.formats.heatmap_artifact import CorruptArtifactError, artifact_files, read_artifact, sign_manifest, write_artifact
 from ferlens.formats.manifest import EvidenceInfo
 from tests.analysis.helpers import made_up_manifest
 
@@ -90,7 +90,7 @@ def test_damaged_or_inconsistent_evidence_is_refused_in_one_sentence(tmp_path):
         read_evidence(good / EVIDENCE_FILE, CLASSES, {"Anger": 1, "Disgust": 3, "Fear": 0, "Happiness": 0, "Sadness": 1, "Surprise": 0})
     manifest = json.loads((good / "manifest.json").read_text())
     del manifest["sha256"][EVIDENCE_FILE]
-    (good / "manifest.json").write_text(json.dumps(manifest))
+    (good / "manifest.json").write_text(json.dumps(sign_manifest(manifest)))
     with pytest.raises(CorruptArtifactError, match="has no sha256 for evidence.npz"):
         read_artifact(good)
     with pytest.raises(ValueError, match="the evidence holds"):

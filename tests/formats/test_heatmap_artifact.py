@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ferlens.faces.template import template_points, template_sha256
-from ferlens.formats.heatmap_artifact import CorruptArtifactError, artifact_files, read_artifact, stretch, write_artifact
+from ferlens.formats.heatmap_artifact import CorruptArtifactError, artifact_files, read_artifact, sign_manifest, stretch, write_artifact
 from ferlens.formats.manifest import MANIFEST_VERSION, HeatmapManifest
 from tests.analysis.helpers import made_up_manifest
 
@@ -61,7 +61,7 @@ def test_artifacts_with_bare_jet_pngs_still_read(tmp_path):
         path = directory / "jet" / f"{name}.png"
         cv2.imwrite(str(path), cv2.applyColorMap(cv2.imread(str(directory / "png" / f"{name}.png"), cv2.IMREAD_GRAYSCALE), cv2.COLORMAP_JET))
         manifest["sha256"][f"jet/{name}.png"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    (directory / "manifest.json").write_text(json.dumps(manifest))
+    (directory / "manifest.json").write_text(json.dumps(sign_manifest(manifest)))
     np.testing.assert_array_equal(read_artifact(directory).heatmaps, heatmaps)
 
 
@@ -71,7 +71,7 @@ def test_artifacts_with_bare_jet_pngs_still_read(tmp_path):
         (lambda d: (d / "png" / "Fear.png").write_bytes(b"x"), "does not match its checksum"),
         (lambda d: (d / "heatmaps.npy").unlink(), "is missing or does not match"),
         (lambda d: (d / "manifest.json").write_text("{"), "is not valid JSON"),
-        (lambda d: (d / "manifest.json").write_text(json.dumps({**json.loads((d / "manifest.json").read_text()), "schema_version": 99})), "schema version 99"),
+        (lambda d: _edit_manifest(d, lambda m: m.update(schema_version=99)), "schema version 99"),
         (lambda d: (d / "manifest.json").unlink(), "is not a heatmap artifact"),
     ],
 )
@@ -85,7 +85,7 @@ def test_damaged_artifacts_are_refused_in_one_sentence(tmp_path, damage, message
 def _edit_manifest(directory, edit) -> None:
     manifest = json.loads((directory / "manifest.json").read_text())
     edit(manifest)
-    (directory / "manifest.json").write_text(json.dumps(manifest))
+    (directory / "manifest.json").write_text(json.dumps(sign_manifest(manifest)))  # signed again: what is checked is the edited content
 
 
 @pytest.mark.parametrize(
@@ -107,3 +107,43 @@ def test_incomplete_manifests_are_refused_in_one_sentence(tmp_path, edit, messag
     with pytest.raises(CorruptArtifactError, match=message) as refused:
         read_artifact(directory)
     assert str(refused.value).count(". ") == 0 and str(refused.value).endswith(".")  # one sentence
+
+
+def _rewrite(directory, name: str, data: bytes) -> None:
+    """Replace one file and update its sha256 in a re-signed manifest, as a careful hand would."""
+    (directory / name).write_bytes(data)
+    _edit_manifest(directory, lambda m: m["sha256"].update({name: hashlib.sha256(data).hexdigest()}))
+
+
+def test_a_hand_edited_manifest_is_refused(tmp_path):
+    """Changing one class count from 61 to 999 by hand gave rc 0 and a report saying n = 999."""
+    _, directory = _write(tmp_path)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    manifest["counts"]["Anger"] = 999
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    with pytest.raises(CorruptArtifactError, match=r"manifest\.json' was edited after it was written \(its content does not match its manifest_sha256\)"):
+        read_artifact(directory)
+    del manifest["manifest_sha256"]
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CorruptArtifactError, match=r"has no manifest_sha256: it cannot be verified"):
+        read_artifact(directory)
+    (directory / "manifest.json").write_text(json.dumps(sign_manifest(manifest), indent=None))  # signed again (and unindented): read
+    assert read_artifact(directory).manifest.counts["Anger"] == 999
+
+
+def test_a_truncated_or_non_finite_heatmap_array_is_one_sentence(tmp_path):
+    heatmaps, directory = _write(tmp_path)
+    whole = (directory / "heatmaps.npy").read_bytes()
+    _rewrite(directory, "heatmaps.npy", whole[: len(whole) // 2])
+    with pytest.raises(CorruptArtifactError, match=r"heatmaps\.npy' is not a readable array \(.*\): the artifact is damaged, write it again\.$"):
+        read_artifact(directory)
+    broken = heatmaps.copy()
+    broken[2, 10, 10] = np.nan
+    np.save(tmp_path / "nan.npy", broken)
+    _rewrite(directory, "heatmaps.npy", (tmp_path / "nan.npy").read_bytes())
+    with pytest.raises(CorruptArtifactError, match=r"heatmaps\.npy' has NaN or infinite values in the heatmap of Fear: write the artifact again\.$"):
+        read_artifact(directory)
+    np.save(tmp_path / "small.npy", heatmaps[:, :10])
+    _rewrite(directory, "heatmaps.npy", (tmp_path / "small.npy").read_bytes())
+    with pytest.raises(CorruptArtifactError, match=r"holds an array of shape 6 x 10 x 224, not 6 x 275 x 224 \(classes x template height x width\)"):
+        read_artifact(directory)

@@ -35,7 +35,7 @@ def test_end_summary_prints_counts_scores_and_warns_about_empty_classes(tmp_path
     assert "0.7500" in lines["acc"] and "0.7000" in lines["acc"] and "0.4100" in lines["att_cos"] and "0.8000" in lines["best"]
     assert "recall" not in out  # per-class metrics stay in the metric loggers
     assert f"gradcampp heatmaps (19 images): {directory}\n" in out and f"gradcampp figure: {directory / 'overview.png'}\n" in out  # whole, unwrapped
-    assert "gradcampp heatmaps of the best checkpoint (epoch 4, val acc 0.7500)" in out
+    assert "gradcampp heatmaps of the best checkpoint (epoch 5, val acc 0.7500)" in out  # 0-based 4, shown from 1
     assert "IoU Ekman" in out and "IoU AU" in out and "mass in Ekman" in out and "roc" not in out.lower()
     rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("│") and line.split()[1] in ("Anger", "Disgust", "Fear", "mean")}
     assert "12" in rows["Anger"] and "0.312" in rows["Anger"] and "0.500" in rows["Anger"]
