@@ -80,7 +80,7 @@ def run(cfg: DictConfig) -> Analysis:
     return analysis
 
 
-@hydra.main(version_base="1.3", config_path="configs", config_name="analyze")
+@hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="analyze")  # absolute, as in train.py
 def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 

@@ -26,7 +26,7 @@ from ferlens.user_errors import UserError, exit_on_user_error
 CONFIGS = Path(__file__).resolve().parent / "configs"
 
 
-@hydra.main(version_base="1.3", config_path="configs", config_name="train")
+@hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="train")  # absolute: the console script runs it as ferlens.train
 def main(cfg: DictConfig) -> float | None:
     with exit_on_user_error():
         check_values(cfg, "train")  # each job of a multirun too, before torch loads

@@ -6,6 +6,8 @@ ferlens-prepare data=rafdb data.root=/data/RAF-DB   # the console script, from a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import hydra
 from omegaconf import DictConfig
 
@@ -13,7 +15,7 @@ from ferlens.jobs.config_resolvers import register_config_resolvers
 from ferlens.user_errors import UserError, exit_on_user_error
 
 
-@hydra.main(version_base="1.3", config_path="../configs", config_name="prepare")
+@hydra.main(version_base="1.3", config_path=str(Path(__file__).resolve().parents[1] / "configs"), config_name="prepare")  # absolute, as in train.py
 def main(cfg: DictConfig) -> None:
     with exit_on_user_error():
         if "reader" not in cfg.data:

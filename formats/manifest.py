@@ -183,8 +183,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def of(kind: _Kind, **default: Any) -> Any:
+    """A section field holding a JSON value of ``kind``; with ``default=`` or
+    ``default_factory=`` it is optional (absent or null reads as the default), else required."""
+    return field(metadata={"kind": kind}, **default)
+
+
 class _Section:
-    """``to_dict`` of a section: every field, tuples as lists (a None field as null)."""
+    """A manifest section: its fields (``of(kind)``) read and checked by ``_read``, written by
+    ``to_dict`` (every field, tuples as lists, a None field as null)."""
+
+    @classmethod
+    def _read(cls, reader: _Reader, data: dict, path: str) -> Any:
+        """The section at ``path`` of the manifest, every field taken with its kind."""
+        values = {}
+        for item in dataclasses.fields(cls):
+            required = item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
+            default = None if required else item.default if item.default is not dataclasses.MISSING else item.default_factory()
+            values[item.name] = reader.take(data, f"{path}.{item.name}", item.metadata["kind"], required, default)
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         return {item.name: _plain(getattr(self, item.name)) for item in dataclasses.fields(self)}
@@ -199,53 +216,29 @@ class RunInfo(_Section):
     ``dir`` and ``started``; ``id``, ``name`` and ``sweep`` exist only for runs logged to W&B."""
 
     #: W&B run id, name and sweep id (None without W&B; ``sweep`` None before it was recorded)
-    id: str | None = None
-    name: str | None = None
-    sweep: str | None = None
+    id: str | None = of(TEXT, default=None)
+    name: str | None = of(TEXT, default=None)
+    sweep: str | None = of(TEXT, default=None)
     #: the run's output directory (absolute path) and start (ISO 8601, UTC, seconds)
-    dir: str | None = None
-    started: str | None = None
+    dir: str | None = of(TEXT, default=None)
+    started: str | None = of(TEXT, default=None)
     #: network name (``net.name``), and whether its weights began pretrained
-    model: str
-    pretrained: bool
+    model: str = of(TEXT)
+    pretrained: bool = of(FLAG)
     #: data source name and 1-based fold (None when the data module has none)
-    dataset: str | None = None
-    fold: int | None = None
+    dataset: str | None = of(TEXT, default=None)
+    fold: int | None = of(INTEGER, default=None)
     #: the run's seed and the (0-based) epoch of the weights explained
-    seed: int
-    epoch: int
+    seed: int = of(INTEGER)
+    epoch: int = of(INTEGER)
     #: network input side (pixels), normalization name, per-channel mean and std of [0, 1] RGB
-    input_size: int | None = None
-    normalization: str | None = None
-    mean: tuple[float, ...] | None = None
-    std: tuple[float, ...] | None = None
+    input_size: int | None = of(INTEGER, default=None)
+    normalization: str | None = of(TEXT, default=None)
+    mean: tuple[float, ...] | None = of(NUMBERS, default=None)
+    std: tuple[float, ...] | None = of(NUMBERS, default=None)
     #: AU-guidance weight (0: unguided; None: not recorded, read as unguided) and its layers (None: the network's CAM layer)
-    au_guidance: float | None = None
-    au_layers: tuple[str, ...] | None = None
-
-    @staticmethod
-    def _read(reader: _Reader, data: dict, path: str) -> RunInfo:
-        take = reader.take
-        return RunInfo(
-            id=take(data, f"{path}.id", TEXT, False),
-            name=take(data, f"{path}.name", TEXT, False),
-            sweep=take(data, f"{path}.sweep", TEXT, False),
-            dir=take(data, f"{path}.dir", TEXT, False),
-            started=take(data, f"{path}.started", TEXT, False),
-            model=take(data, f"{path}.model", TEXT),
-            pretrained=take(data, f"{path}.pretrained", FLAG),
-            dataset=take(data, f"{path}.dataset", TEXT, False),
-            fold=take(data, f"{path}.fold", INTEGER, False),
-            seed=take(data, f"{path}.seed", INTEGER),
-            epoch=take(data, f"{path}.epoch", INTEGER),
-            input_size=take(data, f"{path}.input_size", INTEGER, False),
-            normalization=take(data, f"{path}.normalization", TEXT, False),
-            mean=take(data, f"{path}.mean", NUMBERS, False),
-            std=take(data, f"{path}.std", NUMBERS, False),
-            au_guidance=take(data, f"{path}.au_guidance", NUMBER, False),
-            au_layers=take(data, f"{path}.au_layers", TEXTS, False),
-        )
-
+    au_guidance: float | None = of(NUMBER, default=None)
+    au_layers: tuple[str, ...] | None = of(TEXTS, default=None)
 
 @dataclass(frozen=True, kw_only=True)
 class WeightsInfo(_Section):
@@ -253,37 +246,20 @@ class WeightsInfo(_Section):
     "given weights"), the checkpoint file (absolute path; None for in-memory weights), their
     (0-based) ``epoch`` and validation accuracy in [0, 1] (None when not measured)."""
 
-    source: str
-    checkpoint: str | None = None
-    epoch: int
-    val_acc: float | None = None
-
-    @staticmethod
-    def _read(reader: _Reader, data: dict, path: str) -> WeightsInfo:
-        take = reader.take
-        return WeightsInfo(
-            source=take(data, f"{path}.source", TEXT),
-            checkpoint=take(data, f"{path}.checkpoint", TEXT, False),
-            epoch=take(data, f"{path}.epoch", INTEGER),
-            val_acc=take(data, f"{path}.val_acc", NUMBER, False),
-        )
-
+    source: str = of(TEXT)
+    checkpoint: str | None = of(TEXT, default=None)
+    epoch: int = of(INTEGER)
+    val_acc: float | None = of(NUMBER, default=None)
 
 @dataclass(frozen=True, kw_only=True)
 class SaliencyInfo(_Section):
     """The explainer: its config ``key`` (the method's name in the analysis; None before it
     was recorded: the ``method`` then), its ``method`` name and scalar ``params``."""
 
-    key: str | None = None
-    method: str
-    params: dict[str, str | int | float | bool] = field(default_factory=dict)
+    key: str | None = of(TEXT, default=None)
+    method: str = of(TEXT)
+    params: dict[str, str | int | float | bool] = of(SCALARS, default_factory=dict)
 
-    @staticmethod
-    def _read(reader: _Reader, data: dict, path: str) -> SaliencyInfo:
-        take = reader.take
-        return SaliencyInfo(
-            key=take(data, f"{path}.key", TEXT, False), method=take(data, f"{path}.method", TEXT), params=take(data, f"{path}.params", SCALARS, False, {})
-        )
 
     @property
     def name(self) -> str:
@@ -297,46 +273,29 @@ class SelectionInfo(_Section):
     the validation split of the first artifacts), ``target`` (``predicted`` class or true
     ``label``), ``correct_only``, at most ``per_class`` per class (None: all) drawn with ``seed``."""
 
-    split: str | None = None
-    target: str
-    correct_only: bool
-    per_class: int | None = None
-    seed: int
-
-    @staticmethod
-    def _read(reader: _Reader, data: dict, path: str) -> SelectionInfo:
-        take = reader.take
-        return SelectionInfo(
-            split=take(data, f"{path}.split", TEXT, False),
-            target=take(data, f"{path}.target", TEXT),
-            correct_only=take(data, f"{path}.correct_only", FLAG),
-            per_class=take(data, f"{path}.per_class", INTEGER, False),
-            seed=take(data, f"{path}.seed", INTEGER),
-        )
-
+    split: str | None = of(TEXT, default=None)
+    target: str = of(TEXT)
+    correct_only: bool = of(FLAG)
+    per_class: int | None = of(INTEGER, default=None)
+    seed: int = of(INTEGER)
 
 @dataclass(frozen=True, kw_only=True)
 class WarpInfo(_Section):
     """How the maps were warped into the template: ``mode`` (``nearest`` or ``bilinear``) and
     ``triangulation`` (``template`` or ``face``)."""
 
-    mode: str
-    triangulation: str
-
-    @staticmethod
-    def _read(reader: _Reader, data: dict, path: str) -> WarpInfo:
-        return WarpInfo(mode=reader.take(data, f"{path}.mode", TEXT), triangulation=reader.take(data, f"{path}.triangulation", TEXT))
-
+    mode: str = of(TEXT)
+    triangulation: str = of(TEXT)
 
 @dataclass(frozen=True, kw_only=True)
 class TemplateInfo(_Section):
     """The template face the heatmaps live on: its ``name``, ``width`` x ``height`` (pixels)
     and the sha256 of its points (None before it was recorded; then not compared)."""
 
-    name: str
-    width: int
-    height: int
-    points_sha256: str | None = None
+    name: str = of(TEXT)
+    width: int = of(INTEGER)
+    height: int = of(INTEGER)
+    points_sha256: str | None = of(TEXT, default=None)
 
     @staticmethod
     def current() -> TemplateInfo:
@@ -348,17 +307,6 @@ class TemplateInfo(_Section):
         entries = super().to_dict()
         return entries if self.points_sha256 is not None else {key: value for key, value in entries.items() if key != "points_sha256"}
 
-    @staticmethod
-    def _read(reader: _Reader, data: dict, path: str) -> TemplateInfo:
-        take = reader.take
-        return TemplateInfo(
-            name=take(data, f"{path}.name", TEXT),
-            width=take(data, f"{path}.width", INTEGER),
-            height=take(data, f"{path}.height", INTEGER),
-            points_sha256=take(data, f"{path}.points_sha256", TEXT, False),
-        )
-
-
 @dataclass(frozen=True, kw_only=True)
 class EvidenceInfo(_Section):
     """``evidence.npz`` (``formats/evidence.py``): its ``file`` name, ``images`` (one map each),
@@ -366,25 +314,12 @@ class EvidenceInfo(_Section):
     = [5, 4] each evidence pixel averages, the storage ``dtype`` and whether every image's
     subject is known (``subjects_known``)."""
 
-    file: str
-    images: int
-    grid: tuple[int, int]
-    block: tuple[int, int]
-    dtype: str
-    subjects_known: bool
-
-    @staticmethod
-    def _read(reader: _Reader, data: dict, path: str) -> EvidenceInfo:
-        take = reader.take
-        return EvidenceInfo(
-            file=take(data, f"{path}.file", TEXT),
-            images=take(data, f"{path}.images", INTEGER),
-            grid=take(data, f"{path}.grid", INTEGER_PAIR),
-            block=take(data, f"{path}.block", INTEGER_PAIR),
-            dtype=take(data, f"{path}.dtype", TEXT),
-            subjects_known=take(data, f"{path}.subjects_known", FLAG),
-        )
-
+    file: str = of(TEXT)
+    images: int = of(INTEGER)
+    grid: tuple[int, int] = of(INTEGER_PAIR)
+    block: tuple[int, int] = of(INTEGER_PAIR)
+    dtype: str = of(TEXT)
+    subjects_known: bool = of(FLAG)
 
 @dataclass(frozen=True, kw_only=True)
 class FaithfulnessCheck(_Section):
@@ -393,25 +328,12 @@ class FaithfulnessCheck(_Section):
     pixel units), the deletion ``baseline``; ``per_class`` {class: {metric: value}} and
     ``overall`` {metric: value}: ``counts`` (images), AUCs in [0, 1], curves as lists."""
 
-    steps: int
-    fractions: tuple[float, ...]
-    noise: float
-    baseline: str
-    per_class: dict[str, dict[str, Any]]
-    overall: dict[str, Any]
-
-    @staticmethod
-    def _read(reader: _Reader, data: dict, path: str) -> FaithfulnessCheck:
-        take = reader.take
-        return FaithfulnessCheck(
-            steps=take(data, f"{path}.steps", INTEGER),
-            fractions=take(data, f"{path}.fractions", NUMBERS),
-            noise=take(data, f"{path}.noise", NUMBER),
-            baseline=take(data, f"{path}.baseline", TEXT),
-            per_class=take(data, f"{path}.per_class", PER_CLASS_METRICS),
-            overall=take(data, f"{path}.overall", METRICS),
-        )
-
+    steps: int = of(INTEGER)
+    fractions: tuple[float, ...] = of(NUMBERS)
+    noise: float = of(NUMBER)
+    baseline: str = of(TEXT)
+    per_class: dict[str, dict[str, Any]] = of(PER_CLASS_METRICS)
+    overall: dict[str, Any] = of(METRICS)
 
 @dataclass(frozen=True, kw_only=True)
 class RandomisationCheck(_Section):
@@ -421,29 +343,14 @@ class RandomisationCheck(_Section):
     ``overall`` Spearman / SSIM per randomised depth (lists of one value per layer) with
     ``counts``; ``fully_randomised_spearman`` and the verdict ``fails``."""
 
-    layers: tuple[str, ...]
-    skipped: tuple[str, ...]
-    draws: int
-    threshold: float
-    per_class: dict[str, dict[str, Any]]
-    overall: dict[str, Any]
-    fully_randomised_spearman: float
-    fails: bool
-
-    @staticmethod
-    def _read(reader: _Reader, data: dict, path: str) -> RandomisationCheck:
-        take = reader.take
-        return RandomisationCheck(
-            layers=take(data, f"{path}.layers", TEXTS),
-            skipped=take(data, f"{path}.skipped", TEXTS),
-            draws=take(data, f"{path}.draws", INTEGER),
-            threshold=take(data, f"{path}.threshold", NUMBER),
-            per_class=take(data, f"{path}.per_class", PER_CLASS_METRICS),
-            overall=take(data, f"{path}.overall", METRICS),
-            fully_randomised_spearman=take(data, f"{path}.fully_randomised_spearman", NUMBER),
-            fails=take(data, f"{path}.fails", FLAG),
-        )
-
+    layers: tuple[str, ...] = of(TEXTS)
+    skipped: tuple[str, ...] = of(TEXTS)
+    draws: int = of(INTEGER)
+    threshold: float = of(NUMBER)
+    per_class: dict[str, dict[str, Any]] = of(PER_CLASS_METRICS)
+    overall: dict[str, Any] = of(METRICS)
+    fully_randomised_spearman: float = of(NUMBER)
+    fails: bool = of(FLAG)
 
 #: optional entries left out of the JSON when None (their presence says the file or check exists)
 _OMITTED_WHEN_NONE = ("faithfulness", "randomisation", "evidence")

@@ -282,7 +282,7 @@ def test_train_two_models_then_analyze_local(tmp_path):
     assert list(fold_table.columns) == [*EXPRESSIONS, "mean"]
     assert np.allclose(fold_table.values, pooled_table.values, atol=1e-6, equal_nan=True)
     summary = (report / "summary.md").read_text()
-    assert "mean of the per-fold scores (the study's table)" in summary and "| smallcnn |" in summary and "| weinet |" in summary
+    assert "(one fold per network: the same as the fold mean, shown once)" in summary and "| smallcnn |" in summary and "| weinet |" in summary
     assert "| smallcnn+AU9 |" in summary  # guided beside unguided
     distances = pd.read_csv(report / "distances" / "gradcam__Happiness.csv", index_col=0)
     maps = [stretch(read_artifact(runs[m] / "heatmaps" / "gradcam").heatmaps[3]).ravel().astype(float) for m in ("smallcnn", "weinet")]

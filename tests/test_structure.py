@@ -84,3 +84,15 @@ def test_importing_figures_does_not_choose_a_matplotlib_backend():
     environment = {"MPLBACKEND": "svg", "PATH": ""}
     backend = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, env=environment).stdout.strip()
     assert backend == "svg"
+
+
+def test_the_console_scripts_run_from_any_folder(tmp_path):
+    """``ferlens-train`` and ``ferlens-analyze`` compose their configs found from the package,
+    not the working directory (Hydra looked for a ``ferlens.configs`` module)."""
+    scripts = Path(sys.executable).parent
+    composed = subprocess.run([str(scripts / "ferlens-train"), "--cfg", "job", "model=vgg16"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert composed.returncode == 0 and "name: vgg16" in composed.stdout, composed.stderr[-2000:]
+    helped = subprocess.run([str(scripts / "ferlens-analyze"), "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert helped.returncode == 0 and "source: local, paper, wandb" in helped.stdout, helped.stderr[-2000:]
+    typo = subprocess.run([str(scripts / "ferlens-train"), "trainer.max_epoch=1"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert typo.stderr.strip() == "Error: trainer.max_epoch is not a setting: did you mean trainer.max_epochs? (+trainer.max_epoch=1 would add it as a new key)"

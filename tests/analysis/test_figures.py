@@ -90,3 +90,14 @@ def test_distance_matrices_are_a_legible_grid_with_one_colour_scale():
     values = [text for axis in matrices for text in axis.texts]
     assert len(values) == 6 * 144 and min(text.get_fontsize() for text in values) >= 6
     assert [text.get_text() for text in matrices[0].texts][:2] == ["0.00", f"{clusterings['Anger'].distances[0, 1]:.2f}"]
+
+
+def test_every_report_figure_can_name_the_explained_split():
+    from matplotlib.figure import Figure
+
+    from ferlens.analysis.figures import name_split
+
+    titled = Figure()
+    titled.suptitle("Dendrograms, average linkage")
+    assert name_split(titled, "gradcam · test split")._suptitle.get_text() == "Dendrograms, average linkage · gradcam · test split"
+    assert name_split(Figure(), "gradcam · test and val splits")._suptitle.get_text() == "gradcam · test and val splits"

@@ -1,4 +1,5 @@
-"""``python -m datamodules.prepare``: a dataset prepared ahead of training, as a user runs it."""
+"""``ferlens-prepare`` (and ``python -m datamodules.prepare`` in the clone): a dataset prepared
+ahead of training, as a user runs it."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import cv2
 from skimage import data
 
 from ferlens.formats.expressions import CLASSES_6
+from tests.conftest import ROOT
 from tests.datamodules.readers.layouts import folder, synthetic_layout_faces
 
 
 def _prepare(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:
-    """Run from ``cwd`` (outside the repository, as from a data folder): the installed package."""
-    return subprocess.run([sys.executable, "-m", "ferlens.datamodules.prepare", *overrides], cwd=cwd, capture_output=True, text=True, timeout=300)
+    """The console script, run from ``cwd`` (outside the repository, as from a data folder)."""
+    script = Path(sys.executable).parent / "ferlens-prepare"
+    return subprocess.run([str(script), *overrides], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 def test_prepare_fills_the_cache_writes_the_report_and_a_second_run_reads_it(tmp_path):
@@ -56,6 +59,9 @@ def test_prepare_refuses_the_synthetic_set_and_a_wrong_root_in_one_sentence(tmp_
     assert synthetic.stderr.strip() == (
         "Error: data=synthetic needs no face preparation (it is rendered in memory): choose a real dataset, e.g. data=folder data.root=DIR."
     )
+    readme_form = [sys.executable, "-m", "datamodules.prepare", "data=synthetic", f"paths.log_dir={tmp_path / 'logs'}"]  # from the repository folder
+    in_the_clone = subprocess.run(readme_form, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert in_the_clone.returncode == 1 and in_the_clone.stderr == synthetic.stderr
     missing = _prepare("data=rafdb", f"data.root={tmp_path / 'nowhere'}", f"paths.log_dir={tmp_path / 'logs'}", cwd=tmp_path)
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     lines = missing.stderr.strip().splitlines()
