@@ -36,9 +36,12 @@ from ferlens.user_errors import UserError, exit_on_user_error
 log = logging.getLogger("ferlens.train")
 
 
-def _instantiate_group(group: DictConfig | None) -> list:
-    """Instantiate every entry of a config group that is a dict of ``_target_`` configs."""
-    return [hydra.utils.instantiate(item) for item in (group or {}).values() if item is not None and "_target_" in item]
+def _instantiate_group(group: DictConfig | None, arguments: dict[str, dict] | None = None) -> list:
+    """Instantiate every entry of a config group that is a dict of ``_target_`` configs, the
+    entry named ``name`` with the keyword ``arguments[name]`` added."""
+    return [
+        hydra.utils.instantiate(item, **(arguments or {}).get(name, {})) for name, item in (group or {}).items() if item is not None and "_target_" in item
+    ]
 
 
 def _load_initial_weights(module: L.LightningModule, checkpoint: str) -> None:
@@ -68,13 +71,9 @@ def _instantiate_loggers(cfg: DictConfig) -> list:
     (``resume="allow"``), so that a resumed run continues its W&B run instead of starting a
     second one. Only rank 0 logs to W&B, so only rank 0 makes the id (ranks started together
     by SLURM would race)."""
-    loggers = []
-    for name, item in (cfg.get("logger") or {}).items():
-        if item is None or "_target_" not in item:
-            continue
-        same_run = {"id": wandb_run_id(cfg.paths.output_dir), "resume": "allow"} if name == "wandb" and rank_zero_only.rank == 0 else {}
-        loggers.append(hydra.utils.instantiate(item, **same_run))
-    return loggers
+    logger = cfg.get("logger") or {}
+    same_run = {"id": wandb_run_id(cfg.paths.output_dir), "resume": "allow"} if logger.get("wandb") is not None and rank_zero_only.rank == 0 else None
+    return _instantiate_group(logger, {"wandb": same_run} if same_run else None)
 
 
 def headline(cfg: DictConfig, module: L.LightningModule) -> str:

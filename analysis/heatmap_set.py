@@ -75,6 +75,11 @@ class HeatmapSet:
         return None if self.manifest is None else self.manifest.run
 
     @property
+    def split(self) -> str | None:
+        """The split its heatmaps explained (the manifest's ``selection.split``); None when not recorded."""
+        return None if self.manifest is None else self.manifest.selection.split
+
+    @property
     def key(self) -> tuple[str, str, str]:
         """(network, method, fold as text): unique within one analysis."""
         return self.network, self.method, str(self.fold)

@@ -59,7 +59,7 @@ class Analysis:
         """The split ``method``'s heatmaps explained, for headings and figure titles: ``test
         split``, ``test and val splits`` (sets of either), or ``split not recorded``."""
         recorded = [s for s in self.sets if s.method == method and (s.fold != POOLED or s.manifest is not None)]  # a pooled set has its folds' split
-        splits = sorted({(s.manifest.selection.split if s.manifest is not None else None) or "not recorded" for s in recorded})
+        splits = sorted({s.split or "not recorded" for s in recorded})
         if splits in ([], ["not recorded"]):  # the study's PNGs (pooled only, no manifest) do not say
             return "split not recorded"
         return f"{' and '.join(splits)} split" + ("s" if len(splits) > 1 else "")

@@ -218,7 +218,7 @@ def explained_splits(analysis: Analysis) -> str:
     splits: dict[str, set[str]] = {}
     for heatmap_set in analysis.sets:
         if heatmap_set.fold != POOLED or heatmap_set.manifest is not None:
-            split = (heatmap_set.manifest.selection.split if heatmap_set.manifest is not None else None) or "not recorded"
+            split = heatmap_set.split or "not recorded"
             splits.setdefault(heatmap_set.method, set()).add(split)
     return "; ".join(f"{method}: {', '.join(sorted(names))}" for method, names in splits.items()) or "not recorded (the source has no manifests)"
 

@@ -29,7 +29,6 @@ DEFAULT_LABEL = "{model}{guidance}"
 COMPARED_SECTIONS = ("run", "saliency", "selection", "warp")
 #: The start of a set whose start is not known, for ``source.latest`` (older than any other).
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
-#: Label parts that tell runs apart by a differing run field, in order of preference.
 #: The label part that tells apart sets of one network from different datasets.
 DATASET_PART = "-{dataset}"
 
@@ -104,16 +103,10 @@ def _run_field(heatmap_set: HeatmapSet, name: str) -> Any:
     return None if heatmap_set.run is None else getattr(heatmap_set.run, name)
 
 
-def explained_split(heatmap_set: HeatmapSet) -> str | None:
-    """The split a set's heatmaps explained (``selection.split``; None when not recorded)."""
-    return heatmap_set.manifest.selection.split if heatmap_set.manifest is not None else None
-
-
 def _run_time(heatmap_set: HeatmapSet) -> str:
     """A set's run start (``run.started``) as ISO 8601 basic in UTC (``20260501T093000Z``),
     else its run folder (an artifact older than ``run.started``)."""
-    started = parse_time(_run_field(heatmap_set, "started"))
-    return started.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ") if started else _run_folder(heatmap_set)
+    return basic_utc(parse_time(_run_field(heatmap_set, "started"))) or _run_folder(heatmap_set)
 
 
 def _run_folder(heatmap_set: HeatmapSet) -> str:
@@ -144,8 +137,8 @@ class Collection:
     label: str = DEFAULT_LABEL
     latest: bool = False
     superseded: list[tuple[str, str]] = field(default_factory=list)
-    #: labels shared by repeated runs or splits, with the origins added under them (``told_apart``)
-    repeated: dict[str, list[str]] = field(default_factory=dict)
+    #: network labels shared by repeated runs or splits (``told_apart`` relabels their sets)
+    repeated: set[str] = field(default_factory=set)
 
     def skip(self, origin: str, reason: str, strict: bool) -> None:
         """Record a damaged input (or raise when ``strict``); never silent."""
@@ -172,7 +165,7 @@ class Collection:
         same_dataset = _run_field(clash, "dataset") == _run_field(heatmap_set, "dataset")
         if not same_dataset or not differing_fields(clash, heatmap_set):
             raise UserError(collision_message(clash, heatmap_set, self.label))
-        if self.latest and explained_split(clash) == explained_split(heatmap_set):
+        if self.latest and clash.split == heatmap_set.split:
             if (heatmap_set.started or EARLIEST) > (clash.started or EARLIEST):
                 self.sets[index] = heatmap_set
                 self.supersede(clash.origin, heatmap_set.origin)
@@ -180,17 +173,17 @@ class Collection:
                 self.supersede(heatmap_set.origin, clash.origin)
             return
         self.sets.append(heatmap_set)
-        self.repeated.setdefault(heatmap_set.network, []).append(heatmap_set.origin)
+        self.repeated.add(heatmap_set.network)
 
     def told_apart(self) -> Collection:
         """Relabel the sets whose network label is shared by repeated runs or by several
         splits (``add``): ``<label>-<split>`` where the splits differ, ``-<run time>`` where
         runs still share it (every set of that label, so one run keeps one label across
         methods), and log how, once per label. Returns the collection."""
-        for label in self.repeated:
+        for label in sorted(self.repeated):
             shared = [s for s in self.sets if s.network == label]
-            by_split = len({explained_split(s) for s in shared}) > 1
-            parts = {id(s): [label, *([explained_split(s) or "split-not-recorded"] if by_split else [])] for s in shared}
+            by_split = len({s.split for s in shared}) > 1
+            parts = {id(s): [label, *([s.split or "split-not-recorded"] if by_split else [])] for s in shared}
             keys = [(tuple(parts[id(s)]), s.method, s.fold) for s in shared]
             timed = len(set(keys)) < len(keys)
             if timed:  # runs still share a label: their start times tell them apart, else their folders
@@ -207,7 +200,7 @@ class Collection:
                 "%d heatmap sets share the network label '%s' (repeated runs or splits): told apart %s as %s; source.latest=true keeps the newest "
                 "run per split, source.label='%s-{seed}' (or any run field) names them your way.", len(shared), label, how, names, self.label,
             )  # fmt: skip
-        self.repeated = {}
+        self.repeated = set()
         return self
 
 
@@ -228,13 +221,16 @@ def guidance_suffix(weight: float | None) -> str:
     return f"+AU{weight:g}" if weight else ""
 
 
+def basic_utc(moment: datetime | None) -> str | None:
+    """``moment`` in UTC as ISO 8601 basic (``20260501T093000Z``); None for None."""
+    return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ") if moment else None
+
+
 def label_fields(run: RunInfo) -> dict[str, Any]:
     """The fields a label can use: the run's, plus ``guidance`` (``guidance_suffix``) and
     ``time``, the run's start in UTC as ISO 8601 basic (``20260501T093000Z``; None when the
     manifest predates ``run.started``)."""
-    started = parse_time(run.started)
-    time = started.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ") if started else None
-    return {"guidance": guidance_suffix(run.au_guidance), "time": time, **run.to_dict()}
+    return {"guidance": guidance_suffix(run.au_guidance), "time": basic_utc(parse_time(run.started)), **run.to_dict()}
 
 
 def run_label(run: RunInfo, template: str, origin: str = "") -> str:
