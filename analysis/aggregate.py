@@ -12,7 +12,7 @@ from tqdm import tqdm
 from ferlens.analysis.heatmap_set import POOLED, POOLING_BY_COUNTS, POOLING_EQUAL, HeatmapSet
 from ferlens.formats.evidence import ImageEvidence
 from ferlens.scoring.masks import MaskFamily
-from ferlens.scoring.scores import Threshold, missing_scores, score_maps
+from ferlens.scoring.scores import MaskRegions, Threshold, missing_scores, score_maps
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ def pool_folds(sets: list[HeatmapSet], min_count: int = 1) -> list[HeatmapSet]:
         total = weights.sum(axis=0)
         mean = np.einsum("fc,fchw->chw", weights, stack) / np.maximum(total, 1)[:, None, None]
         first = members[0]
+        evidence = _pooled_evidence(members, min_count) if by_counts else None
         pooled.append(
             HeatmapSet(
                 network=network,
@@ -57,8 +58,10 @@ def pool_folds(sets: list[HeatmapSet], min_count: int = 1) -> list[HeatmapSet]:
                 pretrained=first.pretrained,
                 template=first.template,
                 origin=f"pooled over {len(members)} folds",
-                evidence=_pooled_evidence(members, min_count) if by_counts else None,
+                evidence=None if evidence is None else evidence[0],
                 pooling=POOLING_BY_COUNTS if by_counts else POOLING_EQUAL,
+                evidence_folds=None if evidence is None else evidence[1],
+                folds_run=first.run,
             )
         )
     if equal_weights:
@@ -66,16 +69,17 @@ def pool_folds(sets: list[HeatmapSet], min_count: int = 1) -> list[HeatmapSet]:
     return sets + pooled
 
 
-def _pooled_evidence(members: list[HeatmapSet], min_count: int) -> ImageEvidence | None:
-    """The folds' images together, leaving out those of a fold's missing class (as the
-    pooled mean does); None when a fold has no evidence."""
+def _pooled_evidence(members: list[HeatmapSet], min_count: int) -> tuple[ImageEvidence, np.ndarray] | None:
+    """(the folds' images together, str [n] the fold of each), leaving out those of a fold's
+    missing class (as the pooled mean does); None when a fold has no evidence."""
     if any(member.evidence is None for member in members):
         return None
-    parts = []
+    parts, folds = [], []
     for member in members:
         present = np.flatnonzero(~np.array(member.missing(min_count)))
         parts.append(member.evidence.subset(np.isin(member.evidence.target, present)))
-    return ImageEvidence.concatenate(parts)
+        folds.append(np.full(len(parts[-1]), str(member.fold)))
+    return ImageEvidence.concatenate(parts), np.concatenate(folds)
 
 
 #: per (network, method, fold, mask family): the expressions scored (the set's non-empty
@@ -92,12 +96,15 @@ def score_sets(
     fewer than ``min_count`` images score NaN in every metric (missing, not zero). One
     batched call per set and family scores its heatmaps against all the family's masks."""
     rows, matrices = [], {}
+    regions: dict[tuple[str, tuple[str, ...]], MaskRegions] = {}  # masks cut into regions once per family and class list
     for heatmap_set in tqdm(sets, desc="scoring", unit="set", disable=not progress):
         grays, missing = heatmap_set.gray(), heatmap_set.missing(min_count)
         for family_name, family in families.items():
             present = [c for c, name in enumerate(heatmap_set.classes) if name in family and not missing[c]]
             expressions = [heatmap_set.classes[c] for c in present]
-            values = score_maps(grays[present], heatmap_set.heatmaps[present], np.stack([family[e] for e in expressions]), threshold) if present else {}
+            if present and (family_name, tuple(expressions)) not in regions:
+                regions[family_name, tuple(expressions)] = MaskRegions.of(np.stack([family[e] for e in expressions]))
+            values = score_maps(grays[present], heatmap_set.heatmaps[present], regions[family_name, tuple(expressions)], threshold) if present else {}
             matrices[(*heatmap_set.key, family_name)] = (expressions, values)
             for expression in heatmap_set.classes:
                 if expression not in family:

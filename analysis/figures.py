@@ -162,10 +162,10 @@ def supported_dendrograms(trees: dict[str, object], pretrained: dict[str, bool |
     return figure
 
 
-def specificity_matrices(matrices: dict[str, tuple[list[str], np.ndarray]], metric: str, family: str, p_values: dict[str, float]) -> Figure:
+def specificity_matrices(matrices: dict[str, tuple[list[str], np.ndarray]], metric: str, family: str, p_values: dict[str, float], p_label: str = "p") -> Figure:
     """One panel per network: the [heatmap x mask] score matrix of ``metric`` (rows: the
     heatmap of each expression; columns: each expression's mask), the matched diagonal
-    outlined, titled with the permutation p-value."""
+    outlined, titled with the permutation p-value (``p_label`` says which, e.g. adjusted)."""
     count = len(matrices)
     columns = min(count, 4)
     rows = -(-count // columns)
@@ -182,7 +182,7 @@ def specificity_matrices(matrices: dict[str, tuple[list[str], np.ndarray]], metr
         axis.set_xticks(range(len(expressions)), short, fontsize=6, rotation=90)
         axis.set_yticks(range(len(expressions)), short, fontsize=6)
         p = p_values.get(network)
-        axis.set_title(f"{network}" + (f"\np = {p:.3f}" if p is not None else ""), fontsize=7)
+        axis.set_title(f"{network}" + (f"\n{p_label} = {p:.3f}" if p is not None and np.isfinite(p) else ""), fontsize=7)
     for axis in list(axes.flat)[count:]:
         axis.axis("off")
     if image is not None:
@@ -221,7 +221,7 @@ def distance_matrices(clusterings: dict[str, Clustering]) -> Figure:
     highest = max([float(c.distances.max()) for c in clusterings.values() if len(c.labels)] + [1e-9])
     value_size = max(6.0, min(9.0, 72 * DISTANCE_CELL_INCHES * 0.3))
     image = None
-    for axis in axes.flat[len(clusterings):]:
+    for axis in axes.flat[len(clusterings) :]:
         axis.axis("off")
     for axis, (expression, clustering) in zip(axes.flat, clusterings.items(), strict=False):
         size = len(clustering.labels)

@@ -39,6 +39,10 @@ class HeatmapSet:
         a pooled set, its folds' images together), else None.
     pooling: for a pooled set, how its folds were combined (``POOLING_BY_COUNTS`` or
         ``POOLING_EQUAL``), None otherwise.
+    evidence_folds: for a pooled set's evidence, the fold (as text) of each image [n]; None
+        for a set of one fold (its images are all of ``fold``).
+    folds_run: for a pooled set, its first fold's run (model, dataset, AU guidance ... are
+        one network's), so that ``run`` names the network of a pooled set too.
     """
 
     network: str
@@ -55,6 +59,8 @@ class HeatmapSet:
     started: datetime | None = None
     evidence: ImageEvidence | None = None
     pooling: str | None = None
+    evidence_folds: np.ndarray | None = None
+    folds_run: RunInfo | None = None
 
     def gray(self) -> np.ndarray:
         """uint8 [C, H, W]: the min-max stretched heatmaps the study scores and correlates."""
@@ -71,8 +77,9 @@ class HeatmapSet:
 
     @property
     def run(self) -> RunInfo | None:
-        """The manifest's run (model, dataset, seed, dir, started, W&B id ...); None without a manifest."""
-        return None if self.manifest is None else self.manifest.run
+        """The manifest's run (model, dataset, seed, dir, started, W&B id ...; a pooled set: its
+        first fold's); None without a manifest."""
+        return self.folds_run if self.manifest is None else self.manifest.run
 
     @property
     def split(self) -> str | None:

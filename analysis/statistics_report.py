@@ -3,14 +3,17 @@ sections and the self-contained report/index.html.
 
 reports/<name>/
   statistics/cells.csv         every pooled cell: score, 95 % CI, face prior, specific alignment + CI, units
-  statistics/means.csv         network means and the grand mean with CIs, rank-first shares
+  statistics/means.csv         network means and the grand mean with CIs (and the level each covers), rank-first shares
+  statistics/differences.csv   every pair of networks: paired difference, CI, p, adjusted p
+  statistics/fold_means.csv    per network: mean over folds with its t-interval
+  statistics/claims.csv        every p-value the report states as a finding, FDR-adjusted together
   statistics/baselines.csv     face prior, centre-bias Gaussian, uniform face, random weights
   statistics/specificity.csv   matched vs other masks, rank of the own mask
   statistics/permutation.csv   mask-label permutation tests per network and pooled
   statistics/reliability.csv   split-half r and Spearman-Brown reliability per map
   statistics/clusters.csv      every cluster of every tree with its bootstrap probability
   statistics/groups.csv        pretrained vs from-scratch permutation tests
-  statistics/fold_spread.csv   mean and SD (ddof = 1) over folds
+  statistics/fold_spread.csv   mean, SD (ddof = 1) and t-interval over folds per cell
   figures/specificity__<method>__<family>.png, figures/dendrograms__<method>__<linkage>.png
   report/index.html
 """
@@ -30,6 +33,8 @@ from ferlens.analysis.statistics_tables import (
     HEADLINE_PARTS,
     STATISTICS_METRICS,
     cluster_table,
+    difference_table,
+    fold_mean_table,
     groups_table,
     headline_tables,
     interval_note,
@@ -39,8 +44,9 @@ from ferlens.analysis.statistics_tables import (
 )
 from ferlens.scoring.scores import METRICS
 
-SPECIFICITY_FIGURE_METRIC = "iou"
-CSV_TABLES = ("cells", "means", "baselines", "specificity", "permutation", "reliability", "clusters", "groups", "fold_spread")
+CSV_TABLES = (
+    "cells", "means", "differences", "baselines", "specificity", "permutation", "reliability", "clusters", "groups", "fold_means", "fold_spread", "claims",
+)  # fmt: skip
 BASELINE_NOTE = (
     "Baselines: face prior = the network's mean map over all its classes; centre-bias Gaussian = a Gaussian at the template centre "
     "(SD {sigma:g} x width and height); uniform face = 1 inside the face (above the jaw line), 0 outside; specific alignment = score - face-prior score."
@@ -72,21 +78,19 @@ def write_statistics_figures(analysis, statistics: Statistics, directory: Path) 
         pooled = analysis.pooled(method)
         for family_name in analysis.families:
             matrices = {}
+            metric = statistics.settings.headline_of(family_name)
             for heatmap_set in pooled:
                 expressions, scores = analysis.matrices[(*heatmap_set.key, family_name)]
                 if len(expressions) >= 2:
-                    matrices[heatmap_set.network] = (expressions, scores[SPECIFICITY_FIGURE_METRIC])
+                    matrices[heatmap_set.network] = (expressions, scores[metric])
             if not matrices:
                 continue
             tests = statistics.permutation[
-                (statistics.permutation.method == method)
-                & (statistics.permutation.mask_family == family_name)
-                & (statistics.permutation.metric == SPECIFICITY_FIGURE_METRIC)
+                (statistics.permutation.method == method) & (statistics.permutation.mask_family == family_name) & (statistics.permutation.metric == metric)
             ]
-            p_values = dict(zip(tests.network, tests.p_value, strict=True))
-            name_split(specificity_matrices(matrices, SPECIFICITY_FIGURE_METRIC, family_name, p_values), f"{method} · {analysis.split_of(method)}").savefig(
-                figures / f"specificity__{method}__{family_name}.png", dpi=110
-            )
+            p_values = dict(zip(tests.network, tests.p_adjusted, strict=True))  # the headline metric's p, adjusted over every claim
+            figure = specificity_matrices(matrices, metric, family_name, p_values, "adjusted p")
+            name_split(figure, f"{method} · {analysis.split_of(method)}").savefig(figures / f"specificity__{method}__{family_name}.png", dpi=110)
         pretrained = {s.network: s.pretrained for s in pooled}
         for linkage_name in statistics.settings.linkages:
             trees = {expression: tree for (m, expression, name), tree in statistics.trees.items() if m == method and name == linkage_name}
@@ -95,11 +99,19 @@ def write_statistics_figures(analysis, statistics: Statistics, directory: Path) 
                 figure.savefig(figures / f"dendrograms__{method}__{linkage_name}.png", dpi=110)
 
 
+def _escaped(value) -> str:
+    """A markdown table cell: a ``|`` inside it escaped, so it does not split the cell."""
+    return str(value).replace("|", "\\|")
+
+
 def markdown(table, first: str) -> str:
     """A display table (text cells) as markdown."""
-    header = f"| {first} | " + " | ".join(str(column) for column in table.columns) + " |"
+    header = f"| {_escaped(first)} | " + " | ".join(_escaped(column) for column in table.columns) + " |"
     rule = "|---|" + "---:|" * len(table.columns)
-    rows = [f"| {index} | " + " | ".join(str(value) for value in row) + " |" for index, row in zip(table.index, table.itertuples(index=False), strict=True)]
+    rows = [
+        f"| {_escaped(index)} | " + " | ".join(_escaped(value) for value in row) + " |"
+        for index, row in zip(table.index, table.itertuples(index=False), strict=True)
+    ]
     return "\n".join([header, rule, *rows])
 
 
@@ -122,6 +134,14 @@ def statistics_markdown(analysis, statistics: Statistics) -> list[str]:
                 if table is not None:
                     heading = f"### Specificity · {metric} · {method} · {analysis.split_of(method)} · {family} masks"
                     lines += [heading, "", SPECIFICITY_CAPTION, "", markdown(table, "network"), ""]
+            metric = statistics.settings.headline_of(family)
+            table = difference_table(statistics, method, family, metric)
+            if table is not None:
+                heading = f"### Network differences · {metric} (headline) · {method} · {analysis.split_of(method)} · {family} masks"
+                lines += [heading, "", DIFFERENCE_CAPTION, "", markdown(table, "first - second"), ""]
+            table = fold_mean_table(statistics, method, family, metric)
+            if table is not None:
+                lines += [f"### Means over folds · {metric} · {method} · {family} masks", "", FOLD_CAPTION, "", markdown(table, "network"), ""]
         table = reliability_table(statistics, method)
         if table is not None:
             lines += [
@@ -142,10 +162,16 @@ def statistics_markdown(analysis, statistics: Statistics) -> list[str]:
 
 
 SPECIFICITY_CAPTION = (
-    "Each cell: the score against the expression's own mask (mean, max over the other expressions' masks) #rank of the own mask (1 = best). "
+    "Each cell: the score against the expression's own mask (mean, max over the other expressions' masks) #rank of the own mask (1 = best) "
+    "in the double-centred score matrix (a mask that scores high with every map gains nothing). "
     "Permutation p: the mask labels permuted over the expressions (per network exact over all assignments; pooled: each network's labels independently); "
-    "FDR: the per-network p adjusted for testing every network (Benjamini-Hochberg)."
+    "adjusted: Benjamini-Hochberg over every claim of the report (the headline metric's tests); other metrics are exploratory."
 )
+DIFFERENCE_CAPTION = (
+    "Mean over the classes both networks have of (first - second), with its paired interval and two-sided p (Benjamini-Hochberg adjusted over every claim): "
+    "the same faces resampled for both networks, or, with several folds, the paired t over folds."
+)
+FOLD_CAPTION = "The mean over folds of each fold's mean score over expressions (the study's aggregation), with the t-interval over folds (training and faces)."
 RELIABILITY_CAPTION = (
     "Split-half correlation of the map over random halves of its units, Spearman-Brown corrected; "
     "(low) below {t:g}: the map would look different with other images."
@@ -196,6 +222,17 @@ def write_html(
                         open_=metric == "iou",
                     )
         if statistics is not None:
+            for family in analysis.families:
+                metric = statistics.settings.headline_of(family)
+                page.table(
+                    difference_table(statistics, method, family, metric),
+                    "first - second",
+                    DIFFERENCE_CAPTION,
+                    summary=f"network differences · {metric} · {family} masks",
+                )
+                page.table(
+                    fold_mean_table(statistics, method, family, metric), "network", FOLD_CAPTION, summary=f"means over folds · {metric} · {family} masks"
+                )
             page.heading(f"{method}: specificity", 3)
             page.paragraph(SPECIFICITY_CAPTION, "caption")
             for family in analysis.families:

@@ -40,19 +40,23 @@ def share(value: float) -> str:
     return MISSING if not np.isfinite(value) else f"{100 * value:.0f} %"
 
 
+INTERVAL_NAMES = {"bca": "BCa", "expanded": "expanded-percentile", "percentile": "percentile", "basic": "basic"}
+
+
 def interval_note(statistics: Statistics, method: str) -> str:
-    """One sentence: how the intervals of ``method`` were made."""
+    """One sentence: how the intervals of ``method`` were made, and which variation each covers."""
     settings = statistics.settings
     cells = statistics.cells[statistics.cells.method == method]
-    expressions = (
-        f"the mean's interval over expressions and 'ranks first / expressions' resample the expressions ({settings.resamples} resamples, seed {settings.seed})"
-    )
+    means = statistics.means[statistics.means.method == method]
+    levels = sorted({level for level in means.level if level != "none"}) if "level" in means else []
+    expressions = f"'over expressions' is a t-interval over the expressions (df = expressions - 1); levels of the network means: {'; '.join(levels) or 'none'}"
     if cells.empty:
         return f"No per-image evidence, so no interval per cell; {expressions}"
-    how = " and ".join(f"{unit} resampled within class" for unit in sorted(set(cells.unit)))
+    unit = next(iter(sorted(set(cells.unit))))
     return (
-        f"Intervals [low, high]: {settings.confidence:.0%} {settings.interval} bootstrap, {settings.resamples} resamples ({how}; seed {settings.seed}), "
-        f"computed on the 55x56 evidence grid and centred on the full-resolution score; {expressions}"
+        f"Intervals [low, high]: {settings.confidence:.0%} {INTERVAL_NAMES[settings.interval]} bootstrap, {settings.resamples} paired replicates "
+        f"(the {unit} drawn once per replicate for every network and class, within folds; seed {settings.seed}), "
+        f"computed on the 55x56 evidence grid and centred on the full-resolution score; cells cover the {unit} with the trained models fixed; {expressions}"
     )
 
 
@@ -82,8 +86,11 @@ def headline_tables(statistics: Statistics, scores: pd.DataFrame, method: str, f
         if mean is None:
             row += [number(value), MISSING, MISSING]
         else:
-            first = f"{share(mean.first_share_images)} / {share(mean.first_share_expressions)}"
-            row += [with_interval(value, mean.ci_low, mean.ci_high), with_interval(value, mean.expressions_ci_low, mean.expressions_ci_high), first]
+            row += [
+                with_interval(value, mean.ci_low, mean.ci_high),
+                with_interval(value, mean.expressions_ci_low, mean.expressions_ci_high),
+                share(mean.first_share),
+            ]
         score_rows[network] = row
         prior = baselines[(baselines.baseline == FACE_PRIOR) & (baselines.network == network) & (baselines.method == method)].set_index("expression")["value"]
         if prior.empty:
@@ -104,11 +111,15 @@ def headline_tables(statistics: Statistics, scores: pd.DataFrame, method: str, f
         values = baselines[baselines.baseline == name].set_index("expression")["value"]
         baseline_rows[name] = [number(values.get(e, np.nan)) for e in expressions] + [number(values.reindex(expressions).mean())]
     for network, group in baselines[(baselines.baseline == RANDOM_WEIGHTS) & (baselines.method == method)].groupby("network", sort=False):
-        values = group.set_index("expression")["value"]
-        baseline_rows[f"{network}: {RANDOM_WEIGHTS}"] = [number(values.get(e, np.nan)) for e in expressions] + [number(values.reindex(expressions).mean())]
+        values = group.set_index("expression")["value"].reindex(expressions)
+        shared = [e for e in expressions if np.isfinite(values.get(e, np.nan)) and network in table.index and np.isfinite(table.loc[network, e])]
+        mean = (
+            f"{number(values[shared].mean())} ({len(shared)} shared: {number(table.loc[network, shared].astype(float).mean())} trained)" if shared else MISSING
+        )
+        baseline_rows[f"{network}: {RANDOM_WEIGHTS}"] = [number(values.get(e, np.nan)) for e in expressions] + [mean]
     columns = [*expressions, "mean"]
     return {
-        "scores": pd.DataFrame.from_dict(score_rows, orient="index", columns=[*columns, "mean over expressions, CI", "ranks first (images / expressions)"]),
+        "scores": pd.DataFrame.from_dict(score_rows, orient="index", columns=[*columns, "mean, CI", "over expressions (t)", "ranks first"]),
         "alignment": pd.DataFrame.from_dict(alignment_rows, orient="index", columns=columns),
         "baselines": pd.DataFrame.from_dict(baseline_rows, orient="index", columns=columns),
     }
@@ -118,7 +129,7 @@ def headline_tables(statistics: Statistics, scores: pd.DataFrame, method: str, f
 HEADLINE_PARTS = {
     "scores": "scores with 95 % intervals",
     "alignment": "specific alignment: score - face-prior score (the headline)",
-    "baselines": "baselines: the same metric for maps that know nothing of the expression",
+    "baselines": "baselines: the same metric for maps that know nothing of the expression (a random-weights mean: over the classes both have)",
 }
 
 
@@ -164,12 +175,17 @@ def specificity_table(statistics: Statistics, method: str, family: str, metric: 
 
 
 def _p_value(tests: pd.DataFrame, network: str) -> str:
+    """``p (exact, 720; adjusted 0.0123)`` for a claim, ``p (exact, 720; exploratory)`` for a metric that is not the headline."""
     if network not in tests.index:
         return MISSING
     test = tests.loc[network]
     how = "exact" if test.exact else "Monte Carlo"
-    adjusted = f"; FDR {test.p_fdr:.4f}" if network != POOLED_NETWORKS else ""
-    return f"{test.p_value:.4f} ({how}, {int(test.permutations)}{adjusted})"
+    return f"{test.p_value:.4f} ({how}, {int(test.permutations)}; {adjusted_text(test.get('p_adjusted', np.nan))})"
+
+
+def adjusted_text(p_adjusted: float) -> str:
+    """``adjusted 0.0123`` (FDR over every claim of the report), or ``exploratory`` for a p that is no claim."""
+    return f"adjusted {p_adjusted:.4f}" if p_adjusted is not None and np.isfinite(p_adjusted) else "exploratory"
 
 
 def reliability_table(statistics: Statistics, method: str) -> pd.DataFrame | None:
@@ -239,9 +255,38 @@ def groups_table(statistics: Statistics, method: str) -> pd.DataFrame | None:
             number(row.within),
             number(row.between),
             number(row.difference, signed=True),
-            f"{row.p_value:.4f} ({how}, {row.permutations})",
+            f"{row.p_value:.4f} ({how}, {row.permutations}; {adjusted_text(row.p_adjusted)})",
         ]
     return pd.DataFrame.from_dict(rows, orient="index", columns=["pretrained", "within (1 - r)", "between (1 - r)", "between - within", "permutation p"])
+
+
+def difference_table(statistics: Statistics, method: str, family: str, metric: str) -> pd.DataFrame | None:
+    """One row per pair of networks: the mean difference over the classes both have, score
+    and specific alignment, each with its paired interval and p, and the level it covers."""
+    chosen = _select(statistics.differences, method, family, metric)
+    if chosen.empty:
+        return None
+    rows = {}
+    for row in chosen.itertuples():
+        label = f"{row.network} - {row.other}" + (f" ({row.comparison})" if row.comparison != "pair" else "")
+        p = MISSING if not np.isfinite(row.p_value) else f"{row.p_value:.4f} ({adjusted_text(row.p_adjusted)})"
+        rows[label] = [
+            with_interval(row.difference, row.ci_low, row.ci_high, signed=True),
+            p,
+            with_interval(row.alignment_difference, row.alignment_ci_low, row.alignment_ci_high, signed=True),
+            f"{row.classes}",
+            row.level,
+        ]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["difference, CI", "p", "specific alignment difference, CI", "classes", "covers"])
+
+
+def fold_mean_table(statistics: Statistics, method: str, family: str, metric: str) -> pd.DataFrame | None:
+    """Network: the mean over folds of its mean score over expressions (the study's aggregation), SD and t-interval over folds."""
+    chosen = _select(statistics.fold_means, method, family, metric)
+    if chosen.empty:
+        return None
+    rows = {row.network: [with_interval(row.mean, row.ci_low, row.ci_high), number(row.sd), f"{row.folds}"] for row in chosen.itertuples()}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["mean over folds, t-interval", "SD over folds", "folds"])
 
 
 def spread_table(statistics: Statistics, method: str, family: str, metric: str) -> pd.DataFrame | None:
@@ -267,4 +312,7 @@ def notes(statistics: Statistics) -> list[str]:
     return list(statistics.notes)
 
 
-__all__ = ["NO_EVIDENCE", "STATISTICS_METRICS", "headline_tables", "specificity_table", "reliability_table", "cluster_table", "groups_table", "spread_table"]
+__all__ = [
+    "NO_EVIDENCE", "STATISTICS_METRICS", "headline_tables", "specificity_table", "reliability_table", "cluster_table", "groups_table", "spread_table",
+    "difference_table", "fold_mean_table",
+]  # fmt: skip

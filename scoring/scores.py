@@ -23,6 +23,9 @@ BINARY_METRICS = ("iou", "f1", "precision", "recall")
 SOFT_METRICS = ("ncc", "cosine")
 LOCALISATION_METRICS = ("mass_accuracy", "rank_accuracy", "pointing_game", "roc_auc")
 METRICS = BINARY_METRICS + SOFT_METRICS + LOCALISATION_METRICS
+#: the values each metric can take (NCC is a correlation; the cosine of non-negative maps and
+#: every other score is a share, an overlap or a probability)
+METRIC_RANGES = {metric: (-1.0, 1.0) if metric == "ncc" else (0.0, 1.0) for metric in METRICS}
 #: ``score_maps(ranks=...)``: rank the float map (the study's scores) or its 256 gray levels
 #: (the bootstrap's fast path: rank accuracy and ROC-AUC from per-map level histograms).
 RANKINGS = ("exact", "gray")

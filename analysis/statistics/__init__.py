@@ -1,403 +1,398 @@
-"""Every score with its uncertainty and its chance level (``compute_statistics``):
+"""Every score with its uncertainty, its chance level and its stability (``compute_statistics``):
 
-- baselines (``baselines.py``): the face prior, a centre-bias Gaussian, a uniform face, and
-  random-weights models of the same networks when given; the headline "specific alignment"
-  is score - face-prior score;
-- specificity (``specificity.py``): each heatmap against its own and the other expressions'
-  masks, and a permutation test of the mask labels per network and pooled;
-- confidence intervals (``resampling.py``): 95 % percentile bootstrap intervals of every cell,
-  network mean and grand mean from the per-image evidence, resampling subjects within class
-  where subjects are known, else images; the share of resamples in which each network ranks
-  first (over images, and over the expressions); the fold-level spread (SD, ddof = 1);
-- reliability (``reliability.py``): split-half correlation with the Spearman-Brown correction;
-- cluster stability (``cluster_stability.py``): trees under three linkages, bootstrap
-  probabilities of their clusters, and a permutation test of pretrained vs from scratch.
+- ``design.py``: the resampling units (subjects, else images) shared by every network and
+  class, so that one draw per replicate pairs the whole analysis;
+- ``replicates.py``: the vectorised statistic (cells, leave-one-class-out face priors,
+  alignments, network means, the grand mean, network differences);
+- ``intervals.py``: replicate distributions to intervals (expanded percentile by default;
+  percentile, basic, BCa) and t-intervals; ``levels.py``: the tables' intervals;
+- ``folds.py``: the training level (t over folds) for network means, differences and the
+  grand mean whenever several folds exist;
+- ``baselines.py``, ``specificity.py``, ``reliability.py``, ``cluster_stability.py``: chance
+  levels, the mask-label test, split-half reliability, tree support and the group test;
+- ``multiplicity.py``: the false-discovery control over every claim of the report;
+- ``results.py``: the named result, ``Statistics``, and its tables' columns.
 
 Sets without per-image evidence (the study's PNGs, artifacts of ferlens < 0.2.0) get every
-statistic that needs none; the others are reported as ``NO_EVIDENCE``.
+statistic that needs none (fold-level intervals where they have folds); the others are
+reported as ``NO_EVIDENCE``.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.stats import bootstrap
+from threadpoolctl import threadpool_limits
 
-from ferlens.analysis.aggregate import network_table
 from ferlens.analysis.clustering import correlation_matrix
 from ferlens.analysis.heatmap_set import POOLED, HeatmapSet
-from ferlens.analysis.statistics.baselines import FACE_PRIOR, baseline_scores
+from ferlens.analysis.statistics.baselines import FACE_PRIOR, architecture, baseline_scores
 from ferlens.analysis.statistics.cluster_stability import (
-    LINKAGES,
     ClusterCase,
     ImageClusterObserver,
     block_correlations,
+    correlations,
     group_test,
     linkage_tree,
     support,
     tree_clusters,
 )
+from ferlens.analysis.statistics.design import Cell, ResamplingDesign, build_design
+from ferlens.analysis.statistics.folds import fold_means, fold_scores, fold_spread, fold_table
+from ferlens.analysis.statistics.intervals import t_interval
+from ferlens.analysis.statistics.levels import first_shares, fold_first_shares, full_values, over_expressions, row_intervals
+from ferlens.analysis.statistics.multiplicity import adjust_claims, is_claim
 from ferlens.analysis.statistics.reliability import split_half
-from ferlens.analysis.statistics.resampling import INTERVALS, UNITS, ReplicateStatistic, cells_of, run_bootstrap, shifted_intervals, unit_of
+from ferlens.analysis.statistics.replicates import ReplicateStatistic, RowKey, run_replicates
+from ferlens.analysis.statistics.results import (
+    ALL_EXPRESSIONS,
+    CELL_COLUMNS,
+    CLUSTER_COLUMNS,
+    CONDITIONAL,
+    DIFFERENCE_COLUMNS,
+    FOLD_COLUMNS,
+    GRAND_MEAN,
+    GROUP_COLUMNS,
+    HIERARCHICAL,
+    MEAN_COLUMNS,
+    RELIABILITY_COLUMNS,
+    Statistics,
+    Tree,
+)
+from ferlens.analysis.statistics.settings import StatisticsSettings
 from ferlens.analysis.statistics.specificity import specificity
 from ferlens.formats.evidence import NO_EVIDENCE
 from ferlens.scoring.scores import METRICS
-from ferlens.user_errors import UserError
 
 log = logging.getLogger(__name__)
 
-CELL_COLUMNS = [
-    "network",
-    "method",
-    "mask_family",
-    "metric",
-    "expression",
-    "value",
-    "ci_low",
-    "ci_high",
-    "prior",
-    "prior_ci_low",
-    "prior_ci_high",
-    "alignment",
-    "alignment_ci_low",
-    "alignment_ci_high",
-    "offset",
-    "bias",
-    "unit",
-    "units",
-    "images",
-]
-MEAN_COLUMNS = [
-    "network",
-    "method",
-    "mask_family",
-    "metric",
-    "value",
-    "ci_low",
-    "ci_high",
-    "alignment",
-    "alignment_ci_low",
-    "alignment_ci_high",
-    "first_share_images",
-    "first_share_expressions",
-    "expressions_ci_low",
-    "expressions_ci_high",
-]
-RELIABILITY_COLUMNS = ["network", "method", "expression", "unit", "units", "split_half_r", "reliability"]
-CLUSTER_COLUMNS = ["method", "expression", "linkage", "cluster", "size", "height", "bp", "resampling"]
-GROUP_COLUMNS = ["method", "expression", "networks", "pretrained", "within", "between", "difference", "p_value", "permutations", "exact"]
-SPREAD_COLUMNS = ["network", "method", "mask_family", "metric", "expression", "folds", "mean", "sd"]
-GRAND_MEAN = "grand mean"
-ALL_EXPRESSIONS = "all"
-
-
-@dataclass(frozen=True)
-class StatisticsSettings:
-    """The ``statistics`` config of analyze.py.
-
-    resamples: bootstrap resamples (cells, means, rank stability, cluster support).
-    confidence: level of the intervals. interval: scipy's method (``INTERVALS``; percentile
-    by default, BCa corrects the bias that the ``bias`` column shows, at one more statistic
-    evaluation per resampling unit). resample: ``UNITS``.
-    permutations: Monte Carlo permutations where a test is not exact.
-    split_halves: random halvings for the reliability. reliability_threshold: maps below it are marked.
-    linkages: trees drawn and supported. centre_sigma: the centre-bias Gaussian's SD (fraction
-    of the template's width and height). seed: every random draw. batch: resamples per
-    vectorised step (memory: about batch x cells x 3080 floats).
-    """
-
-    enabled: bool = True
-    resamples: int = 2000
-    confidence: float = 0.95
-    interval: str = "percentile"
-    resample: str = "auto"
-    permutations: int = 9999
-    split_halves: int = 200
-    reliability_threshold: float = 0.8
-    linkages: tuple[str, ...] = LINKAGES
-    centre_sigma: float = 0.25
-    seed: int = 0
-    batch: int = 50
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "linkages", tuple(self.linkages))
-        if self.interval not in INTERVALS:
-            raise UserError(f"statistics.interval={self.interval!r} is not valid: use one of {', '.join(INTERVALS)}.")
-        if self.resample not in UNITS:
-            raise UserError(f"statistics.resample={self.resample!r} is not valid: use one of {', '.join(UNITS)}.")
-        unknown = [name for name in self.linkages if name not in LINKAGES]
-        if unknown:
-            raise UserError(f"statistics.linkages has {', '.join(unknown)}: use some of {', '.join(LINKAGES)}.")
-        for name, low in (("resamples", 10), ("permutations", 10), ("split_halves", 2), ("batch", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise UserError(f"statistics.{name}={value!r} is not valid: use a whole number >= {low}.")
-        if not 0 < self.confidence < 1:
-            raise UserError(f"statistics.confidence={self.confidence!r} is not valid: use a level between 0 and 1, e.g. 0.95.")
-        if not 0 < self.centre_sigma <= 2:
-            raise UserError(f"statistics.centre_sigma={self.centre_sigma!r} is not valid: use a fraction of the template size, e.g. 0.25.")
-
-
-@dataclass
-class Tree:
-    """One dendrogram of the report: ``labels``, scipy ``linkage`` [N-1, 4], and the bootstrap
-    probability of the cluster formed at each merge (NaN for the root) with how it was resampled."""
-
-    labels: list[str]
-    linkage: np.ndarray
-    bp: np.ndarray
-    resampling: str
-
-
-@dataclass
-class Statistics:
-    """The statistics of one analysis; every table tidy (see the ``*_COLUMNS``)."""
-
-    settings: StatisticsSettings
-    cells: pd.DataFrame
-    means: pd.DataFrame
-    baselines: pd.DataFrame
-    specificity: pd.DataFrame
-    permutation: pd.DataFrame
-    reliability: pd.DataFrame
-    clusters: pd.DataFrame
-    groups: pd.DataFrame
-    fold_spread: pd.DataFrame
-    trees: dict[tuple[str, str, str], Tree] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+__all__ = ["ALL_EXPRESSIONS", "GRAND_MEAN", "Statistics", "StatisticsSettings", "Tree", "compute_statistics", "fold_spread"]
+#: the comparison of an AU-guided network with the same network trained without guidance
+GUIDED = "guided - unguided"
+PAIR = "pair"
 
 
 def compute_statistics(analysis, settings: StatisticsSettings, random_sets: list[HeatmapSet] | None = None) -> Statistics:
     """All statistics of ``analysis`` (an ``analysis.pipeline.Analysis``); ``random_sets``:
-    pooled heatmaps of random-weights models (matched to networks by label and method)."""
-    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in ("cells", "means", "reliability", "clusters", "groups")}
+    pooled heatmaps of random-weights models (matched to networks by architecture and method)."""
+    names = ("cells", "means", "differences", "reliability", "clusters", "groups", "fold_means")
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
     trees: dict[tuple[str, str, str], Tree] = {}
     notes: list[str] = []
     rng = np.random.default_rng(settings.seed)
     pooled_all = [s for s in analysis.sets if s.fold == POOLED]
-    with warnings.catch_warnings():
+    # one BLAS thread: the statistic's matrix products are small, and threads waiting for
+    # busy cores made them 30x slower on a loaded 2-core machine (measured)
+    with warnings.catch_warnings(), threadpool_limits(1, user_api="blas"):
         warnings.simplefilter("ignore", RuntimeWarning)  # means over all-NaN rows of empty classes stay NaN
         baselines = baseline_scores(pooled_all, analysis.families, analysis.threshold, analysis.min_count, settings.centre_sigma, random_sets or [])
         specific, permutation = specificity(pooled_all, analysis.matrices, list(analysis.families), settings.permutations, settings.seed)
         for method in analysis.methods:
-            pooled = analysis.pooled(method)
-            lacking = [s.network for s in pooled if s.evidence is None]
-            if lacking:
-                notes.append(f"Confidence intervals, reliability and image-resampled cluster support of {method} for {', '.join(lacking)}: {NO_EVIDENCE}.")
-            cases = _cluster_cases(analysis, method, pooled, settings.linkages)
-            evidence_sets = [s for s in pooled if s.evidence is not None]
-            outcome, statistic = None, None
-            if evidence_sets:
-                statistic = ReplicateStatistic(
-                    cells_of(evidence_sets, analysis.min_count, settings.resample), analysis.classes, analysis.families, analysis.threshold, len(evidence_sets)
-                )
-                statistic.observers.append(ImageClusterObserver([case for case in cases.values() if case.networks is not None]))
-                outcome = run_bootstrap(statistic, settings.resamples, settings.confidence, settings.seed, settings.batch, settings.interval)
-                full = _full_values(analysis, method, evidence_sets, statistic, baselines)
-                parts["cells"].append(_cell_table(analysis, method, evidence_sets, statistic, outcome, full, settings.resample))
-                parts["reliability"].append(_reliability(method, evidence_sets, analysis.min_count, settings, rng))
-            parts["means"].append(_mean_table(analysis, method, evidence_sets, outcome, full if outcome is not None else {}, settings))
-            clusters, method_trees = _cluster_support(analysis, method, cases, statistic, outcome, settings, rng)
-            parts["clusters"].append(clusters)
-            trees.update(method_trees)
-            parts["groups"].append(_group_tests(analysis, method, settings, rng, notes))
+            _method_statistics(analysis, method, settings, baselines, rng, parts, trees, notes)
     frames = {name: pd.concat(frames, ignore_index=True) if frames else pd.DataFrame() for name, frames in parts.items()}
-    columns = {"cells": CELL_COLUMNS, "means": MEAN_COLUMNS, "reliability": RELIABILITY_COLUMNS, "clusters": CLUSTER_COLUMNS, "groups": GROUP_COLUMNS}
+    columns = {
+        "cells": CELL_COLUMNS, "means": MEAN_COLUMNS, "differences": DIFFERENCE_COLUMNS, "reliability": RELIABILITY_COLUMNS,
+        "clusters": CLUSTER_COLUMNS, "groups": GROUP_COLUMNS, "fold_means": FOLD_COLUMNS,
+    }  # fmt: skip
     frames = {name: frame if not frame.empty else pd.DataFrame(columns=columns[name]) for name, frame in frames.items()}
-    return Statistics(
+    claims = adjust_claims(
+        {
+            "permutation": (permutation, "p_value", is_claim(permutation, settings)),
+            "differences": (frames["differences"], "p_value", is_claim(frames["differences"], settings)),
+            "groups": (frames["groups"], "p_value", np.ones(len(frames["groups"]), bool)),
+        },
         settings,
-        frames["cells"],
-        frames["means"],
-        baselines,
-        specific,
-        permutation,
-        frames["reliability"],
-        frames["clusters"],
-        frames["groups"],
-        fold_spread(analysis.scores),
-        trees,
-        notes,
+    )
+    return Statistics(
+        settings=settings,
+        cells=frames["cells"],
+        means=frames["means"],
+        differences=frames["differences"],
+        baselines=baselines,
+        specificity=specific,
+        permutation=permutation,
+        reliability=frames["reliability"],
+        clusters=frames["clusters"],
+        groups=frames["groups"],
+        fold_means=frames["fold_means"],
+        fold_spread=fold_spread(analysis.scores, settings.confidence),
+        claims=claims,
+        trees=trees,
+        notes=notes,
     )
 
 
-def _full_values(analysis, method: str, sets: list[HeatmapSet], statistic: ReplicateStatistic, baselines: pd.DataFrame) -> dict[tuple, float]:
-    """The full-resolution estimate of every score row of the statistic (its layout keys)."""
-    scores = analysis.scores[(analysis.scores.method == method) & (analysis.scores.fold == POOLED)]
-    cell = scores.set_index(["network", "expression", "mask_family", "metric"])["value"].to_dict()
-    priors = baselines[(baselines.baseline == FACE_PRIOR) & (baselines.method == method)]
-    prior = priors.set_index(["network", "expression", "mask_family", "metric"])["value"].to_dict()
-    full: dict[tuple, float] = {}
-    for key in statistic.layout.keys:
-        kind, network, c, family, metric = key
-        if kind in ("cell", "prior", "align"):
-            address = (sets[network].network, analysis.classes[c], family, metric)
-            value = {"cell": cell.get(address, np.nan), "prior": prior.get(address, np.nan)}
-            full[key] = value.get(kind, value["cell"] - value["prior"])
-    for key in statistic.layout.keys:
-        kind, network, _, family, metric = key
-        if kind in ("net", "net_align"):
-            source = "cell" if kind == "net" else "align"
-            values = [full[source, network, c, family, metric] for c in statistic.classes_of[network] if family in statistic.masks[c]]
-            full[key] = float(np.nanmean(values)) if values else np.nan
-    for key in statistic.layout.keys:
-        kind, _, _, family, metric = key
-        if kind in ("grand", "grand_align"):
-            source = "net" if kind == "grand" else "net_align"
-            full[key] = float(np.nanmean([full[source, n, -1, family, metric] for n in statistic.classes_of]))
-    return full
+def _method_statistics(analysis, method: str, settings: StatisticsSettings, baselines: pd.DataFrame, rng, parts: dict, trees: dict, notes: list[str]) -> None:
+    """Append ``method``'s tables to ``parts`` and its trees to ``trees``."""
+    pooled = analysis.pooled(method)
+    lacking = [s.network for s in pooled if s.evidence is None]
+    if lacking:
+        notes.append(f"Intervals per cell, reliability and image-resampled cluster support of {method} for {', '.join(lacking)}: {NO_EVIDENCE}.")
+    with_evidence = [s for s in pooled if s.evidence is not None]
+    per_fold = fold_scores(analysis, method)
+    parts["fold_means"].append(fold_means(per_fold, method, list(analysis.families), METRICS, settings.confidence))
+    context = _Replicates.of(analysis, method, with_evidence, baselines, settings) if with_evidence else None
+    cases = _cluster_cases(analysis, method, pooled, context, settings.linkages)
+    if context is not None:
+        context.run(cases, settings)
+        parts["cells"].append(context.cell_table(analysis, method))
+        dominated = int(context.rows.bias_dominated.sum())
+        if dominated:
+            notes.append(
+                f"{dominated} of {len(context.rows)} intervals of {method} are not given (n/a): the estimate lies outside the central "
+                f"{settings.confidence:.0%} of its own bootstrap replicates, so the score's resampling bias exceeds its spread "
+                "(typical of thresholded scores of noisy maps resting on few subjects); more subjects or images would give them."
+            )
+        parts["reliability"].append(_reliability(method, context, settings, rng))
+    parts["means"].append(_mean_table(analysis, method, context, per_fold, settings))
+    parts["differences"].append(_difference_table(analysis, method, context, per_fold, settings))
+    clusters, method_trees = _cluster_support(analysis, method, cases, context, settings, rng)
+    parts["clusters"].append(clusters)
+    trees.update(method_trees)
+    parts["groups"].append(_group_tests(analysis, method, settings, rng, notes))
 
 
-def _cell_table(analysis, method: str, sets: list[HeatmapSet], statistic: ReplicateStatistic, outcome, full: dict[tuple, float], unit: str) -> pd.DataFrame:
-    """``CELL_COLUMNS``: every pooled cell's score, face prior and alignment with their intervals."""
-    index = {key: row for row, key in enumerate(outcome.keys)}
-    kinds = {
-        kind: shifted_intervals(outcome, full, [row for key, row in index.items() if key[0] == kind], (-1.0 if kind == "align" else 0.0, 1.0))
-        for kind in ("cell", "prior", "align")
-    }
-    frame = kinds["cell"].drop(columns="kind")
-    for kind, prefix in (("prior", "prior"), ("align", "alignment")):
-        other = kinds[kind].rename(columns={"value": prefix, "ci_low": f"{prefix}_ci_low", "ci_high": f"{prefix}_ci_high"})
-        frame = frame.merge(other.drop(columns=["kind", "offset", "bias"]), on=["network", "cls", "mask_family", "metric"])
-    cells = {(cell.network, cell.cls): cell for cell in statistic.cells}
-    frame["unit"] = [unit_of(sets[n], unit) for n in frame.network]
-    frame["units"] = [cells[n, c].n_units for n, c in zip(frame.network, frame.cls, strict=True)]
-    frame["images"] = [len(cells[n, c].units) for n, c in zip(frame.network, frame.cls, strict=True)]
-    frame["expression"] = [analysis.classes[c] for c in frame.cls]
-    frame["network"] = [sets[n].network for n in frame.network]
-    frame["method"] = method
-    return frame[CELL_COLUMNS]
+class _Replicates:
+    """The paired bootstrap of one method's sets with evidence: design, statistic, outcome and the rows' intervals."""
+
+    def __init__(self, sets: list[HeatmapSet], design: ResamplingDesign, statistic: ReplicateStatistic, full: np.ndarray) -> None:
+        self.sets, self.design, self.statistic, self.full = sets, design, statistic, full
+        self.outcome = None
+        self.rows: pd.DataFrame | None = None
+
+    @classmethod
+    def of(cls, analysis, method: str, sets: list[HeatmapSet], baselines: pd.DataFrame, settings: StatisticsSettings) -> _Replicates:
+        design = build_design(sets, analysis.min_count, settings.resample)
+        statistic = ReplicateStatistic(design, analysis.classes, analysis.families, analysis.threshold)
+        position = {s.network: n for n, s in enumerate(sets)}
+        classes = {name: c for c, name in enumerate(analysis.classes)}
+        scores = analysis.scores[(analysis.scores.method == method) & (analysis.scores.fold == POOLED) & analysis.scores.network.isin(position)]
+        cell_scores = {(position[r.network], classes[r.expression], r.mask_family, r.metric): r.value for r in scores.itertuples()}
+        priors = baselines[(baselines.baseline == FACE_PRIOR) & (baselines.method == method) & baselines.network.isin(position)]
+        prior_scores = {(position[r.network], classes[r.expression], r.mask_family, r.metric): r.value for r in priors.itertuples()}
+        return cls(sets, design, statistic, full_values(statistic, cell_scores, prior_scores))
+
+    def maps(self) -> dict[tuple[int, int], np.ndarray]:
+        """{(network, class): float32 [P]} every cell's mean map of all its images (evidence grid)."""
+        return {key: value[0] for key, value in self.statistic.mean_maps(np.ones((1, self.design.n_units), np.int32)).items()}
+
+    def run(self, cases: dict[str, ClusterCase], settings: StatisticsSettings) -> None:
+        self.statistic.observers.append(ImageClusterObserver([case for case in cases.values() if case.networks is not None]))
+        self.outcome = run_replicates(self.statistic, settings.resamples, settings.seed, settings.batch, jackknife=settings.interval == "bca")
+        self.rows = row_intervals(self.statistic, self.outcome, self.full, settings.confidence, settings.interval)
+        self.index = {key: i for i, key in enumerate(self.statistic.keys)}
+        self.level = CONDITIONAL.format(unit=self.design.unit)
+
+    def row(self, key: RowKey) -> pd.Series | None:
+        return self.rows.iloc[self.index[key]] if key in self.index else None
+
+    def cell_table(self, analysis, method: str) -> pd.DataFrame:
+        """``CELL_COLUMNS``: every cell's score, face prior and alignment with their intervals."""
+        records = []
+        for cell in self.design.cells:
+            for family in self.statistic.masks[cell.cls]:
+                for metric in METRICS:
+                    value, prior, aligned = (self.row(RowKey(kind, cell.network, cell.cls, family, metric)) for kind in ("cell", "prior", "align"))
+                    records.append((
+                        self.sets[cell.network].network, method, family, metric, analysis.classes[cell.cls], value.value, value.ci_low, value.ci_high,
+                        prior.value, prior.ci_low, prior.ci_high, aligned.value, aligned.ci_low, aligned.ci_high, value.offset, value.bias,
+                        self.design.unit, cell.n_units, len(cell.units), self.level,
+                    ))  # fmt: skip
+        return pd.DataFrame(records, columns=CELL_COLUMNS)
 
 
-def _expression_resampling(table: pd.DataFrame, settings: StatisticsSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(share of resamples each network ranks first, CI low, CI high of its mean) when the
-    expressions (columns of a network x expression table) are resampled with replacement."""
-    values = table.to_numpy(np.float64)  # [N, E]
-
-    def statistic(chosen: np.ndarray, axis: int = -1) -> np.ndarray:
-        chosen = chosen.astype(int)
-        means = np.nanmean(values[:, chosen], axis=-1)  # [N, batch]
-        first = np.zeros_like(means)
-        best = np.argmax(np.nan_to_num(means, nan=-np.inf), axis=0)
-        first[best, np.arange(means.shape[1])] = 1.0
-        return np.concatenate([means, first])
-
-    n = len(values)
-    if values.shape[1] < 2:
-        return np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    result = bootstrap(
-        (np.arange(values.shape[1]),),
-        statistic,
-        n_resamples=settings.resamples,
-        vectorized=True,
-        confidence_level=settings.confidence,
-        method="percentile",
-        rng=np.random.default_rng(settings.seed),
-        batch=settings.batch * 10,
-    )
-    distribution = result.bootstrap_distribution
-    return distribution[n:].mean(axis=1), result.confidence_interval.low[:n], result.confidence_interval.high[:n]
-
-
-def _mean_table(analysis, method: str, sets: list[HeatmapSet], outcome, full: dict[tuple, float], settings: StatisticsSettings) -> pd.DataFrame:
-    """``MEAN_COLUMNS``: each network's mean over expressions and the grand mean, with image-
-    resampled intervals (where there is evidence) and the rank stability over images and over expressions."""
+def _mean_table(analysis, method: str, context: _Replicates | None, per_fold: pd.DataFrame, settings: StatisticsSettings) -> pd.DataFrame:
+    """``MEAN_COLUMNS``: each network's mean over expressions and the grand mean, with their
+    intervals (fold-level t where the network has several folds, else the paired bootstrap),
+    the share of resamples in which each ranks first, and the t-interval over expressions."""
     rows = []
-    index = {key: row for row, key in enumerate(outcome.keys)} if outcome is not None else {}
-    positions = {s.network: i for i, s in enumerate(sets)}
+    position = {s.network: n for n, s in enumerate(context.sets)} if context is not None else {}
+    networks = [s.network for s in analysis.pooled(method)]
     for family in analysis.families:
         for metric in METRICS:
-            table = network_table(analysis.scores, metric, family, method, POOLED)
-            if table.empty:
+            cells = analysis.scores[(analysis.scores.method == method) & (analysis.scores.fold == POOLED)]
+            cells = cells[(cells.mask_family == family) & (cells.metric == metric)]
+            if cells.empty:
                 continue
-            body = table.drop(index="mean", columns="mean")
-            shares, low_e, high_e = _expression_resampling(body, settings)
-            image_first = _first_shares(outcome, index, [positions.get(n) for n in body.index], family, metric) if outcome is not None else {}
-            for i, network in enumerate(body.index):
-                interval = _mean_interval(outcome, index, full, ("net", positions.get(network), -1, family, metric))
-                rows.append(
-                    (network, method, family, metric, table.loc[network, "mean"], *interval, image_first.get(i, np.nan), shares[i], low_e[i], high_e[i])
-                )
-            grand = _mean_interval(outcome, index, full, ("grand", -1, -1, family, metric)) if len(positions) == len(body.index) else (np.nan,) * 5
-            rows.append((GRAND_MEAN, method, family, metric, table.loc["mean", "mean"], *grand, np.nan, np.nan, np.nan, np.nan))
+            by_network = {network: group.value.to_numpy(np.float64) for network, group in cells.groupby("network", sort=False)}
+            folds, folds_aligned = fold_table(per_fold, family, metric)
+            hierarchical = not folds.empty and (folds.notna().sum(axis=1) >= 2).any()
+            shares = fold_first_shares(folds, settings.resamples, settings.seed) if hierarchical else {}
+            if not shares and context is not None and len(position) == len(networks):
+                replicate_shares = first_shares(context.statistic, context.outcome, family, metric)
+                shares = {context.sets[n].network: share for n, share in replicate_shares.items()}
+            for network in networks:
+                values = by_network.get(network, np.array([]))
+                value = float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
+                low_e, high_e, count = over_expressions(values, settings.confidence)
+                interval = _network_interval(context, position.get(network), family, metric, folds, folds_aligned, network, value, settings)
+                rows.append((network, method, family, metric, value, *interval, shares.get(network, np.nan), low_e, high_e, count))
+            grand_value = float(np.nanmean([row[4] for row in rows[-len(networks) :]]))
+            grand = _grand_interval(context, position, networks, family, metric, folds, folds_aligned, grand_value, settings)
+            rows.append((GRAND_MEAN, method, family, metric, grand_value, *grand, np.nan, np.nan, np.nan, 0))
     return pd.DataFrame(rows, columns=MEAN_COLUMNS)
 
 
-def _mean_interval(outcome, index: dict, full: dict[tuple, float], key: tuple) -> tuple[float, ...]:
-    """(CI low, high, alignment, its CI low, high) of a network mean (``key`` of kind ``net``)
-    or the grand mean (``grand``), shifted to the full-resolution estimates; NaN without evidence."""
-    aligned = (key[0] + "_align", *key[1:])
-    if outcome is None or key not in index:
-        return (np.nan,) * 5
-    score, alignment = shifted_intervals(outcome, full, [index[key]], (0.0, 1.0)), shifted_intervals(outcome, full, [index[aligned]], (-1.0, 1.0))
-    return (score.ci_low[0], score.ci_high[0], alignment.value[0], alignment.ci_low[0], alignment.ci_high[0])
+def _folds_interval(values: np.ndarray, centre: float, confidence: float) -> tuple[float, float]:
+    interval = t_interval(values[None], confidence, centre=np.array([centre]))
+    return float(interval.low[0]), float(interval.high[0])
 
 
-def _first_shares(outcome, index: dict, networks: list[int | None], family: str, metric: str) -> dict[int, float]:
-    """{row: share of image resamples in which the network ranks first} among the networks with evidence."""
-    rows = [(i, index[("net", n, -1, family, metric)]) for i, n in enumerate(networks) if n is not None and ("net", n, -1, family, metric) in index]
-    if len(rows) < 1:
-        return {}
-    values = np.nan_to_num(outcome.distribution[[row for _, row in rows]], nan=-np.inf)  # [N, R]
-    best = np.argmax(values, axis=0)
-    return {i: float(np.mean(best == k)) for k, (i, _) in enumerate(rows)}
+def _network_interval(context, n, family, metric, folds, folds_aligned, network, value, settings) -> tuple:
+    """(CI low, high, alignment, its CI low, high, level) of one network mean."""
+    alignment, low_a, high_a, low, high, level = np.nan, np.nan, np.nan, np.nan, np.nan, "none"
+    if context is not None and n is not None:
+        row, aligned = context.row(RowKey("net", n, None, family, metric)), context.row(RowKey("net_align", n, None, family, metric))
+        low, high, alignment, low_a, high_a, level = row.ci_low, row.ci_high, aligned.value, aligned.ci_low, aligned.ci_high, context.level
+    if not folds.empty and network in folds.index and folds.loc[network].notna().sum() >= 2:
+        low, high = _folds_interval(folds.loc[network].to_numpy(np.float64), value, settings.confidence)
+        if np.isfinite(alignment):
+            low_a, high_a = _folds_interval(folds_aligned.loc[network].to_numpy(np.float64), alignment, settings.confidence)
+        level = HIERARCHICAL.format(unit=context.design.unit if context is not None else "faces", folds=int(folds.loc[network].notna().sum()))
+    return low, high, alignment, low_a, high_a, level
 
 
-def _reliability(method: str, sets: list[HeatmapSet], min_count: int, settings: StatisticsSettings, rng: np.random.Generator) -> pd.DataFrame:
+def _grand_interval(context, position, networks, family, metric, folds, folds_aligned, value, settings) -> tuple:
+    """(CI low, high, alignment, its CI low, high, level) of the grand mean (NaN unless every network has evidence or folds)."""
+    alignment, low_a, high_a, low, high, level = np.nan, np.nan, np.nan, np.nan, np.nan, "none"
+    if context is not None and len(position) == len(networks):
+        row, aligned = context.row(RowKey("grand", None, None, family, metric)), context.row(RowKey("grand_align", None, None, family, metric))
+        low, high, alignment, low_a, high_a, level = row.ci_low, row.ci_high, aligned.value, aligned.ci_low, aligned.ci_high, context.level
+    common = folds.reindex(networks).dropna(axis=1) if not folds.empty else folds
+    if not folds.empty and common.shape[1] >= 2:
+        low, high = _folds_interval(common.mean(axis=0).to_numpy(np.float64), value, settings.confidence)
+        aligned_common = folds_aligned.reindex(networks)[common.columns]
+        if np.isfinite(alignment) and aligned_common.notna().all().all():
+            low_a, high_a = _folds_interval(aligned_common.mean(axis=0).to_numpy(np.float64), alignment, settings.confidence)
+        level = HIERARCHICAL.format(unit=context.design.unit if context is not None else "faces", folds=common.shape[1])
+    return low, high, alignment, low_a, high_a, level
+
+
+def _comparison(first: HeatmapSet, second: HeatmapSet) -> tuple[str, bool]:
+    """(``GUIDED`` or ``PAIR``, whether to swap the two so that the guided network comes first)."""
+    guidance = [s.run.au_guidance if s.run is not None else None for s in (first, second)]
+    if architecture(first) == architecture(second) and [bool(g) for g in guidance].count(True) == 1:
+        return GUIDED, not bool(guidance[0])
+    return PAIR, False
+
+
+def _difference_table(analysis, method: str, context: _Replicates | None, per_fold: pd.DataFrame, settings: StatisticsSettings) -> pd.DataFrame:
+    """``DIFFERENCE_COLUMNS``: for every pair of networks, the mean over the classes both have
+    of (first - second), score and alignment, with the paired interval and p (fold-level
+    paired t where both have the same two or more folds, else the paired bootstrap)."""
+    pooled = analysis.pooled(method)
+    position = {s.network: n for n, s in enumerate(context.sets)} if context is not None else {}
+    rows = []
+    for i, first in enumerate(pooled):
+        for second in pooled[i + 1 :]:
+            comparison, swap = _comparison(first, second)
+            a, b = (second, first) if swap else (first, second)
+            for family in analysis.families:
+                for metric in METRICS:
+                    rows.append(_difference_row(analysis, method, context, position, per_fold, a, b, comparison, family, metric, settings))
+    return pd.DataFrame([row for row in rows if row is not None], columns=DIFFERENCE_COLUMNS)
+
+
+def _difference_row(analysis, method, context, position, per_fold, a, b, comparison, family, metric, settings) -> tuple | None:
+    scores = analysis.scores[(analysis.scores.method == method) & (analysis.scores.fold == POOLED)]
+    scores = scores[(scores.mask_family == family) & (scores.metric == metric)].set_index(["network", "expression"])["value"]
+    shared = [e for e in analysis.classes if np.isfinite(scores.get((a.network, e), np.nan)) and np.isfinite(scores.get((b.network, e), np.nan))]
+    if not shared:
+        return None
+    difference = float(np.mean([scores[a.network, e] - scores[b.network, e] for e in shared]))
+    low = high = p = alignment = low_a = high_a = p_a = np.nan
+    level = "none"
+    if context is not None and a.network in position and b.network in position:
+        n, m = position[a.network], position[b.network]
+        sign = 1.0
+        if (n, m) not in [(x, y) for x, y in context.statistic.pairs]:
+            n, m, sign = m, n, -1.0
+        row, aligned = context.row(RowKey("diff", n, None, family, metric, m)), context.row(RowKey("diff_align", n, None, family, metric, m))
+        if row is not None:
+            low, high = sorted((sign * row.ci_low, sign * row.ci_high))
+            p, alignment, p_a = row.p_value, sign * aligned.value, aligned.p_value
+            low_a, high_a = sorted((sign * aligned.ci_low, sign * aligned.ci_high))
+            level = context.level
+    folds, folds_aligned = fold_table(per_fold[per_fold.expression.isin(shared)], family, metric)
+    if not folds.empty and a.network in folds.index and b.network in folds.index:
+        paired = (folds.loc[a.network] - folds.loc[b.network]).dropna().to_numpy(np.float64)
+        if len(paired) >= 2:
+            interval = t_interval(paired[None], settings.confidence, centre=np.array([difference]))
+            low, high, p = float(interval.low[0]), float(interval.high[0]), float(interval.p_value[0])
+            aligned_paired = (folds_aligned.loc[a.network] - folds_aligned.loc[b.network]).dropna().to_numpy(np.float64)
+            if np.isfinite(alignment) and len(aligned_paired) >= 2:
+                interval = t_interval(aligned_paired[None], settings.confidence, centre=np.array([alignment]))
+                low_a, high_a, p_a = float(interval.low[0]), float(interval.high[0]), float(interval.p_value[0])
+            level = HIERARCHICAL.format(unit=context.design.unit if context is not None else "faces", folds=len(paired))
+    return (a.network, b.network, comparison, method, family, metric, len(shared), difference, low, high, p, alignment, low_a, high_a, p_a, level, np.nan)
+
+
+def _local(cell: Cell) -> Cell:
+    """The cell with its units numbered 0..n_units-1 (what the split-half needs)."""
+    units = np.unique(cell.units, return_inverse=True)[1].astype(np.int64)
+    return Cell(cell.network, cell.cls, cell.values, units, cell.n_units)
+
+
+def _reliability(method: str, context: _Replicates, settings: StatisticsSettings, rng: np.random.Generator) -> pd.DataFrame:
     """``RELIABILITY_COLUMNS`` for every cell of the sets with evidence."""
     rows = []
-    for cell in cells_of(sets, min_count, settings.resample):
-        heatmap_set = sets[cell.network]
-        r, reliability = split_half(cell, settings.split_halves, rng)
-        rows.append((heatmap_set.network, method, heatmap_set.classes[cell.cls], unit_of(heatmap_set, settings.resample), cell.n_units, r, reliability))
+    for cell in context.design.cells:
+        heatmap_set = context.sets[cell.network]
+        r, reliability = split_half(_local(cell), settings.split_halves, rng)
+        rows.append((heatmap_set.network, method, heatmap_set.classes[cell.cls], context.design.unit, cell.n_units, r, reliability, np.nan, np.nan))
     return pd.DataFrame(rows, columns=RELIABILITY_COLUMNS)
 
 
-def _cluster_cases(analysis, method: str, pooled: list[HeatmapSet], linkages: tuple[str, ...]) -> dict[str, ClusterCase]:
+def _cluster_cases(analysis, method: str, pooled: list[HeatmapSet], context: _Replicates | None, linkages: tuple[str, ...]) -> dict[str, ClusterCase]:
     """Per expression: the clustered networks (their maps' classes present) and the clusters of
-    their full-resolution tree under each linkage; ``networks`` (indices among the sets with
-    evidence) is None when some clustered network has no evidence (then pixels are resampled)."""
-    with_evidence = [s for s in pooled if s.evidence is not None]
+    their reference tree under each linkage. With evidence for every clustered network, the
+    reference tree is built on the evidence grid, like its bootstrap trees (``networks``:
+    indices into the evidence sets); else on the full-resolution maps (``networks`` None:
+    pixel blocks are resampled, at full resolution too)."""
+    labels = [s.network for s in context.sets] if context is not None else []
+    maps = context.maps() if context is not None else {}
     cases = {}
     for expression, clustering in analysis.clusterings[method].items():
         if len(clustering.labels) < 3:
             continue
         c = analysis.classes.index(expression)
-        distances = clustering.distances
-        clusters = {name: tree_clusters(linkage_tree(distances, name)) for name in linkages}
-        labels = [s.network for s in with_evidence]
         networks = [labels.index(label) for label in clustering.labels] if all(label in labels for label in clustering.labels) else None
-        cases[expression] = ClusterCase(c, networks, clusters)
+        if networks is not None:
+            distances = 1 - correlations(np.stack([maps[n, c] for n in networks]).astype(np.float64))
+        else:
+            distances = clustering.distances
+        clusters = {name: tree_clusters(linkage_tree(distances, name)) for name in linkages}
+        cases[expression] = ClusterCase(c, networks, clusters, distances)
     return cases
 
 
-def _cluster_support(analysis, method: str, cases: dict[str, ClusterCase], statistic, outcome, settings: StatisticsSettings, rng: np.random.Generator):
+def _cluster_support(analysis, method: str, cases: dict[str, ClusterCase], context: _Replicates | None, settings: StatisticsSettings, rng):
     """(``CLUSTER_COLUMNS`` rows, trees) of every expression with at least three networks."""
     rows, trees = [], {}
     extra = {}
-    if outcome is not None and statistic is not None and statistic.observers:
-        observer = statistic.observers[0]
-        first = len(statistic.layout.keys)
-        extra = {key: outcome.distribution[first + i] for i, key in enumerate(observer.keys)}
+    if context is not None and context.statistic.observers:
+        observer = context.statistic.observers[0]
+        first = len(context.statistic.keys)
+        extra = {key: context.outcome.distribution[first + i] for i, key in enumerate(observer.keys)}
     pooled = {s.network: s for s in analysis.pooled(method)}
     for expression, case in cases.items():
         clustering = analysis.clusterings[method][expression]
         c = case.cls
         if case.networks is not None and extra:
-            resampling = f"{unit_of(pooled[clustering.labels[0]], settings.resample)} within each network"
+            resampling, grid = f"{context.design.unit}, one draw for every network", "evidence grid (55x56)"
             supports = {name: np.array([extra["cluster", c, name, i].mean() for i in range(len(clusters))]) for name, clusters in case.clusters.items()}
         else:
             maps = np.stack([pooled[label].gray()[c] for label in clustering.labels]).astype(np.float64) / 255
             replicates = block_correlations(maps, settings.resamples, rng)
-            resampling = "pixel blocks of 11x8"
+            resampling, grid = "pixel blocks of 11x8", "full resolution (275x224)"
             supports = {name: support(replicates, clusters, name).mean(axis=1) for name, clusters in case.clusters.items()}
         for name, clusters in case.clusters.items():
-            tree = linkage_tree(clustering.distances, name)
+            tree = linkage_tree(case.distances, name)
             bp = np.append(supports[name], np.nan)  # the root holds every network
-            trees[method, expression, name] = Tree(list(clustering.labels), tree, bp, resampling)
+            trees[method, expression, name] = Tree(list(clustering.labels), tree, bp, resampling, grid)
             for i, cluster in enumerate(clusters):
                 members = ", ".join(sorted(clustering.labels[j] for j in cluster))
                 rows.append((method, expression, name, members, len(cluster), float(tree[i, 2]), float(supports[name][i]), resampling))
@@ -432,17 +427,6 @@ def _group_tests(analysis, method: str, settings: StatisticsSettings, rng: np.ra
     return pd.DataFrame(rows, columns=GROUP_COLUMNS)
 
 
-def _difference(test: tuple[float, float, float, int, bool]) -> tuple:
+def _difference(test) -> tuple:
     within, between, p, permutations, exact = test
-    return within, between, between - within, p, permutations, exact
-
-
-def fold_spread(scores: pd.DataFrame) -> pd.DataFrame:
-    """``SPREAD_COLUMNS``: per (network, method, family, metric, expression) with two or more
-    scored folds, the mean and the standard deviation over folds with ddof = 1."""
-    folds = scores[(scores.fold != POOLED) & scores.value.notna()]
-    if folds.empty:
-        return pd.DataFrame(columns=SPREAD_COLUMNS)
-    grouped = folds.groupby(["network", "method", "mask_family", "metric", "expression"], sort=False)["value"]
-    frame = pd.DataFrame({"folds": grouped.size(), "mean": grouped.mean(), "sd": grouped.std(ddof=1)}).reset_index()
-    return frame[frame.folds >= 2][SPREAD_COLUMNS].reset_index(drop=True)
+    return within, between, between - within, p, permutations, exact, np.nan

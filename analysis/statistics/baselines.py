@@ -1,14 +1,17 @@
 """Chance levels for every score: maps that know nothing about the expression.
 
-- the face prior: a network's mean map over all its classes (what it looks at whatever the
-  expression), scored against each expression's mask; ``score - face-prior score`` is the
-  report's headline "specific alignment";
+- the face prior: for each expression, a network's mean map over its *other* classes, each
+  class weighted equally (what it looks at whatever the expression, without the expression
+  itself, so frequent classes are not pulled toward their own prior), scored against that
+  expression's mask; ``score - face-prior score`` is the report's "specific alignment";
 - a centre-bias Gaussian on the template;
 - a uniform map inside the face (the template above the jaw line, between the jaw's ends);
 - the heatmaps of a random-weights model of the same network, when given (``baseline=``).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -17,7 +20,7 @@ import pandas as pd
 from ferlens.analysis.heatmap_set import POOLED, HeatmapSet
 from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, template_points
 from ferlens.scoring.masks import MaskFamily
-from ferlens.scoring.scores import METRICS, Threshold, gray_levels, score_maps
+from ferlens.scoring.scores import METRICS, MaskRegions, Threshold, gray_levels, score_maps
 from ferlens.user_errors import UserError
 
 CENTRE_BIAS = "centre-bias Gaussian"
@@ -45,48 +48,94 @@ def face_region() -> np.ndarray:
     return region.astype(bool)
 
 
-def face_prior(heatmap_set: HeatmapSet, min_count: int = 1) -> np.ndarray | None:
-    """float [275, 224]: the set's mean map over all its non-empty classes, each class
-    weighted by its images (equally when the source gives no counts); the study's gray maps
-    are averaged as stored. None when every class is empty."""
+def face_prior(heatmap_set: HeatmapSet, min_count: int = 1, leave_out: int | None = None) -> np.ndarray | None:
+    """float [275, 224]: the equal-weight mean of the set's non-empty class maps, leaving out
+    class ``leave_out`` (the expression the prior is the chance level of); the study's gray
+    maps are averaged as stored. None when no class is left."""
     present = ~np.array(heatmap_set.missing(min_count))
+    if leave_out is not None:
+        present[leave_out] = False
     if not present.any():
         return None
-    weights = np.array(heatmap_set.counts, np.float64) if heatmap_set.counts is not None else np.ones(len(heatmap_set.classes))
-    weights = np.where(present, weights, 0.0)
     maps = heatmap_set.gray() / 255.0 if heatmap_set.from_gray else heatmap_set.heatmaps.astype(np.float64)
-    return (np.einsum("c,chw->hw", weights, maps) / weights.sum()).astype(np.float32)
+    return maps[present].mean(axis=0).astype(np.float32)
 
 
-def score_against_masks(heatmap: np.ndarray, families: dict[str, MaskFamily], threshold: Threshold) -> dict[tuple[str, str], dict[str, float]]:
-    """All ``METRICS`` of one map [275, 224] against every mask: {(family, expression): {metric: value}}."""
-    keys = [(family, expression) for family, masks in families.items() for expression in masks]
-    masks = np.stack([families[family][expression] for family, expression in keys])
-    flat = heatmap.reshape(1, -1)
-    scores = score_maps(gray_levels(flat), flat, masks, threshold)
-    return {key: {metric: float(scores[metric][0, m]) for metric in METRICS} for m, key in enumerate(keys)}
+@dataclass(frozen=True)
+class MaskBank:
+    """Every mask of every family, cut once into regions (``MaskRegions``), so that many maps
+    are scored against them without recutting: ``keys`` [(family, expression)] name the columns."""
+
+    keys: list[tuple[str, str]]
+    regions: MaskRegions
+
+    @classmethod
+    def of(cls, families: dict[str, MaskFamily]) -> MaskBank:
+        keys = [(family, expression) for family, masks in families.items() for expression in masks]
+        return cls(keys, MaskRegions.of(np.stack([families[family][expression] for family, expression in keys])))
+
+    def score(self, heatmaps: np.ndarray, threshold: Threshold) -> list[dict[tuple[str, str], dict[str, float]]]:
+        """All ``METRICS`` of maps [B, 275, 224] against every mask: per map {(family, expression): {metric: value}}."""
+        flat = np.asarray(heatmaps).reshape(len(heatmaps), -1)
+        scores = score_maps(gray_levels(flat), flat, self.regions, threshold)
+        return [{key: {metric: float(scores[metric][b, m]) for metric in METRICS} for m, key in enumerate(self.keys)} for b in range(len(flat))]
+
+
+def score_against_masks(heatmap: np.ndarray, bank: MaskBank, threshold: Threshold, only: str | None = None) -> dict[tuple[str, str], dict[str, float]]:
+    """All ``METRICS`` of one map [275, 224] against every mask of the bank (of expression
+    ``only``, when given): {(family, expression): {metric: value}}."""
+    scores = bank.score(heatmap[None], threshold)[0]
+    return {key: values for key, values in scores.items() if only is None or key[1] == only}
+
+
+def set_priors(heatmap_set: HeatmapSet, bank: MaskBank, threshold: Threshold, min_count: int) -> dict[str, dict[tuple[str, str], dict[str, float]]]:
+    """{expression: its leave-one-class-out face prior's scores against that expression's
+    masks} for every non-empty class of a set with a mask, scored in one batch."""
+    wanted = {expression for _, expression in bank.keys}
+    missing = heatmap_set.missing(min_count)
+    chosen, priors = [], []
+    for c, expression in enumerate(heatmap_set.classes):
+        prior = None if missing[c] or expression not in wanted else face_prior(heatmap_set, min_count, leave_out=c)
+        if prior is not None:
+            chosen.append(expression)
+            priors.append(prior)
+    if not priors:
+        return {}
+    scores = bank.score(np.stack(priors), threshold)
+    return {expression: {key: values for key, values in score.items() if key[1] == expression} for expression, score in zip(chosen, scores, strict=True)}
+
+
+def architecture(heatmap_set: HeatmapSet) -> str:
+    """The network a set was made with (the manifest's ``run.model``), else its label."""
+    return heatmap_set.run.model if heatmap_set.run is not None and heatmap_set.run.model else heatmap_set.network
 
 
 def random_weight_sets(paths: str | list[str] | None, label: str, analysis) -> list[HeatmapSet]:
     """The pooled heatmap sets of random-weights runs under ``paths`` (run directories or
-    artifacts), labelled like the analysis' own, for the networks and methods the
-    ``analysis`` has; a set that matches none is an error naming the labels it could match."""
+    artifacts), matched to the analysed sets by network (``architecture``) and method whatever
+    their run labels, one copy per analysed label it matches; a set that matches none is an
+    error naming what it could match."""
     if not paths:
         return []
+    from dataclasses import replace
+
     from ferlens.analysis.aggregate import pool_folds
     from ferlens.analysis.sources.base import Filters
     from ferlens.analysis.sources.local import collect_local
 
     collection = collect_local([paths] if isinstance(paths, str) else list(paths), Filters(), label)
-    known = {(s.network, s.method) for s in analysis.sets}
+    labels: dict[tuple[str, str], list[str]] = {}
+    for s in analysis.sets:
+        if s.fold == POOLED and s.network not in labels.get((architecture(s), s.method), []):
+            labels.setdefault((architecture(s), s.method), []).append(s.network)
     pooled = [s for s in pool_folds(collection.sets, analysis.min_count) if s.fold == POOLED]
-    unmatched = sorted({f"{s.network} · {s.method}" for s in pooled if (s.network, s.method) not in known})
+    unmatched = sorted({f"{architecture(s)} · {s.method}" for s in pooled if (architecture(s), s.method) not in labels})
     if unmatched:
-        networks = ", ".join(sorted({f"{network} · {method}" for network, method in known}))
+        networks = ", ".join(sorted(f"{network} · {method}" for network, method in labels))
         raise UserError(
             f"baseline heatmaps {', '.join(unmatched)} match no analysed network and method ({networks}): give random-weights runs of the same networks."
         )
-    return pooled
+    return [replace(s, network=name) for s in pooled for name in labels[architecture(s), s.method]]
 
 
 def baseline_scores(
@@ -96,20 +145,22 @@ def baseline_scores(
     the centre-bias Gaussian and the uniform face (network "-", method "-"), and every
     random-weights set's class heatmaps (network = the network it is the baseline of)."""
     rows = []
+    bank = MaskBank.of(families)
 
     def add(baseline: str, network: str, method: str, scores: dict, only: str | None = None) -> None:
         for (family, expression), values in scores.items():
             if only is None or expression == only:
                 rows.extend((baseline, network, method, expression, family, metric, value) for metric, value in values.items())
 
-    for name, heatmap in ((CENTRE_BIAS, centre_bias_map(sigma)), (UNIFORM_FACE, face_region().astype(np.float32))):
-        add(name, "-", "-", score_against_masks(heatmap, families, threshold))
+    chance = np.stack([centre_bias_map(sigma), face_region().astype(np.float32)])
+    for name, scores in zip((CENTRE_BIAS, UNIFORM_FACE), bank.score(chance, threshold), strict=True):
+        add(name, "-", "-", scores)
     for heatmap_set in pooled:
-        prior = face_prior(heatmap_set, min_count)
-        if prior is not None:
-            add(FACE_PRIOR, heatmap_set.network, heatmap_set.method, score_against_masks(prior, families, threshold))
+        for scores in set_priors(heatmap_set, bank, threshold, min_count).values():
+            add(FACE_PRIOR, heatmap_set.network, heatmap_set.method, scores)
     for random_set in random_sets:
-        for expression, heatmap, missing in zip(random_set.classes, random_set.heatmaps, random_set.missing(min_count), strict=True):
-            if not missing:
-                add(RANDOM_WEIGHTS, random_set.network, random_set.method, score_against_masks(heatmap, families, threshold), only=expression)
+        present = [c for c, missing in enumerate(random_set.missing(min_count)) if not missing]
+        if present:
+            for c, scores in zip(present, bank.score(random_set.heatmaps[present], threshold), strict=True):
+                add(RANDOM_WEIGHTS, random_set.network, random_set.method, scores, only=random_set.classes[c])
     return pd.DataFrame(rows, columns=BASELINE_COLUMNS)

@@ -23,7 +23,8 @@ from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
 from scipy.stats import permutation_test
 
-LINKAGES = ("average", "complete", "ward")
+from ferlens.analysis.statistics.settings import LINKAGES
+
 #: template pixels per resampled block (rows, columns) for the pixel bootstrap
 PIXEL_BLOCK = (11, 8)
 
@@ -133,13 +134,15 @@ def block_correlations(maps: np.ndarray, resamples: int, rng: np.random.Generato
 
 @dataclass
 class ClusterCase:
-    """The clusters whose support one image-bootstrap class is asked for: the networks
-    (indices into the bootstrap's sets) of one class ``cls`` and, per linkage, the clusters
-    of their full-resolution tree (indices into ``networks``)."""
+    """The clusters whose support one class is asked for: the networks (indices into the
+    bootstrap's sets; None when pixels are resampled instead) of class ``cls``, the
+    ``distances`` [N, N] (1 - r) of the reference tree, built on the same grid as the
+    bootstrap trees, and per linkage its clusters (indices into the networks)."""
 
     cls: int
-    networks: list[int]
+    networks: list[int] | None
     clusters: dict[str, list[frozenset[int]]]
+    distances: np.ndarray
 
 
 class ImageClusterObserver:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ferlens.analysis.statistics.resampling import Cell
+from ferlens.analysis.statistics.design import Cell
 
 
 def spearman_brown(r: float | np.ndarray) -> float | np.ndarray:

@@ -2,12 +2,14 @@
 
 For every class heatmap of a set: its score against its own expression's mask, the mean and
 the maximum over the other expressions' masks, and the rank of its own mask among all (1 =
-best). A permutation test of the mask labels asks whether the matched masks score higher than
+best) on the double-centred score matrix (each score minus its row's and its mask's mean,
+plus the grand mean), so that a mask that scores high with every map, such as a large
+central one, does not win rows whatever the expression. A permutation test of the mask labels asks whether the matched masks score higher than
 chance: the statistic is the mean over expressions of the score of heatmap e against mask
 pi(e); under the null every assignment pi of masks to heatmaps is equally likely. Per network
 the test is exact (all 720 assignments of 6 masks); pooled over networks each network's
-labels are permuted independently (Monte Carlo). ``scipy.stats.permutation_test`` does both;
-the per-network p-values are also given adjusted for testing many networks (Benjamini-Hochberg).
+labels are permuted independently (Monte Carlo). ``scipy.stats.permutation_test`` does both.
+Which p-values are claims, and their adjustment, is ``multiplicity.py``'s.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.stats import false_discovery_control, permutation_test, rankdata
+from scipy.stats import permutation_test, rankdata
 
 from ferlens.analysis.aggregate import ScoreMatrices
 from ferlens.analysis.heatmap_set import HeatmapSet
@@ -24,25 +26,36 @@ from ferlens.scoring.scores import METRICS
 
 SPECIFICITY_COLUMNS = ["network", "method", "mask_family", "metric", "expression", "matched", "mean_other", "max_other", "rank", "masks"]
 PERMUTATION_COLUMNS = [
-    "network", "method", "mask_family", "metric", "expressions", "statistic", "null_mean", "p_value", "permutations", "exact", "p_fdr",
+    "network", "method", "mask_family", "metric", "expressions", "statistic", "null_mean", "p_value", "permutations", "exact",
 ]  # fmt: skip
 POOLED_NETWORKS = "all networks"
 
 
 def specificity_rows(network: str, method: str, family_name: str, expressions: list[str], matrices: dict[str, np.ndarray]) -> list[tuple]:
     """``SPECIFICITY_COLUMNS`` rows of one set and family: per metric and expression the
-    matched score, mean and max over the other masks, and the matched mask's rank (1 = the
-    best alone; ties get their average rank, so a heatmap scoring all masks equally is in the middle, never best)."""
+    matched score, mean and max over the other masks, and the matched mask's rank on the
+    ``double_centred`` matrix (1 = the best alone; ties get their average rank, so a heatmap
+    scoring all masks equally is in the middle, never best)."""
     rows = []
     for metric, matrix in matrices.items():
+        centred = double_centred(matrix)
         for i, expression in enumerate(expressions):
             others = np.delete(matrix[i], i)
-            scores = np.nan_to_num(matrix[i], nan=-np.inf)
+            scores = np.nan_to_num(np.round(centred[i], 12), nan=-np.inf)  # float noise of the centring breaks no tie
             rank = float(rankdata(-scores, method="average")[i])
             mean_other = float(np.mean(others)) if len(others) else np.nan
             max_other = float(np.max(others)) if len(others) else np.nan
             rows.append((network, method, family_name, metric, expression, float(matrix[i, i]), mean_other, max_other, rank, len(expressions)))
     return rows
+
+
+def double_centred(matrix: np.ndarray) -> np.ndarray:
+    """[E, E] scores (heatmap i, mask j) minus their row mean and column mean, plus the grand
+    mean (NaN left out of the means and kept NaN): what is left is the interaction, each
+    heatmap's preference for a mask beyond that mask's pull on every heatmap."""
+    with np.errstate(invalid="ignore"):
+        rows, columns = np.nanmean(matrix, axis=1, keepdims=True), np.nanmean(matrix, axis=0, keepdims=True)
+        return matrix - rows - columns + np.nanmean(matrix)
 
 
 def _matched_mean(matrices: list[np.ndarray]):
@@ -95,16 +108,4 @@ def specificity(pooled: list[HeatmapSet], matrices: ScoreMatrices, families: lis
                 chosen = [m[metric][np.ix_(idx, idx)] for _, names, m in networks for idx in [[names.index(e) for e in common]]]
                 if len(networks) > 1 and len(common) >= 2 and not any(np.isnan(matrix).any() for matrix in chosen):
                     tests.append((POOLED_NETWORKS, method, family_name, metric, len(common), *permutation_p(chosen, permutations, rng)))
-    tests = pd.DataFrame(tests, columns=PERMUTATION_COLUMNS[:-1])
-    return pd.DataFrame(rows, columns=SPECIFICITY_COLUMNS), with_false_discovery_rate(tests)
-
-
-def with_false_discovery_rate(tests: pd.DataFrame) -> pd.DataFrame:
-    """Add ``p_fdr``: the per-network p-values of each (method, family, metric) adjusted for
-    testing many networks (Benjamini-Hochberg, ``scipy.stats.false_discovery_control``); the
-    pooled test is one test and keeps its p."""
-    tests = tests.assign(p_fdr=tests.p_value.astype(float))
-    networks = tests.network != POOLED_NETWORKS
-    for _, group in tests[networks].groupby(["method", "mask_family", "metric"]):
-        tests.loc[group.index, "p_fdr"] = false_discovery_control(group.p_value.to_numpy(float))
-    return tests
+    return pd.DataFrame(rows, columns=SPECIFICITY_COLUMNS), pd.DataFrame(tests, columns=PERMUTATION_COLUMNS)
