@@ -119,7 +119,7 @@ def headline_tables(statistics: Statistics, scores: pd.DataFrame, method: str, f
         baseline_rows[f"{network}: {RANDOM_WEIGHTS}"] = [number(values.get(e, np.nan)) for e in expressions] + [mean]
     columns = [*expressions, "mean"]
     return {
-        "scores": pd.DataFrame.from_dict(score_rows, orient="index", columns=[*columns, "mean, CI", "over expressions (t)", "ranks first"]),
+        "scores": pd.DataFrame.from_dict(score_rows, orient="index", columns=[*expressions, "mean, CI", "over expressions (t)", "ranks first"]),
         "alignment": pd.DataFrame.from_dict(alignment_rows, orient="index", columns=columns),
         "baselines": pd.DataFrame.from_dict(baseline_rows, orient="index", columns=columns),
     }

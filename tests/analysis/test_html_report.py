@@ -67,7 +67,7 @@ def test_the_report_renders_in_chromium_without_errors_and_shows_its_numbers(rep
         mean = statistics.means.set_index(["network", "mask_family", "metric"]).loc[(GRAND_MEAN, "ekman", "iou")]
         assert with_interval(mean.value, mean.ci_low, mean.ci_high) in text  # the grand mean with its interval
         tests = statistics.permutation[(statistics.permutation.metric == "iou") & (statistics.permutation.network == "alpha")].iloc[0]
-        assert f"{tests.p_value:.4f} (exact, 720; FDR {tests.p_fdr:.4f})" in text
+        assert f"{tests.p_value:.4f} (exact, 720; adjusted {tests.p_adjusted:.4f})" in text  # the headline metric: a claim, adjusted
         reliability = statistics.reliability.iloc[0]
         assert number(reliability.reliability) in text and "specific alignment" in text and "python analyze.py source=local" in text
         # click the Anger column of the first table twice: its rows sort ascending, then descending
