@@ -73,6 +73,8 @@ __all__ = ["ALL_EXPRESSIONS", "GRAND_MEAN", "Statistics", "StatisticsSettings", 
 #: the comparison of an AU-guided network with the same network trained without guidance
 GUIDED = "guided - unguided"
 PAIR = "pair"
+#: the level of a difference with neither faces nor folds to resample
+OVER_EXPRESSIONS = "the expressions (paired t over {count})"
 
 
 def compute_statistics(analysis, settings: StatisticsSettings, random_sets: list[HeatmapSet] | None = None) -> Statistics:
@@ -282,9 +284,13 @@ def _comparison(first: HeatmapSet, second: HeatmapSet) -> tuple[str, bool]:
 def _difference_table(analysis, method: str, context: _Replicates | None, per_fold: pd.DataFrame, settings: StatisticsSettings) -> pd.DataFrame:
     """``DIFFERENCE_COLUMNS``: for every pair of networks, the mean over the classes both have
     of (first - second), score and alignment, with the paired interval and p (fold-level
-    paired t where both have the same two or more folds, else the paired bootstrap)."""
+    paired t where both have the same two or more folds, else the paired bootstrap, else,
+    without evidence, the paired t over the shared expressions)."""
     pooled = analysis.pooled(method)
     position = {s.network: n for n, s in enumerate(context.sets)} if context is not None else {}
+    chosen = analysis.scores[(analysis.scores.method == method) & (analysis.scores.fold == POOLED)]
+    tables = {key: group.set_index(["network", "expression"])["value"].to_dict() for key, group in chosen.groupby(["mask_family", "metric"])}
+    fold_groups = {key: group for key, group in per_fold.groupby(["mask_family", "metric"])} if not per_fold.empty else {}
     rows = []
     for i, first in enumerate(pooled):
         for second in pooled[i + 1 :]:
@@ -292,13 +298,14 @@ def _difference_table(analysis, method: str, context: _Replicates | None, per_fo
             a, b = (second, first) if swap else (first, second)
             for family in analysis.families:
                 for metric in METRICS:
-                    rows.append(_difference_row(analysis, method, context, position, per_fold, a, b, comparison, family, metric, settings))
+                    scores, folds = tables.get((family, metric), {}), fold_groups.get((family, metric), per_fold.iloc[:0])
+                    rows.append(_difference_row(analysis, method, context, position, scores, folds, a, b, comparison, family, metric, settings))
     return pd.DataFrame([row for row in rows if row is not None], columns=DIFFERENCE_COLUMNS)
 
 
-def _difference_row(analysis, method, context, position, per_fold, a, b, comparison, family, metric, settings) -> tuple | None:
-    scores = analysis.scores[(analysis.scores.method == method) & (analysis.scores.fold == POOLED)]
-    scores = scores[(scores.mask_family == family) & (scores.metric == metric)].set_index(["network", "expression"])["value"]
+def _difference_row(analysis, method, context, position, scores: dict, per_fold, a, b, comparison, family, metric, settings) -> tuple | None:
+    """One ``DIFFERENCE_COLUMNS`` row (None when the two share no scored class); ``scores``:
+    {(network, expression): pooled score} of this family and metric, ``per_fold`` its fold scores."""
     shared = [e for e in analysis.classes if np.isfinite(scores.get((a.network, e), np.nan)) and np.isfinite(scores.get((b.network, e), np.nan))]
     if not shared:
         return None
@@ -327,6 +334,11 @@ def _difference_row(analysis, method, context, position, per_fold, a, b, compari
                 interval = t_interval(aligned_paired[None], settings.confidence, centre=np.array([alignment]))
                 low_a, high_a, p_a = float(interval.low[0]), float(interval.high[0]), float(interval.p_value[0])
             level = HIERARCHICAL.format(unit=context.design.unit if context is not None else "faces", folds=len(paired))
+    if level == "none" and len(shared) >= 2:  # no faces to resample, no folds: the expressions are the only sample
+        paired = np.array([scores[a.network, e] - scores[b.network, e] for e in shared])
+        interval = t_interval(paired[None], settings.confidence)
+        low, high, p = float(interval.low[0]), float(interval.high[0]), float(interval.p_value[0])
+        level = OVER_EXPRESSIONS.format(count=len(shared))
     return (a.network, b.network, comparison, method, family, metric, len(shared), difference, low, high, p, alignment, low_a, high_a, p_a, level, np.nan)
 
 
