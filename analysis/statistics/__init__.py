@@ -351,8 +351,9 @@ def _reliability(method: str, sets: list[HeatmapSet], min_count: int, settings: 
     rows = []
     for cell in cells_of(sets, min_count, settings.resample):
         heatmap_set = sets[cell.network]
-        r, reliability = split_half(cell, settings.split_halves, rng)
-        rows.append((heatmap_set.network, method, heatmap_set.classes[cell.cls], unit_of(heatmap_set, settings.resample), cell.n_units, r, reliability))
+        result = split_half(cell, settings.split_halves, rng)
+        unit = unit_of(heatmap_set, settings.resample)
+        rows.append((heatmap_set.network, method, heatmap_set.classes[cell.cls], unit, result.units, result.r, result.reliability))
     return pd.DataFrame(rows, columns=RELIABILITY_COLUMNS)
 
 
