@@ -25,6 +25,13 @@ references). Default fractions 10, 30, 50, 70 and 90 %: the range of Rong et al.
 pytorch-grad-cam's 10-90 % at half the cost. Combined score (pytorch-grad-cam's
 ``ROADCombined``): the mean over fractions of (LeRF - MoRF) / 2, higher = more faithful.
 
+Normalised scores: the raw AUCs and ROAD probabilities scale with the network's confidence
+(a network twice as sure of everything gets twice the AUCs), so networks are compared on each
+image's score divided by its unperturbed target probability (``normalised_*``; NaN for an
+image whose unperturbed probability is 0). A normalised deletion AUC of 0.3 says the curve
+kept on average 30 % of the original probability; ROAD's normalised MoRF / LeRF are the share
+of the original probability left after the removal.
+
 Every forward pass stacks up to ``batch_size`` perturbed images, whichever images and steps
 they come from; the network runs in eval mode without gradients (its mode is restored).
 """
@@ -47,6 +54,8 @@ from ferlens.user_errors import UserError
 DELETION_STEPS = 20
 ROAD_FRACTIONS = (0.1, 0.3, 0.5, 0.7, 0.9)
 ROAD_NOISE = 0.01
+#: how the ``normalised_*`` scores are normalised (recorded in the manifest)
+NORMALISATION = "each image's score divided by its unperturbed target probability"
 #: the random stream of the tie-break permutations (ROAD's noise streams are keyed by order and fraction instead)
 _TIE_STREAM = 2
 
@@ -74,6 +83,21 @@ class DeletionInsertion:
         """[B] area under the insertion curve; higher = more faithful."""
         return trapezoid_auc(self.insertion)
 
+    @property
+    def original(self) -> torch.Tensor:
+        """[B] the target probability of the unperturbed image (the deletion curve's first point)."""
+        return self.deletion[:, 0]
+
+    @property
+    def normalised_deletion_auc(self) -> torch.Tensor:
+        """[B] float64 deletion AUC / the unperturbed target probability (module docstring)."""
+        return relative_to(self.deletion_auc, self.original)
+
+    @property
+    def normalised_insertion_auc(self) -> torch.Tensor:
+        """[B] float64 insertion AUC / the unperturbed target probability."""
+        return relative_to(self.insertion_auc, self.original)
+
 
 @dataclass(frozen=True)
 class RoadScores:
@@ -93,6 +117,27 @@ class RoadScores:
     def combined(self) -> torch.Tensor:
         """[B] mean over fractions of (LeRF - MoRF) / 2 (pytorch-grad-cam's ``ROADCombined``)."""
         return ((self.lerf.double() - self.morf.double()) / 2).mean(dim=1)
+
+    @property
+    def normalised_morf(self) -> torch.Tensor:
+        """[B, F] float64 MoRF probability / the unperturbed target probability."""
+        return relative_to(self.morf, self.original)
+
+    @property
+    def normalised_lerf(self) -> torch.Tensor:
+        """[B, F] float64 LeRF probability / the unperturbed target probability."""
+        return relative_to(self.lerf, self.original)
+
+    @property
+    def normalised_combined(self) -> torch.Tensor:
+        """[B] float64 the combined score / the unperturbed target probability."""
+        return relative_to(self.combined, self.original)
+
+
+def relative_to(scores: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+    """``scores`` [B, ...] / ``original`` [B] per image, float64; NaN where ``original`` is 0."""
+    original = original.double().view(-1, *[1] * (scores.dim() - 1))
+    return torch.where(original > 0, scores.double() / original.clamp(min=torch.finfo(torch.float64).tiny), torch.full_like(original, float("nan")))
 
 
 def trapezoid_auc(curves: torch.Tensor) -> torch.Tensor:

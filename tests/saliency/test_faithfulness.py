@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputSoftmaxTarget
 from torch import nn
 
-from ferlens.saliency.faithfulness import ROAD_FRACTIONS, deletion_insertion, road, saliency_ranks, tie_breaks, trapezoid_auc
+from ferlens.saliency.faithfulness import ROAD_FRACTIONS, RoadScores, deletion_insertion, road, saliency_ranks, tie_breaks, trapezoid_auc
 from ferlens.user_errors import UserError
 
 
@@ -197,3 +197,49 @@ def test_the_network_mode_is_restored_and_bad_arguments_are_refused(confident_ne
         deletion_insertion(confident_net, images, maps, targets, steps=1)
     with pytest.raises(UserError, match=r"strictly between 0 and 1, got \[0.5, 1.0\]: give fractions such as"):
         road(confident_net, images, maps, targets, fractions=(0.5, 1.0))
+
+
+class LessSure(nn.Module):
+    """``net``'s log-probabilities and a seventh class of constant logit log(3): every class
+    probability is ``net``'s divided by 4, the same network only less confident."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        logits = self.net(images).log_softmax(dim=1)
+        return torch.cat([logits, torch.full_like(logits[:, :1], float(np.log(3.0)))], dim=1)
+
+
+class Sure(nn.Module):
+    """``net``'s log-probabilities (the same probabilities)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.net(images).log_softmax(dim=1)
+
+
+def test_normalised_scores_do_not_change_with_the_networks_confidence(confident_net):
+    images, maps, targets = batch(4, 16, 7)
+    sure, unsure = Sure(confident_net), LessSure(confident_net)
+    curves = {name: deletion_insertion(net, images, maps, targets, steps=4) for name, net in (("sure", sure), ("unsure", unsure))}
+    roads = {name: road(net, images, maps, targets, fractions=(0.3, 0.7), noise=0.05) for name, net in (("sure", sure), ("unsure", unsure))}
+    # the raw scores are a quarter: compared across networks they rank confidence, not faithfulness
+    torch.testing.assert_close(curves["unsure"].deletion_auc, curves["sure"].deletion_auc / 4, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(roads["unsure"].morf.double(), roads["sure"].morf.double() / 4, atol=1e-6, rtol=1e-5)
+    assert (curves["sure"].insertion_auc - curves["unsure"].insertion_auc).mean() > 0.1  # measured 0.23
+    for name in ("normalised_deletion_auc", "normalised_insertion_auc"):
+        torch.testing.assert_close(getattr(curves["unsure"], name), getattr(curves["sure"], name), atol=1e-5, rtol=1e-5, msg=name)
+    for name in ("normalised_morf", "normalised_lerf", "normalised_combined"):
+        torch.testing.assert_close(getattr(roads["unsure"], name), getattr(roads["sure"], name), atol=1e-5, rtol=1e-5, msg=name)
+    # by definition: each image's score over its unperturbed probability
+    original = curves["sure"].deletion[:, 0].double()
+    torch.testing.assert_close(curves["sure"].normalised_deletion_auc, curves["sure"].deletion_auc / original)
+    torch.testing.assert_close(roads["sure"].normalised_lerf, roads["sure"].lerf.double() / roads["sure"].original.double()[:, None])
+    kept = torch.ones(2, 1, dtype=torch.bool)
+    zero = RoadScores((0.5,), torch.tensor([0.0, 0.5]), torch.tensor([[0.1], [0.1]]), torch.tensor([[0.2], [0.2]]), kept, kept)
+    assert torch.isnan(zero.normalised_morf[0]).all() and zero.normalised_morf[1].item() == pytest.approx(0.2)  # no probability to keep: NaN
