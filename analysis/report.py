@@ -28,7 +28,7 @@ from ferlens.analysis.aggregate import FOLD_MEAN, count_table, network_table
 from ferlens.analysis.figures import dendrograms, distance_matrices, heatmap_grid, mask_grid, name_split, score_bars
 from ferlens.analysis.heatmap_set import POOLED, POOLING_EQUAL
 from ferlens.analysis.pipeline import Analysis
-from ferlens.analysis.sanity_report import faithfulness_table, randomisation_curves, randomisation_table, sanity_text
+from ferlens.analysis.sanity_report import FAITHFULNESS_CAPTION, faithfulness_table, randomisation_curves, randomisation_table, sanity_text
 from ferlens.analysis.statistics import Statistics
 from ferlens.analysis.statistics_report import markdown, reliability_marks, statistics_markdown, write_html, write_statistics_figures, write_statistics_tables
 from ferlens.scoring.scores import METRICS
@@ -238,12 +238,13 @@ def sanity_markdown(analysis: Analysis) -> list[str]:
     lines = []
     family = next(iter(analysis.families))
     for method in analysis.methods:
-        for heading, table in (
-            (f"## Faithfulness · {method} · {analysis.split_of(method)} (beside the localisation scores)", faithfulness_table(analysis, method, family)),
-            (f"## Model-parameter randomisation · {method} · {analysis.split_of(method)}", randomisation_table(analysis, method)),
-        ):
-            if table is not None:
-                lines += [heading, "", markdown(sanity_text(table), "network"), ""]
+        split = analysis.split_of(method)
+        faithful, randomised = faithfulness_table(analysis, method, family), randomisation_table(analysis, method)
+        if faithful is not None:
+            lines += [f"## Faithfulness · {method} · {split} (beside the localisation scores)", "", FAITHFULNESS_CAPTION, ""]
+            lines += [markdown(sanity_text(faithful), "network"), ""]
+        if randomised is not None:
+            lines += [f"## Model-parameter randomisation · {method} · {split}", "", markdown(sanity_text(randomised), "network"), ""]
     return lines
 
 

@@ -2,6 +2,12 @@
 network, beside the localisation scores: faithfulness (deletion / insertion AUC, ROAD) and the
 model-parameter randomisation check (Spearman with the fully randomised network's maps, the
 verdict, the curve over the randomised depth).
+
+Faithfulness is compared across networks on the normalised scores (each image's score divided
+by its unperturbed target probability, ``saliency.faithfulness``): the raw AUCs scale with a
+network's confidence. A network's value weighs its classes equally, as its localisation
+scores do: per class the image-weighted mean over its artifacts (folds), then the mean over
+its classes with images. The raw scores stay in the manifests.
 """
 
 from __future__ import annotations
@@ -13,11 +19,19 @@ from matplotlib.figure import Figure
 from ferlens.analysis.heatmap_set import POOLED
 from ferlens.formats.manifest import FaithfulnessCheck, RandomisationCheck
 
+#: the normalised scores the table shows (manifest metric -> column)
 FAITHFULNESS_COLUMNS = {
-    "deletion_auc": "deletion AUC (lower = more faithful)",
-    "insertion_auc": "insertion AUC (higher)",
-    "road_combined": "ROAD combined (higher)",
+    "normalised_deletion_auc": "deletion AUC / p (lower = more faithful)",
+    "normalised_insertion_auc": "insertion AUC / p (higher)",
+    "normalised_road_combined": "ROAD combined / p (higher)",
 }
+FAITHFULNESS_CAPTION = (
+    "Normalised faithfulness: each image's score divided by p, its unperturbed target probability (the raw scores scale with the network's "
+    "confidence). Deletion / insertion: the target probability as the most salient pixels are set to black / restored from black, area under the "
+    "curve over the fraction of pixels; ROAD combined: the mean over 10-90 % of (LeRF - MoRF) / 2 with linearly imputed pixels (Rong et al. 2022). "
+    "Each class weighs equally, as in the localisation scores beside them (per class the mean over its images of all folds, then the mean over "
+    "the classes); n/a: an artifact written before the normalised scores (explain it again)."
+)
 LOCALISATION_BESIDE = ("mass_accuracy", "roc_auc")
 FAILS = "fails the model-randomisation check"
 PASSES = "passes"
@@ -42,19 +56,34 @@ def _randomisation(sets: list) -> RandomisationCheck | None:
     return next((s.manifest.randomisation for s in sets if s.manifest is not None and s.manifest.randomisation is not None), None)
 
 
+def class_weighted(entries: list[FaithfulnessCheck], name: str) -> float:
+    """The equal-class-weight mean of the normalised metric ``name`` over artifacts (folds) of
+    one network: per class the mean over the images of all of them, then the mean over the
+    classes with images; NaN when an artifact has no normalised scores."""
+    if any(entry.normalised is None for entry in entries):
+        return float("nan")
+    classes = dict.fromkeys(c for entry in entries for c in entry.per_class)
+    means = []
+    for c in classes:
+        parts = [(entry.per_class[c]["normalised_counts"], entry.per_class[c][name]) for entry in entries if c in entry.per_class]
+        counts = np.array([count for count, _ in parts], np.float64)
+        if counts.sum() > 0:
+            means.append(float(np.sum([count * value for count, value in parts if count > 0]) / counts.sum()))
+    return float(np.mean(means)) if means else float("nan")
+
+
 def faithfulness_table(analysis, method: str, family: str) -> pd.DataFrame | None:
-    """Network x (deletion AUC, insertion AUC, ROAD combined, images) beside the pooled mean
-    ``LOCALISATION_BESIDE`` scores against ``family``: the faithfulness is the image-weighted
-    mean over the network's artifacts (folds). None when no artifact carries faithfulness."""
+    """Network x (normalised deletion AUC, insertion AUC, ROAD combined, images) beside the
+    pooled mean ``LOCALISATION_BESIDE`` scores against ``family``, every column weighing the
+    classes equally (``class_weighted``). None when no artifact carries faithfulness."""
     rows = {}
     scores = analysis.scores[(analysis.scores.method == method) & (analysis.scores.fold == POOLED) & (analysis.scores.mask_family == family)]
     for network, sets in _fold_sets(analysis, method).items():
         entries = _faithfulness(sets)
         if not entries:
             continue
-        weights = np.array([entry.overall["counts"] for entry in entries], np.float64)
-        row = {label: float(np.average([entry.overall[name] for entry in entries], weights=weights)) for name, label in FAITHFULNESS_COLUMNS.items()}
-        row["images"] = int(weights.sum())
+        row = {label: class_weighted(entries, name) for name, label in FAITHFULNESS_COLUMNS.items()}
+        row["images"] = int(sum(entry.overall["counts"] for entry in entries))
         for metric in LOCALISATION_BESIDE:
             row[f"{metric} ({family})"] = float(scores[(scores.network == network) & (scores.metric == metric)].value.mean())
         rows[network] = row

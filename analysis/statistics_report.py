@@ -27,7 +27,7 @@ import numpy as np
 from ferlens.analysis.figures import name_split, specificity_matrices, supported_dendrograms
 from ferlens.analysis.heatmap_set import POOLED
 from ferlens.analysis.html_report import Page
-from ferlens.analysis.sanity_report import faithfulness_table, randomisation_table, sanity_text
+from ferlens.analysis.sanity_report import FAITHFULNESS_CAPTION, faithfulness_table, randomisation_table, sanity_text
 from ferlens.analysis.statistics import Statistics
 from ferlens.analysis.statistics_tables import (
     HEADLINE_PARTS,
@@ -173,14 +173,11 @@ DIFFERENCE_CAPTION = (
 )
 FOLD_CAPTION = "The mean over folds of each fold's mean score over expressions (the study's aggregation), with the t-interval over folds (training and faces)."
 RELIABILITY_CAPTION = (
-    "Split-half correlation of the map over random halves of its units, Spearman-Brown corrected; "
-    "(low) below {t:g}: the map would look different with other images."
+    "Whole map / class-specific pattern: split-half correlation over random halves of the units, Spearman-Brown corrected, of the map and of the map "
+    "minus its leave-one-class-out face prior (the face structure all classes share inflates the first); (low) below {t:g}: the map would look "
+    "different with other images."
 )
 CLUSTER_CAPTION = "The two clusters below the root of each tree, with the share of bootstrap trees that contain each (pvclust's BP)."
-FAITHFULNESS_CAPTION = (
-    "Deletion / insertion: the target probability as the most salient pixels are set to black / restored from black, area under the curve over "
-    "the fraction of pixels; ROAD combined: the mean over 10-90 % of (LeRF - MoRF) / 2 with linearly imputed pixels (Rong et al. 2022)."
-)
 RANDOMISATION_CAPTION = (
     "Spearman and SSIM between the trained network's maps and those with its layers randomised from the output down (cascading); "
     "a mean Spearman above the threshold (0.5) with every layer randomised fails the check (Adebayo et al. 2018)."

@@ -189,8 +189,9 @@ def adjusted_text(p_adjusted: float) -> str:
 
 
 def reliability_table(statistics: Statistics, method: str) -> pd.DataFrame | None:
-    """Network x expression: the split-half reliability (Spearman-Brown) with the units it
-    rests on; below the threshold marked "(low)"."""
+    """Network x expression: the split-half reliability (Spearman-Brown) of the whole map /
+    of its class-specific pattern (map - leave-one-class-out prior), with the units it rests
+    on; a whole map below the threshold marked "(low)"."""
     chosen = statistics.reliability[statistics.reliability.method == method]
     if chosen.empty:
         return None
@@ -200,7 +201,8 @@ def reliability_table(statistics: Statistics, method: str) -> pd.DataFrame | Non
     for network, group in chosen.groupby("network", sort=False):
         by = group.set_index("expression")
         rows[network] = [
-            f"{number(by.loc[e, 'reliability'])}{' (low)' if by.loc[e, 'reliability'] < threshold else ''} ({by.loc[e, 'units']} {by.loc[e, 'unit']})"
+            f"{number(by.loc[e, 'reliability'])}{' (low)' if by.loc[e, 'reliability'] < threshold else ''} / {number(by.loc[e, 'specific_reliability'])} "
+            f"({by.loc[e, 'units']} {by.loc[e, 'unit']})"
             if e in by.index
             else MISSING
             for e in expressions

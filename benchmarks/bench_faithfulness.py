@@ -22,7 +22,7 @@ from bench_lime import seconds  # noqa: E402  (best of repeated timings)
 from ferlens.datamodules.synthetic import SyntheticFaces  # noqa: E402
 from ferlens.networks.registry import build_network  # noqa: E402
 from ferlens.saliency import build_explainer  # noqa: E402
-from ferlens.saliency.faithfulness import DELETION_STEPS, ROAD_FRACTIONS, deletion_insertion, removed_count, road, saliency_ranks  # noqa: E402
+from ferlens.saliency.faithfulness import DELETION_STEPS, ROAD_FRACTIONS, deletion_insertion, removed_count, road, saliency_ranks, tie_breaks  # noqa: E402
 from ferlens.saliency.imputation import linear_imputation  # noqa: E402
 
 #: (network, input side): the default network and a 224-px timm model (random weights)
@@ -64,7 +64,7 @@ def measure(name: str, side: int, count: int, repeats: int) -> dict[str, float]:
         floor_seconds.append(seconds(floor))
         ours_seconds.append(seconds(ours))
 
-    ranks, pixels = saliency_ranks(maps), side * side
+    ranks, pixels = saliency_ranks(maps, tie_breaks(images, 0)), side * side
     masks = [ranks < removed_count(f, pixels) for f in ROAD_FRACTIONS] + [ranks >= pixels - removed_count(f, pixels) for f in ROAD_FRACTIONS]
     imputation = seconds(lambda: [linear_imputation(images, mask.view(count, side, side)) for mask in masks], repeats)
     return {"forwards": forwards, "best batch": best, "floor": min(floor_seconds), "ours": min(ours_seconds), "imputation": imputation}

@@ -28,7 +28,7 @@ from torch import nn
 from ferlens.callbacks.faithfulness_accumulator import FaithfulnessAccumulator
 from ferlens.callbacks.randomisation_accumulator import RandomisationAccumulator
 from ferlens.formats.manifest import FaithfulnessCheck, RandomisationCheck
-from ferlens.saliency.faithfulness import DELETION_STEPS, ROAD_FRACTIONS, ROAD_NOISE, deletion_insertion, road
+from ferlens.saliency.faithfulness import DELETION_STEPS, NORMALISATION, ROAD_FRACTIONS, ROAD_NOISE, deletion_insertion, road
 from ferlens.saliency.randomisation import DRAWS, FAILURE_THRESHOLD, MODES, fails_randomisation_check, model_parameter_randomisation, randomisation_layers
 from ferlens.user_errors import UserError
 
@@ -120,6 +120,7 @@ class SanityPass:
                 baseline="black (0)",
                 per_class=_per_class(computed["per_class"], class_names),
                 overall=_plain(computed["overall"]),
+                normalised=NORMALISATION,
             )
         if self.randomised is not None:
             computed = self.randomised.compute()

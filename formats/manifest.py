@@ -19,7 +19,8 @@ Versions (``version``; ``schema_version``, the artifact's file layout, stays 1):
    ``selection.split``, ``skipped_samples`` and the run's ``input_size``, ``normalization``,
    ``mean``, ``std``, ``au_guidance``, ``au_layers``, ``sweep``, ``dir``, ``started``;
    ``template.points_sha256``; ``zero_maps``, ``correct_share``, ``evidence`` (ferlens 0.2.0),
-   ``face_preparation``, ``faithfulness`` and ``randomisation``.
+   ``face_preparation``, ``faithfulness`` and ``randomisation``; ``faithfulness.normalised``
+   with the ``normalised_*`` metrics (issue 31: absent in any earlier manifest).
 2. the same entries, with ``version``.
 3. the same, signed: ``manifest_sha256`` (``formats.heatmap_artifact.manifest_signature``)
    is the sha256 of the manifest's canonical JSON without it, so a hand-edited count or any
@@ -326,7 +327,9 @@ class FaithfulnessCheck(_Section):
     """Deletion / insertion and ROAD of every explained image (``callbacks/sanity.py``):
     ``steps`` of the curves, ROAD ``fractions`` (of the pixels, in [0, 1]) and ``noise`` (raw
     pixel units), the deletion ``baseline``; ``per_class`` {class: {metric: value}} and
-    ``overall`` {metric: value}: ``counts`` (images), AUCs in [0, 1], curves as lists."""
+    ``overall`` {metric: value} (image-weighted means): ``counts`` (images), AUCs in [0, 1],
+    curves as lists; with ``normalised`` (how), also the ``normalised_`` AUCs and ROAD scores
+    over ``normalised_counts`` images. A manifest written before them has neither (None)."""
 
     steps: int = of(INTEGER)
     fractions: tuple[float, ...] = of(NUMBERS)
@@ -334,6 +337,7 @@ class FaithfulnessCheck(_Section):
     baseline: str = of(TEXT)
     per_class: dict[str, dict[str, Any]] = of(PER_CLASS_METRICS)
     overall: dict[str, Any] = of(METRICS)
+    normalised: str | None = of(TEXT, default=None)
 
 @dataclass(frozen=True, kw_only=True)
 class RandomisationCheck(_Section):

@@ -45,7 +45,7 @@ from ferlens.analysis.statistics.folds import fold_means, fold_scores, fold_spre
 from ferlens.analysis.statistics.intervals import t_interval
 from ferlens.analysis.statistics.levels import first_shares, fold_first_shares, full_values, over_expressions, row_intervals
 from ferlens.analysis.statistics.multiplicity import adjust_claims, is_claim
-from ferlens.analysis.statistics.reliability import split_half
+from ferlens.analysis.statistics.reliability import specific_split_half, split_half
 from ferlens.analysis.statistics.replicates import ReplicateStatistic, RowKey, run_replicates
 from ferlens.analysis.statistics.results import (
     ALL_EXPRESSIONS,
@@ -342,6 +342,13 @@ def _difference_row(analysis, method, context, position, scores: dict, per_fold,
     return (a.network, b.network, comparison, method, family, metric, len(shared), difference, low, high, p, alignment, low_a, high_a, p_a, level, np.nan)
 
 
+def _network_numbering(cells: list[Cell]) -> list[Cell]:
+    """One network's cells with their units numbered 0..U-1 alike across the network's
+    classes (one subject, one number), U its units (what the specific split-half needs)."""
+    units = np.unique(np.concatenate([cell.units for cell in cells]))
+    return [Cell(cell.network, cell.cls, cell.values, np.searchsorted(units, cell.units).astype(np.int64), len(units)) for cell in cells]
+
+
 def _local(cell: Cell) -> Cell:
     """The cell with its units numbered 0..n_units-1 (what the split-half needs)."""
     units = np.unique(cell.units, return_inverse=True)[1].astype(np.int64)
@@ -351,10 +358,17 @@ def _local(cell: Cell) -> Cell:
 def _reliability(method: str, context: _Replicates, settings: StatisticsSettings, rng: np.random.Generator) -> pd.DataFrame:
     """``RELIABILITY_COLUMNS`` for every cell of the sets with evidence."""
     rows = []
+    by_network: dict[int, list[Cell]] = {}
     for cell in context.design.cells:
-        heatmap_set = context.sets[cell.network]
-        r, reliability = split_half(_local(cell), settings.split_halves, rng)
-        rows.append((heatmap_set.network, method, heatmap_set.classes[cell.cls], context.design.unit, cell.n_units, r, reliability, np.nan, np.nan))
+        by_network.setdefault(cell.network, []).append(cell)
+    for cells in by_network.values():
+        shared = _network_numbering(cells)
+        for cell, numbered in zip(cells, shared, strict=True):
+            heatmap_set = context.sets[cell.network]
+            whole = split_half(_local(cell), settings.split_halves, rng)
+            specific = specific_split_half(numbered, [other for other in shared if other.cls != cell.cls], settings.split_halves, rng)
+            rows.append((heatmap_set.network, method, heatmap_set.classes[cell.cls], context.design.unit, cell.n_units, whole.r, whole.reliability,
+                         specific.r, specific.reliability))  # fmt: skip
     return pd.DataFrame(rows, columns=RELIABILITY_COLUMNS)
 
 

@@ -66,3 +66,22 @@ def test_scores_of_another_shape_are_refused_in_one_sentence():
     curves, road = scores(2, 2)
     with pytest.raises(ValueError, match=r"expects deletion of shape \(2, 7\), got \(2, 5\)"):
         FaithfulnessAccumulator(3, steps=6, num_fractions=3).update(curves, road, torch.tensor([0, 1]))
+
+
+def test_normalised_scores_are_per_image_ratios_averaged_over_the_images_with_a_probability():
+    curves, road = scores(6, 3)
+    original = road.original.clone()
+    original[4] = 0.0  # an image the network gives no probability: no ratio, left out and counted
+    road = RoadScores(FRACTIONS, original, road.morf, road.lerf, road.morf_kept, road.lerf_kept)
+    classes = torch.tensor([0, 0, 1, 1, 1, 2])
+    accumulator = FaithfulnessAccumulator(3, STEPS, 3)
+    accumulator.update(curves, road, classes)
+    per_class, overall = accumulator.compute()["per_class"], accumulator.compute()["overall"]
+    assert per_class["counts"].tolist() == [2, 3, 1] and per_class["normalised_counts"].tolist() == [2, 2, 1] and overall["normalised_counts"] == 5
+    ratios = curves.deletion_auc / curves.deletion[:, 0].double()
+    torch.testing.assert_close(per_class["normalised_deletion_auc"][0], ratios[:2].mean())
+    torch.testing.assert_close(per_class["normalised_deletion_auc"][1], ratios[2:4].mean())  # image 4 left out
+    torch.testing.assert_close(per_class["deletion_auc"][1], curves.deletion_auc[2:5].mean())  # but not from the raw scores
+    torch.testing.assert_close(per_class["normalised_road_morf"][1], (road.morf[2:4].double() / original[2:4, None].double()).mean(dim=0))
+    torch.testing.assert_close(overall["normalised_road_combined"], (road.combined / original.double())[[0, 1, 2, 3, 5]].mean())
+    assert torch.isfinite(overall["normalised_insertion_auc"]) and overall["normalised_road_lerf"].shape == (3,)

@@ -86,7 +86,8 @@ def test_two_process_heatmaps_equal_one_process(tmp_path):
         np.testing.assert_allclose(one.evidence.values(), two.evidence.values(), rtol=1e-3, atol=1e-6 * float(one.heatmaps.max()))
         assert one.manifest.correct_share == two.manifest.correct_share
         # the sanity checks: every explained image's faithfulness once, the same images re-explained under randomisation
-        checks = {"faithfulness": ("deletion_auc", "insertion_auc", "road_combined"), "randomisation": ("cascading_spearman", "independent_ssim")}
+        faithfulness = ("deletion_auc", "insertion_auc", "road_combined", "normalised_deletion_auc", "normalised_insertion_auc", "normalised_road_combined")
+        checks = {"faithfulness": faithfulness, "randomisation": ("cascading_spearman", "independent_ssim")}
         for check, fields in checks.items():
             single, double = getattr(one.manifest, check).overall, getattr(two.manifest, check).overall
             assert single["counts"] == double["counts"] > 0, check

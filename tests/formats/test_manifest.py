@@ -69,8 +69,9 @@ LAST = {
     "correct_share": {name: (None if name == "Disgust" else 0.5) for name in CLASSES},
     "faithfulness": {
         "steps": 20, "fractions": [0.1, 0.5, 0.9], "noise": 0.01, "baseline": "black (0)",
-        "per_class": {"Anger": {"counts": 5, "deletion_auc": 0.2, "deletion_curve": [1.0, 0.5, 0.1]}},
-        "overall": {"counts": 18, "deletion_auc": 0.25, "insertion_auc": 0.6, "road_combined": 0.2},
+        "per_class": {"Anger": {"counts": 5, "deletion_auc": 0.2, "deletion_curve": [1.0, 0.5, 0.1], "normalised_counts": 5, "normalised_deletion_auc": 0.3}},
+        "overall": {"counts": 18, "deletion_auc": 0.25, "insertion_auc": 0.6, "road_combined": 0.2, "normalised_counts": 18, "normalised_deletion_auc": 0.3},
+        "normalised": "each image's score divided by its unperturbed target probability",
     },
     "randomisation": {
         "layers": ["fc", "layer4"], "skipped": ["bn1"], "draws": 1, "threshold": 0.5,
@@ -146,6 +147,17 @@ def test_the_first_manifests_without_a_version_still_read_with_their_defaults():
     assert (manifest.skipped_samples, manifest.zero_maps, manifest.correct_share, manifest.face_preparation) == (None,) * 4
     assert (manifest.evidence, manifest.faithfulness, manifest.randomisation) == (None,) * 3
     assert manifest.empty_classes == ["Disgust"] and manifest.class_counts() == [5, 0, 2, 7, 3, 1]
+
+
+def test_a_faithfulness_check_written_before_the_normalised_scores_still_reads():
+    old = copy.deepcopy(LAST)
+    del old["faithfulness"]["normalised"]
+    for values in (old["faithfulness"]["overall"], *old["faithfulness"]["per_class"].values()):
+        for name in [name for name in values if name.startswith("normalised_")]:
+            del values[name]
+    faithfulness = HeatmapManifest.from_dict(old, SOURCE).faithfulness
+    assert faithfulness.normalised is None and faithfulness.overall == {"counts": 18, "deletion_auc": 0.25, "insertion_auc": 0.6, "road_combined": 0.2}
+    assert HeatmapManifest.from_dict(LAST, SOURCE).faithfulness.overall["normalised_deletion_auc"] == 0.3
 
 
 def test_an_old_artifact_on_disk_reads_and_is_analysed(tmp_path):

@@ -75,6 +75,22 @@ def test_network_means_grand_mean_differences_and_rank_stability(three_networks)
     assert any("resampling bias exceeds its spread" in note for note in statistics.notes)
 
 
+def test_reliability_clusters_and_groups(three_networks):
+    _, statistics = three_networks
+    reliability = statistics.reliability.set_index("network")
+    assert (reliability.loc[["alpha", "beta"], "reliability"] > 0.9).all()  # noise 0.3 over 12 images
+    assert (reliability.loc["gamma", "reliability"].to_numpy() < reliability.loc["alpha", "reliability"].to_numpy()).all()  # five times the noise
+    # the class-specific pattern (map minus the leave-one-class-out prior; known truth in test_reliability.py): here every class is its own
+    # blob, with no face shared by the classes, so the pattern is as reliable as the map
+    assert reliability.specific_reliability.notna().all() and (reliability.loc[["alpha", "beta"], "specific_reliability"] > 0.9).all()
+    clusters = statistics.clusters
+    assert set(clusters.linkage) == {"average", "complete", "ward"} and clusters.bp.between(0, 1).all()
+    pair = clusters[clusters.cluster == "alpha, beta"]
+    assert len(pair) == 18 and (pair.bp > 0.9).all() and (pair.resampling == "subjects, one draw for every network").all()  # the same class maps
+    assert all(tree.grid == "evidence grid (55x56)" for tree in statistics.trees.values())  # reference and bootstrap trees on one grid
+    assert len(statistics.trees) == 18 and statistics.groups.empty  # one pretrained network: no group test
+
+
 def test_a_negative_ncc_cell_keeps_its_own_value_inside_its_interval(tmp_path):
     maps = blob_maps(4)
     away = np.zeros((6, 275, 224), np.float32)
