@@ -23,8 +23,9 @@ class StatisticsSettings:
 
     resamples: bootstrap replicates (cells, means, differences, ranks, cluster support).
     confidence: level of every interval. interval: how a replicate distribution becomes an
-    interval (``INTERVALS``; BCa by default: the NCC of a mean map is biased toward 0 by the
-    noise left in the mean, which BCa corrects and the percentile intervals do not).
+    interval (``INTERVALS``; ``debiased`` by default: the expanded percentile interval around
+    the bias-corrected estimate, which covered 95 % in ``benchmarks/bench_coverage.py`` where
+    the percentile interval's coverage of NCC fell to 74 % and BCa's to 90 %).
     resample: ``UNITS``. headline: the metric that carries the verdicts and enters the
     family-wise false-discovery control, one name for every mask family or {family: metric}.
     fdr: the false-discovery rate at which a claim is called significant.
@@ -38,7 +39,7 @@ class StatisticsSettings:
     enabled: bool = True
     resamples: int = 2000
     confidence: float = 0.95
-    interval: str = "bca"
+    interval: str = "debiased"
     resample: str = "auto"
     headline: str | Mapping[str, str] = DEFAULT_HEADLINE
     fdr: float = 0.05
