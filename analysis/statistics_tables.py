@@ -40,7 +40,9 @@ def share(value: float) -> str:
     return MISSING if not np.isfinite(value) else f"{100 * value:.0f} %"
 
 
-INTERVAL_NAMES = {"bca": "BCa", "expanded": "expanded-percentile", "percentile": "percentile", "basic": "basic"}
+INTERVAL_NAMES = {
+    "debiased": "debiased expanded-percentile", "bca": "BCa", "expanded": "expanded-percentile", "percentile": "percentile", "basic": "basic",
+}  # fmt: skip
 
 
 def interval_note(statistics: Statistics, method: str) -> str:

@@ -25,3 +25,10 @@ def test_the_specificity_table_gives_the_own_score_the_others_and_a_whole_rank_p
     assert table.loc["partly", "Anger"] == "0.000 (0.000, 0.000) #1" and table.loc["partly", "own mask best"] == "5/5"
     assert table.loc[POOLED_NETWORKS, "own mask best"] == "11/11"
     assert specificity_table(SimpleNamespace(specificity=rows, permutation=tests), "lime", "bands", "iou") is None
+
+
+def test_every_interval_method_has_a_name_in_the_report():
+    from ferlens.analysis.statistics.intervals import INTERVALS
+    from ferlens.analysis.statistics_tables import INTERVAL_NAMES
+
+    assert set(INTERVAL_NAMES) == set(INTERVALS)
