@@ -16,7 +16,6 @@ from ferlens.jobs.config_check import check_command_line, check_values
 from ferlens.jobs.config_resolvers import register_config_resolvers
 from ferlens.user_errors import UserError, exit_on_user_error
 
-
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
