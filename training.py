@@ -28,7 +28,7 @@ from ferlens.jobs.config_resolvers import register_config_resolvers
 from ferlens.jobs.console_log import FILE_ONLY
 from ferlens.jobs.ddp import ddp_job_scope
 from ferlens.jobs.overrides import refuse_unread_additions
-from ferlens.jobs.run_directory import completion, last_checkpoint, mark_completed, wandb_run_id
+from ferlens.jobs.run_directory import completion, damaged_last_checkpoint, last_checkpoint, mark_completed, wandb_run_id
 from ferlens.jobs.summary import HeatmapSummary, print_summary
 from ferlens.scoring.quick import score_artifact
 from ferlens.user_errors import UserError, exit_on_user_error
@@ -55,6 +55,18 @@ def _load_initial_weights(module: L.LightningModule, checkpoint: str) -> None:
     module.load_state_dict(state.get("state_dict", state))
     module.initial_checkpoint = str(path.resolve())
     module.initial_epoch = state.get("epoch") if isinstance(state.get("epoch"), int) else None  # the 0-based epoch the checkpoint ended
+
+
+def check_accelerator(accelerator: str) -> None:
+    """Refuse in one sentence a GPU accelerator on a machine where torch finds none
+    (Lightning's MisconfigurationException comes wrapped in Hydra's instantiation error)."""
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    found = {"gpu": cuda or mps, "cuda": cuda, "mps": mps}.get(accelerator, True)
+    if not found:
+        raise UserError(
+            f"trainer.accelerator={accelerator} but torch finds no {'GPU' if accelerator == 'gpu' else accelerator.upper()} on this machine: "
+            "use trainer=cpu (or trainer.accelerator=auto), or check the GPU drivers and that torch is a CUDA build."
+        )
 
 
 def _check_command_line(cfg: DictConfig) -> None:
@@ -108,11 +120,14 @@ def run(cfg: DictConfig) -> dict[str, float]:
     resumes from it."""
     started = time.perf_counter()
     _check_command_line(cfg)
+    check_accelerator(str(cfg.trainer.get("accelerator", "auto")))
     finished = completion(cfg.paths.output_dir)
     if finished is not None:
         log.info("Already finished on %s (%s/completed.json): skipped; delete that file to run the job again.", finished["finished"], cfg.paths.output_dir)
         return finished.get("metrics", {})
     resume_from = last_checkpoint(cfg.paths.output_dir) if cfg.train else None
+    if resume_from is not None and (damaged := damaged_last_checkpoint(cfg.paths.output_dir)):
+        raise UserError(damaged)  # a relaunched multirun job whose last.ckpt was cut short
     if resume_from is not None:
         log.info("Resuming from %s", resume_from)
     L.seed_everything(cfg.seed, workers=True)
