@@ -16,13 +16,13 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from ferlens.jobs.config_check import check_command_line, check_values
-from ferlens.jobs.config_help import register_help_resolver, unknown_option_message
+from ferlens.jobs.config_check import check_start, check_values
+from ferlens.jobs.config_help import register_help_resolver
 from ferlens.jobs.config_resolvers import register_config_resolvers
 from ferlens.jobs.explain import explain_arguments
 from ferlens.jobs.resume import resume_arguments
 from ferlens.jobs.run_directory import remove_if_empty
-from ferlens.user_errors import UserError, exit_on_user_error
+from ferlens.user_errors import exit_on_user_error
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 
@@ -50,11 +50,8 @@ def cli() -> None:
     ``explain=``, refuse unknown options in one sentence, then compose and run."""
     with exit_on_user_error():
         sys.argv[1:] = explain_arguments(resume_arguments(sys.argv[1:]))
-        unknown = unknown_option_message(sys.argv[1:], CONFIGS, "train")
-        if unknown:
-            raise UserError(unknown)
         register_config_resolvers()
-        check_command_line(sys.argv[1:], CONFIGS, "train")
+        check_start(sys.argv[1:], CONFIGS, "train")
     register_help_resolver(CONFIGS)
     main()
 

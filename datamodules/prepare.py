@@ -12,7 +12,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from ferlens.jobs.config_check import check_command_line, check_values
+from ferlens.jobs.config_check import check_start, check_values
 from ferlens.jobs.config_resolvers import register_config_resolvers
 from ferlens.user_errors import UserError, exit_on_user_error
 
@@ -36,7 +36,7 @@ def cli() -> None:
     """The ``ferlens-prepare`` console script (``python -m datamodules.prepare``)."""
     register_config_resolvers()
     with exit_on_user_error():
-        check_command_line(sys.argv[1:], CONFIGS, "prepare")
+        check_start(sys.argv[1:], CONFIGS, "prepare")
     main()
 
 

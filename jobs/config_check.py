@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from enum import Enum
 from pathlib import Path
-from types import UnionType
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import Any, get_origin, get_type_hints
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -22,7 +22,8 @@ from hydra.errors import ConfigCompositionException, OverrideParseException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ferlens.jobs.config_schema import SCHEMAS, is_block
+from ferlens.jobs.config_help import unknown_option_message
+from ferlens.jobs.config_schema import SCHEMAS, inner, is_block, optional
 from ferlens.user_errors import UserError
 
 #: Flags after which nothing is run (help, info) or that sweep (checked per job instead).
@@ -65,7 +66,7 @@ def _declared(cfg: DictConfig, schema: type, prefix: str) -> Iterator[tuple[str,
     a block's own value first (it must be a mapping), then its settings."""
     hints = get_type_hints(schema)
     for spec in fields(schema):
-        key, kind = f"{prefix}{spec.name}", _inner(hints[spec.name])
+        key, kind = f"{prefix}{spec.name}", inner(hints[spec.name])
         try:
             node = OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=False)
             if is_block(kind) and isinstance(node, DictConfig):
@@ -74,23 +75,12 @@ def _declared(cfg: DictConfig, schema: type, prefix: str) -> Iterator[tuple[str,
             value = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig | ListConfig) else node
         except OmegaConfBaseException:
             continue  # an interpolation only the job can resolve (${hydra:...}): the job checks it
-        if value is _ABSENT or (value is None and (kind is Any or _optional(hints[spec.name]))):
+        if value is _ABSENT or (value is None and (kind is Any or optional(hints[spec.name]))):
             continue  # a key this config does not have (e.g. data.root of the synthetic faces), or null where allowed
         if is_block(kind):
             yield key, value, dict, {"fix": f"set one of its settings, e.g. {key}.<name>=<value>"}
         else:
             yield key, value, kind, dict(spec.metadata)
-
-
-def _optional(hint: Any) -> bool:
-    return get_origin(hint) in (Union, UnionType) and type(None) in get_args(hint)
-
-
-def _inner(hint: Any) -> Any:
-    """``Optional[X]`` → X."""
-    if get_origin(hint) in (Union, UnionType):
-        return next(arg for arg in get_args(hint) if arg is not type(None))
-    return hint
 
 
 def _check(value: Any, kind: Any, meta: dict) -> Checked:
@@ -112,7 +102,8 @@ def _check(value: Any, kind: Any, meta: dict) -> Checked:
         if value in words:
             return Checked(value)
         nearest = difflib.get_close_matches(str(value), words, n=1, cutoff=0.6)
-        return Checked(problem=f"is not one of {', '.join(words)}{f' (did you mean {nearest[0]}?)' if nearest else ''}")
+        listed = all(re.search(rf"\b{word}\b", meta.get("fix", "")) for word in words)  # the fix names them with their meanings
+        return Checked(problem=f"is not {'a choice' if listed else 'one of ' + ', '.join(words)}{f' (did you mean {nearest[0]}?)' if nearest else ''}")
     if kind is str:
         if not isinstance(value, str):
             return Checked(problem="is not a text or a path")
@@ -157,9 +148,20 @@ def _number(value: Any, kind: type, meta: dict) -> Checked:
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, dict):
         return "{" + ",".join(f"{key}:{_shown(item)}" for key, item in value.items()) + "}"
     return "null" if value is None else (f"[{','.join(map(_shown, value))}]" if isinstance(value, list) else str(value))
+
+
+def check_start(arguments: list[str], config_dir: Path, primary: str) -> None:
+    """Everything checked before Hydra runs ``primary`` (and before torch loads): the group
+    options the command line chooses (``model=vgg61``), then its keys and values."""
+    unknown = unknown_option_message(arguments, config_dir, primary)
+    if unknown:
+        raise UserError(unknown)
+    check_command_line(arguments, config_dir, primary)
 
 
 def check_command_line(arguments: list[str], config_dir: Path, primary: str) -> None:

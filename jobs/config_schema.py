@@ -17,7 +17,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -67,7 +68,7 @@ WandbMode = Enum("WandbMode", "online offline disabled")
 class DataSchema:
     root: str | None = setting("give the dataset folder, e.g. data.root=/data/RAF-DB", path="dir", note="data.root is the folder that holds the class folders")
     neutral: bool | None = setting("data.neutral=true adds the Neutral class")
-    split: Split | None = setting("kfold (subject-independent folds), official (the dataset's own split) or random (stratified)")
+    split: Split | None = setting("choose kfold (subject-independent folds), official (the dataset's own split) or random (stratified)")
     fold: int | None = setting("give the fold to test on, from 1 to data.num_folds", low=1)
     num_folds: int | None = setting("give the number of subject-independent folds, e.g. data.num_folds=5", low=2)
     split_seed: int | None = setting("give an integer seed for the split, e.g. data.split_seed=0")
@@ -79,7 +80,7 @@ class DataSchema:
     pin_memory: bool | None = setting("data.pin_memory=true pins batches for a GPU")
     augment: bool | None = setting("data.augment=true turns the training augmentation on, false off")
     cache_in_memory: bool | None = setting("data.cache_in_memory=true keeps the decoded faces in memory")
-    au_maps: AuMaps | None = setting("eval (AU maps for validation and test) or all (training too)")
+    au_maps: AuMaps | None = setting("choose eval (AU maps for validation and test) or all (training too)")
 
 
 @dataclass
@@ -91,7 +92,7 @@ class TrainerSchema:
     accumulate_grad_batches: int | None = setting("give the number of batches whose gradients make one step, e.g. 4", low=1)
     deterministic: bool | None = setting("trainer.deterministic=true asks torch for deterministic kernels")
     enable_model_summary: bool | None = setting("trainer.enable_model_summary=true prints Lightning's layer table")
-    fast_dev_run: Any = setting("true (one batch of each split), false, or a number of batches, e.g. trainer.fast_dev_run=2", low=0, kind="switch_or_count")
+    fast_dev_run: Any = setting("give true (one batch per split), false, or a number of batches, e.g. trainer.fast_dev_run=2", low=0, kind="switch_or_count")
     sync_batchnorm: bool | None = setting("trainer.sync_batchnorm=true synchronises batch norm across GPUs")
 
 
@@ -103,7 +104,7 @@ class AuGuidanceSchema:
 
 @dataclass
 class AuMetricsSchema:
-    cam: CamMethod | None = setting("gradcam, gradcampp, layercam, or null for no CAM-COS")
+    cam: CamMethod | None = setting("choose gradcam, gradcampp, layercam, or null for no CAM-COS")
     cam_every_n_epochs: int = setting("give the validation epochs between CAM-COS passes, e.g. 1", low=1)
     cam_max_images: int = setting("give the number of images CAM-COS explains, e.g. 256", low=1)
 
@@ -130,15 +131,15 @@ class FaithfulnessSchema:
 
 @dataclass
 class GlobalSaliencySchema:
-    target: SaliencyTarget = setting("predicted (the predicted class) or label (the true class)")
-    correct_only: bool = setting("true explains only correctly classified images")
+    target: SaliencyTarget = setting("choose predicted (the predicted class) or label (the true class)")
+    correct_only: bool = setting("callbacks.global_saliency.correct_only=true explains only correctly classified images")
     per_class: int | None = setting("give the most images explained per class, e.g. 100, or null for all", low=1)
-    split: SaliencySplit = setting("auto (test when the run has one, else val), test or val")
+    split: SaliencySplit = setting("choose auto (test when the run has one, else val), test or val")
     batch_size: int = setting("give the number of images explained at once, e.g. 16", low=1)
-    warp_mode: WarpMode = setting("nearest (the study) or bilinear")
-    triangulation: Triangulation = setting("template (fast) or face (the study's per-face rule)")
+    warp_mode: WarpMode = setting("choose nearest (the study) or bilinear")
+    triangulation: Triangulation = setting("choose template (fast) or face (the study's per-face rule)")
     max_skipped_fraction: float = setting("give the largest share of images without landmarks, from 0 to 1, e.g. 0.1", low=0, high=1)
-    progress: bool = setting("true shows the bar of the explanation pass")
+    progress: bool = setting("callbacks.global_saliency.progress=false hides the bar of the explanation pass")
     faithfulness: FaithfulnessSchema | None = group(FaithfulnessSchema)
 
 
@@ -149,7 +150,7 @@ class CallbacksSchema:
 
 @dataclass
 class AuSchema:
-    codebook: Codebook = setting("ours (corrected) or authors (Study 2's code as it is)")
+    codebook: Codebook = setting("choose ours (corrected) or authors (Study 2's code as it is)")
 
 
 @dataclass
@@ -179,7 +180,7 @@ class FiltersSchema:
 
 @dataclass
 class ThresholdSchema:
-    kind: ThresholdKind = setting("otsu (the study), fixed (value = gray level 0..255) or topk (value = percent of pixels)")
+    kind: ThresholdKind = setting("choose otsu (the study), fixed (value = gray level 0..255) or topk (value = percent of pixels)")
     value: float | None = setting("give the fixed gray level (0..255) or the top-k percent", low=0, high=255)
 
 
@@ -200,7 +201,7 @@ class SourceSchema:
 @dataclass
 class WandbReportSchema:
     log_report: bool = setting("wandb.log_report=true logs the report to W&B")
-    mode: WandbMode | None = setting("online, offline or disabled")
+    mode: WandbMode | None = setting("choose online, offline or disabled")
 
 
 @dataclass
@@ -234,6 +235,41 @@ SCHEMAS: dict[str, type] = {"train": TrainSchema, "analyze": AnalyzeSchema, "pre
 
 def is_block(kind: Any) -> bool:
     return dataclasses.is_dataclass(kind)
+
+
+def inner(hint: Any) -> Any:
+    """``X | None`` → X."""
+    if get_origin(hint) in (Union, UnionType):
+        return next(arg for arg in get_args(hint) if arg is not type(None))
+    return hint
+
+
+def optional(hint: Any) -> bool:
+    return get_origin(hint) in (Union, UnionType) and type(None) in get_args(hint)
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One setting of a schema: its dotted key, type (``X`` of ``X | None``), whether null
+    is allowed, and its ``setting`` metadata."""
+
+    key: str
+    kind: Any
+    nullable: bool
+    meta: dict
+
+
+def declared_settings(schema: type, prefix: str = "") -> list[Declared]:
+    """Every setting (leaf) of ``schema``, blocks walked through, in declaration order."""
+    hints = get_type_hints(schema)
+    found: list[Declared] = []
+    for spec in dataclasses.fields(schema):
+        kind = inner(hints[spec.name])
+        if is_block(kind):
+            found += declared_settings(kind, f"{prefix}{spec.name}.")
+        else:
+            found.append(Declared(f"{prefix}{spec.name}", kind, optional(hints[spec.name]) or kind is Any, dict(spec.metadata)))
+    return found
 
 
 def register_schemas() -> None:

@@ -101,7 +101,7 @@ def test_a_switch_typed_as_a_word_reaches_the_job_as_the_boolean_it_means(compos
         ("data.augment=2", "data.augment=2 is not true or false"),
         ("data.augment=strong", "data.augment=strong is not true or false"),
         ("trainer.accelerator=gpx", "trainer.accelerator=gpx is not one of auto, cpu, gpu, cuda, mps, tpu (did you mean gpu?)"),
-        ("data.split=kfolds", "data.split=kfolds is not one of kfold, official, random (did you mean kfold?)"),
+        ("data.split=kfolds", "data.split=kfolds is not a choice (did you mean kfold?): choose kfold"),
         ("data.val_fraction=1.5", "data.val_fraction=1.5 must be from 0 to 0.9"),
         ("trainer.fast_dev_run=-1", "trainer.fast_dev_run=-1 must be at least 0"),
         ("callbacks.global_saliency.per_class=0", "callbacks.global_saliency.per_class=0 must be at least 1"),
