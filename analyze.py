@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ferlens.jobs.config_check import check_start, check_values
 from ferlens.jobs.config_help import register_help_resolver
+from ferlens.jobs.console_log import closed_pipe_is_fine
 from ferlens.user_errors import UserError, exit_on_user_error
 
 if TYPE_CHECKING:
@@ -105,7 +106,8 @@ def cli() -> None:
     with exit_on_user_error():
         check_start(sys.argv[1:], CONFIGS, "analyze")
     register_help_resolver(CONFIGS)
-    main()
+    with closed_pipe_is_fine():  # train.py --help | head
+        main()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 from ferlens.jobs.config_check import check_start, check_values
 from ferlens.jobs.config_help import register_help_resolver
 from ferlens.jobs.config_resolvers import register_config_resolvers
+from ferlens.jobs.console_log import closed_pipe_is_fine
 from ferlens.jobs.explain import explain_arguments
 from ferlens.jobs.resume import resume_arguments
 from ferlens.jobs.run_directory import remove_if_empty
@@ -53,7 +54,8 @@ def cli() -> None:
         register_config_resolvers()
         check_start(sys.argv[1:], CONFIGS, "train")
     register_help_resolver(CONFIGS)
-    main()
+    with closed_pipe_is_fine():  # train.py --help | head
+        main()
 
 
 if __name__ == "__main__":
