@@ -176,7 +176,11 @@ def _heatmap_summaries(trainer: L.Trainer) -> list[HeatmapSummary]:
 
 @rank_zero_only
 def _finish(cfg: DictConfig, loggers: list, trainer: L.Trainer, best: str | None, results: dict[str, float], seconds: float) -> None:
-    places = {"output directory": cfg.paths.output_dir, "log": f"{cfg.paths.output_dir}/train.log", "best checkpoint": best or "none (no checkpoint callback)"}
+    places = {"output directory": cfg.paths.output_dir, "log": f"{cfg.paths.output_dir}/train.log"}
+    if cfg.train:
+        places["best checkpoint"] = best or "none (no checkpoint callback)"
+    else:  # explain= / train=false: no training, so no checkpoint of its own; the weights it used
+        places["weights"] = cfg.init_from or "the network's initial weights (train=false, no init_from)"
     for logger in loggers:
         if isinstance(logger, WandbLogger):
             run = logger.experiment
@@ -186,7 +190,9 @@ def _finish(cfg: DictConfig, loggers: list, trainer: L.Trainer, best: str | None
         else:
             places[f"metrics ({type(logger).__name__.removesuffix('Logger')})"] = logger.log_dir
     title = f"{cfg.model.net.name} on {cfg.data.name}, fold {cfg.data.fold}"
-    print_summary(title, results, places, seconds, _heatmap_summaries(trainer), logging.getLogger(FILE_ONLY), "best checkpoint" if best else "final weights")
+    validated = "last epoch" if cfg.train else "given weights"
+    tested = "best checkpoint" if best else ("final weights" if cfg.train else "given weights")
+    print_summary(title, results, places, seconds, _heatmap_summaries(trainer), logging.getLogger(FILE_ONLY), tested, validated)
 
 
 def _route_library_output() -> None:
