@@ -22,7 +22,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from ferlens.callbacks.checkpoints import best_checkpoint_callback
-from ferlens.callbacks.global_saliency import GlobalSaliency
+from ferlens.callbacks.global_saliency import DEBUG_PER_CLASS, GlobalSaliency
 from ferlens.formats.heatmap_artifact import read_artifact
 from ferlens.jobs.config_resolvers import register_config_resolvers
 from ferlens.jobs.console_log import FILE_ONLY
@@ -98,7 +98,15 @@ def headline(cfg: DictConfig, module: L.LightningModule) -> str:
     saliency = ", ".join(cfg.get("saliency") or {}) or "none"
     weight = cfg.model.au_guidance.weight if cfg.model.get("au_guidance") else 0
     guidance = f"AU guidance weight {weight:g}" if weight else "no AU guidance"
-    schedule = f"{cfg.trainer.max_epochs} epochs, batch {cfg.data.batch_size}" if cfg.train else "no training (train=false)"
+    debug = cfg.trainer.get("fast_dev_run")
+    if debug:
+        batches = "1 batch" if debug is True or debug == 1 else f"{debug} batches"
+        heatmaps = f"heatmaps of {DEBUG_PER_CLASS} image per class, marked so that analyze.py leaves them out"
+        schedule = f"DEBUG RUN (trainer.fast_dev_run: {batches} per split, {heatmaps})"
+    elif cfg.train:
+        schedule = f"{cfg.trainer.max_epochs} epochs, batch {cfg.data.batch_size}"
+    else:
+        schedule = "no training (train=false)"
     return (
         f"ferlens: {cfg.model.net.name} ({size} parameters, {inputs.input_size} px, {inputs.normalization}) on {cfg.data.name} {split}; "
         f"{schedule}; seed {cfg.seed}; heatmaps: {saliency}; {guidance}; output {cfg.paths.output_dir}"
@@ -178,7 +186,8 @@ def _heatmap_summaries(trainer: L.Trainer) -> list[HeatmapSummary]:
 def _finish(cfg: DictConfig, loggers: list, trainer: L.Trainer, best: str | None, results: dict[str, float], seconds: float) -> None:
     places = {"output directory": cfg.paths.output_dir, "log": f"{cfg.paths.output_dir}/train.log"}
     if cfg.train:
-        places["best checkpoint"] = best or "none (no checkpoint callback)"
+        nothing = "none (trainer.fast_dev_run saves no checkpoint)" if trainer.fast_dev_run else "none (no checkpoint callback)"
+        places["best checkpoint"] = best or nothing
     else:  # explain= / train=false: no training, so no checkpoint of its own; the weights it used
         places["weights"] = cfg.init_from or "the network's initial weights (train=false, no init_from)"
     for logger in loggers:

@@ -86,6 +86,8 @@ def _declared(cfg: DictConfig, schema: type, prefix: str) -> Iterator[tuple[str,
 def _check(value: Any, kind: Any, meta: dict) -> Checked:
     """``value`` read as ``kind`` (bool, int, float, str, an Enum of words, dict, Any) within
     the metadata's range and path kind."""
+    if value in meta.get("words", ()):
+        return Checked(value)
     if meta.get("kind") == "switch_or_count":
         switch = _switch(value)
         return switch if switch.problem is None or _whole(value) is None else _number(value, int, meta)

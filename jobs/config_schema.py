@@ -35,13 +35,15 @@ def setting(
     note: str = "",
     also: tuple[int, str] | None = None,
     kind: str | None = None,
+    words: tuple[str, ...] = (),
 ) -> Any:
     """A schema field: ``fix`` completes the refusal ``<key>=<value> <problem>: <fix>.``;
     ``low``/``high`` are inclusive bounds, ``above`` an exclusive lower bound, ``also`` one
     more allowed value and its meaning (``(-1, "for no limit")``); ``path="dir"`` refuses a
     file where a folder belongs (``note`` then says what the folder is); ``kind="switch_or_count"``
-    takes true/false or a whole number (Lightning's ``fast_dev_run``)."""
-    meta = {"fix": fix, "low": low, "high": high, "above": above, "path": path, "note": note, "also": also, "kind": kind}
+    takes true/false or a whole number (Lightning's ``fast_dev_run``); ``words`` are accepted
+    beside the type (``trainer.deterministic=warn``)."""
+    meta = {"fix": fix, "low": low, "high": high, "above": above, "path": path, "note": note, "also": also, "kind": kind, "words": words}
     return field(default=MISSING, metadata=meta)  # "???": the yaml gives the value
 
 
@@ -67,33 +69,33 @@ WandbMode = Enum("WandbMode", "online offline disabled")
 @dataclass
 class DataSchema:
     root: str | None = setting("give the dataset folder, e.g. data.root=/data/RAF-DB", path="dir", note="data.root is the folder that holds the class folders")
-    neutral: bool | None = setting("data.neutral=true adds the Neutral class")
-    split: Split | None = setting("choose kfold (subject-independent folds), official (the dataset's own split) or random (stratified)")
+    neutral: bool = setting("data.neutral=true adds the Neutral class")
+    split: Split = setting("choose kfold (subject-independent folds), official (the dataset's own split) or random (stratified)")
     fold: int | None = setting("give the fold to test on, from 1 to data.num_folds", low=1)
     num_folds: int | None = setting("give the number of subject-independent folds, e.g. data.num_folds=5", low=2)
-    split_seed: int | None = setting("give an integer seed for the split, e.g. data.split_seed=0")
-    val_fraction: float | None = setting("give the share of images for validation, e.g. data.val_fraction=0.1", low=0, high=0.9)
-    test_fraction: float | None = setting("give the share of images for testing, e.g. data.test_fraction=0.1", low=0, high=0.9)
+    split_seed: int = setting("give an integer seed for the split, e.g. data.split_seed=0")
+    val_fraction: float = setting("give the share of images for validation, e.g. data.val_fraction=0.1", low=0, high=0.9)
+    test_fraction: float = setting("give the share of images for testing, e.g. data.test_fraction=0.1", low=0, high=0.9)
     batch_size: int = setting("give the number of training images per batch, e.g. data.batch_size=64", low=1)
     eval_batch_size: int | None = setting("give the number of validation and test images per batch, e.g. data.eval_batch_size=128", low=1)
     num_workers: int = setting("give the number of DataLoader worker processes, 0 to load in the main process", low=0)
-    pin_memory: bool | None = setting("data.pin_memory=true pins batches for a GPU")
-    augment: bool | None = setting("data.augment=true turns the training augmentation on, false off")
-    cache_in_memory: bool | None = setting("data.cache_in_memory=true keeps the decoded faces in memory")
-    au_maps: AuMaps | None = setting("choose eval (AU maps for validation and test) or all (training too)")
+    pin_memory: bool = setting("data.pin_memory=true pins batches for a GPU")
+    augment: bool = setting("data.augment=true turns the training augmentation on, false off")
+    cache_in_memory: bool = setting("data.cache_in_memory=true keeps the decoded faces in memory")
+    au_maps: AuMaps = setting("choose eval (AU maps for validation and test) or all (training too)")
 
 
 @dataclass
 class TrainerSchema:
-    accelerator: Accelerator | None = setting("use trainer=cpu, or trainer.accelerator=auto to take a GPU when there is one")
+    accelerator: Accelerator = setting("use trainer=cpu, or trainer.accelerator=auto to take a GPU when there is one")
     max_epochs: int = setting("give the number of epochs, e.g. trainer.max_epochs=12", low=1, also=(-1, "for no limit"))
     check_val_every_n_epoch: int | None = setting("give the epochs between validations, e.g. 1", low=1)
     log_every_n_steps: int | None = setting("give the steps between logged losses, e.g. 10", low=1)
-    accumulate_grad_batches: int | None = setting("give the number of batches whose gradients make one step, e.g. 4", low=1)
-    deterministic: bool | None = setting("trainer.deterministic=true asks torch for deterministic kernels")
-    enable_model_summary: bool | None = setting("trainer.enable_model_summary=true prints Lightning's layer table")
+    accumulate_grad_batches: int = setting("give the number of batches whose gradients make one step, e.g. 4", low=1)
+    deterministic: bool | None = setting("trainer.deterministic=true asks torch for deterministic kernels (warn: only warns)", words=("warn",))
+    enable_model_summary: bool = setting("trainer.enable_model_summary=true prints Lightning's layer table")
     fast_dev_run: Any = setting("give true (one batch per split), false, or a number of batches, e.g. trainer.fast_dev_run=2", low=0, kind="switch_or_count")
-    sync_batchnorm: bool | None = setting("trainer.sync_batchnorm=true synchronises batch norm across GPUs")
+    sync_batchnorm: bool = setting("trainer.sync_batchnorm=true synchronises batch norm across GPUs")
 
 
 @dataclass
@@ -188,14 +190,14 @@ class ThresholdSchema:
 class StatisticsCounts:
     """Two counts of the ``statistics`` block; its other keys are ``StatisticsSettings``'."""
 
-    enabled: bool | None = setting("statistics.enabled=false writes the study's tables only")
-    resamples: int | None = setting("give the number of bootstrap resamples, e.g. statistics.resamples=2000", low=1)
-    permutations: int | None = setting("give the number of permutations, e.g. statistics.permutations=9999", low=1)
+    enabled: bool = setting("statistics.enabled=false writes the study's tables only")
+    resamples: int = setting("give the number of bootstrap resamples, e.g. statistics.resamples=2000", low=1)
+    permutations: int = setting("give the number of permutations, e.g. statistics.permutations=9999", low=1)
 
 
 @dataclass
 class SourceSchema:
-    latest: bool | None = setting("source.latest=true keeps the newest run per network, method, fold and dataset")
+    latest: bool = setting("source.latest=true keeps the newest run per network, method, fold and dataset")
 
 
 @dataclass
@@ -277,3 +279,31 @@ def register_schemas() -> None:
     store = ConfigStore.instance()
     for name, schema in SCHEMAS.items():
         store.store(group=GROUP, name=name, node=schema)
+
+
+def describe(setting: Declared) -> str:
+    """``key: type, range`` for ``--help`` (``data.batch_size: whole number, at least 1``)."""
+    kind, meta = setting.kind, setting.meta
+    if meta.get("kind") == "switch_or_count":
+        text = "true/false or a whole number"
+    elif kind is bool:
+        text = "true/false"
+    elif isinstance(kind, type) and issubclass(kind, Enum):
+        text = " | ".join(member.name for member in kind)
+    else:
+        text = {int: "whole number", float: "number", str: "folder" if meta.get("path") == "dir" else "text"}.get(kind, "mapping" if kind is not Any else "any")
+    low, high, above, also = meta.get("low"), meta.get("high"), meta.get("above"), meta.get("also")
+    if low is not None:
+        text += f", at least {low:g}" if high is None else f", {low:g} to {high:g}"
+    if above is not None:
+        text += f", above {above:g}"
+    if also is not None:
+        text += f", or {also[0]} {also[1]}"
+    for word in meta.get("words", ()):
+        text += f" or {word}"
+    return f"{setting.key}: {text}{' or null' if setting.nullable and kind is not Any else ''}"
+
+
+def schema_text(primary: str) -> str:
+    """The typed settings of ``primary`` (train, analyze, prepare), one line each."""
+    return "\n".join(describe(setting) for setting in declared_settings(SCHEMAS[primary]) if setting.kind is not Any or setting.meta)

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
+#: The file that marks a heatmap artifact of a debug run (``trainer.fast_dev_run``), which
+#: ``analyze.py`` leaves out unless its run is named.
+DEBUG_RUN = "debug_run.txt"
 COMPLETED = "completed.json"
 WANDB_RUN_ID = "wandb_run_id"
 
@@ -41,6 +44,11 @@ def damaged_last_checkpoint(run_dir: str | Path) -> str | None:
     else:
         instead = "no older checkpoint can be resumed instead, so start the run again"
     return f"{last} is damaged (cut short, not a readable checkpoint) and cannot be resumed: {instead}."
+
+
+def is_debug_artifact(directory: str | Path) -> bool:
+    """Whether the heatmap artifact in ``directory`` comes from a debug run (``DEBUG_RUN``)."""
+    return (Path(directory) / DEBUG_RUN).is_file()
 
 
 def completion(run_dir: str | Path) -> dict[str, Any] | None:

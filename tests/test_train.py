@@ -297,3 +297,23 @@ def test_a_failed_run_says_one_sentence_and_leaves_no_run_directory(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr + result.stdout, result.stderr[-2000:]
     assert result.stderr.strip().splitlines()[-1].startswith("Error: trainer.accelerator=gpu but torch finds no GPU on this machine: use trainer=cpu")
     assert not run_dir.exists()
+
+
+@pytest.mark.slow
+def test_fast_dev_run_is_a_marked_debug_run_of_a_handful_of_images(compose_train, tmp_path, caplog):
+    from ferlens.analysis.sources import Filters
+    from ferlens.analysis.sources.local import collect_local
+    from ferlens.jobs.run_directory import is_debug_artifact
+
+    run_dir = tmp_path / "runs" / "debug"
+    cfg = compose_train(*SMALL_DATA, "trainer.fast_dev_run=true", "logger=none", f"paths.output_dir={run_dir}")
+    with caplog.at_level("INFO"):
+        training.run(cfg)
+    headline = next(message for message in caplog.messages if message.startswith("ferlens: "))
+    assert "DEBUG RUN (trainer.fast_dev_run: 1 batch per split, heatmaps of 1 image per class, marked so that analyze.py leaves them out)" in headline
+    announced = [message for message in caplog.messages if message.startswith("heatmaps gradcampp (method 1 of 1): ")]
+    assert len(announced) == 1 and " s per image on the first batch, about " in announced[0]
+    artifact = run_dir / "heatmaps" / "gradcampp"
+    manifest = read_artifact(artifact).manifest
+    assert is_debug_artifact(artifact) and manifest.selection.per_class == 1 and 1 <= sum(manifest.counts.values()) <= 6
+    assert collect_local([tmp_path / "runs"], Filters()).sets == []  # analyze.py leaves it out
