@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from ferlens.jobs.config_check import check_command_line, check_values
-from ferlens.jobs.config_help import register_help_resolver, unknown_option_message
+from ferlens.jobs.config_check import check_start, check_values
+from ferlens.jobs.config_help import register_help_resolver
+from ferlens.jobs.console_log import closed_pipe_is_fine
 from ferlens.user_errors import UserError, exit_on_user_error
 
 if TYPE_CHECKING:
@@ -103,12 +104,10 @@ def remove_unwritten_report(directory: Path) -> None:
 def cli() -> None:
     """``python analyze.py ...``, and the ``ferlens-analyze`` console script."""
     with exit_on_user_error():
-        unknown = unknown_option_message(sys.argv[1:], CONFIGS, "analyze")
-        if unknown:
-            raise UserError(unknown)
-        check_command_line(sys.argv[1:], CONFIGS, "analyze")
+        check_start(sys.argv[1:], CONFIGS, "analyze")
     register_help_resolver(CONFIGS)
-    main()
+    with closed_pipe_is_fine():  # train.py --help | head
+        main()
 
 
 if __name__ == "__main__":

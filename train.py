@@ -16,23 +16,34 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from ferlens.jobs.config_check import check_command_line, check_values
-from ferlens.jobs.config_help import register_help_resolver, unknown_option_message
+from ferlens.jobs.config_check import check_start, check_values
+from ferlens.jobs.config_help import register_help_resolver
 from ferlens.jobs.config_resolvers import register_config_resolvers
+from ferlens.jobs.console_log import closed_pipe_is_fine
 from ferlens.jobs.explain import explain_arguments
 from ferlens.jobs.resume import resume_arguments
-from ferlens.user_errors import UserError, exit_on_user_error
+from ferlens.jobs.run_directory import remove_if_empty
+from ferlens.user_errors import exit_on_user_error
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="train")  # absolute: the console script runs it as ferlens.train
 def main(cfg: DictConfig) -> float | None:
-    with exit_on_user_error():
-        check_values(cfg, "train")  # each job of a multirun too, before torch loads
-    from ferlens.training import job  # torch and Lightning load only for a job, not for --help or --cfg
+    from hydra.core.hydra_config import HydraConfig
 
-    return job(cfg)
+    finished = False
+    try:
+        with exit_on_user_error():
+            check_values(cfg, "train")  # each job of a multirun too, before torch loads; train=no becomes false
+        from ferlens.training import job  # torch and Lightning load only for a job, not for --help or --cfg
+
+        result = job(cfg)
+        finished = True
+        return result
+    finally:
+        if not finished:  # a user mistake, Ctrl+C, a crash: no empty run directory stays behind
+            remove_if_empty(HydraConfig.get().runtime.output_dir)
 
 
 def cli() -> None:
@@ -40,13 +51,11 @@ def cli() -> None:
     ``explain=``, refuse unknown options in one sentence, then compose and run."""
     with exit_on_user_error():
         sys.argv[1:] = explain_arguments(resume_arguments(sys.argv[1:]))
-        unknown = unknown_option_message(sys.argv[1:], CONFIGS, "train")
-        if unknown:
-            raise UserError(unknown)
         register_config_resolvers()
-        check_command_line(sys.argv[1:], CONFIGS, "train")
+        check_start(sys.argv[1:], CONFIGS, "train")
     register_help_resolver(CONFIGS)
-    main()
+    with closed_pipe_is_fine():  # train.py --help | head
+        main()
 
 
 if __name__ == "__main__":

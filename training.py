@@ -22,13 +22,13 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from ferlens.callbacks.checkpoints import best_checkpoint_callback
-from ferlens.callbacks.global_saliency import GlobalSaliency
+from ferlens.callbacks.global_saliency import DEBUG_PER_CLASS, GlobalSaliency
 from ferlens.formats.heatmap_artifact import read_artifact
 from ferlens.jobs.config_resolvers import register_config_resolvers
 from ferlens.jobs.console_log import FILE_ONLY
 from ferlens.jobs.ddp import ddp_job_scope
 from ferlens.jobs.overrides import refuse_unread_additions
-from ferlens.jobs.run_directory import completion, last_checkpoint, mark_completed, wandb_run_id
+from ferlens.jobs.run_directory import completion, damaged_last_checkpoint, last_checkpoint, mark_completed, wandb_run_id
 from ferlens.jobs.summary import HeatmapSummary, print_summary
 from ferlens.scoring.quick import score_artifact
 from ferlens.user_errors import UserError, exit_on_user_error
@@ -55,6 +55,18 @@ def _load_initial_weights(module: L.LightningModule, checkpoint: str) -> None:
     module.load_state_dict(state.get("state_dict", state))
     module.initial_checkpoint = str(path.resolve())
     module.initial_epoch = state.get("epoch") if isinstance(state.get("epoch"), int) else None  # the 0-based epoch the checkpoint ended
+
+
+def check_accelerator(accelerator: str) -> None:
+    """Refuse in one sentence a GPU accelerator on a machine where torch finds none
+    (Lightning's MisconfigurationException comes wrapped in Hydra's instantiation error)."""
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    found = {"gpu": cuda or mps, "cuda": cuda, "mps": mps}.get(accelerator, True)
+    if not found:
+        raise UserError(
+            f"trainer.accelerator={accelerator} but torch finds no {'GPU' if accelerator == 'gpu' else accelerator.upper()} on this machine: "
+            "use trainer=cpu (or trainer.accelerator=auto), or check the GPU drivers and that torch is a CUDA build."
+        )
 
 
 def _check_command_line(cfg: DictConfig) -> None:
@@ -86,7 +98,15 @@ def headline(cfg: DictConfig, module: L.LightningModule) -> str:
     saliency = ", ".join(cfg.get("saliency") or {}) or "none"
     weight = cfg.model.au_guidance.weight if cfg.model.get("au_guidance") else 0
     guidance = f"AU guidance weight {weight:g}" if weight else "no AU guidance"
-    schedule = f"{cfg.trainer.max_epochs} epochs, batch {cfg.data.batch_size}" if cfg.train else "no training (train=false)"
+    debug = cfg.trainer.get("fast_dev_run")
+    if debug:
+        batches = "1 batch" if debug is True or debug == 1 else f"{debug} batches"
+        heatmaps = f"heatmaps of {DEBUG_PER_CLASS} image per class, marked so that analyze.py leaves them out"
+        schedule = f"DEBUG RUN (trainer.fast_dev_run: {batches} per split, {heatmaps})"
+    elif cfg.train:
+        schedule = f"{cfg.trainer.max_epochs} epochs, batch {cfg.data.batch_size}"
+    else:
+        schedule = "no training (train=false)"
     return (
         f"ferlens: {cfg.model.net.name} ({size} parameters, {inputs.input_size} px, {inputs.normalization}) on {cfg.data.name} {split}; "
         f"{schedule}; seed {cfg.seed}; heatmaps: {saliency}; {guidance}; output {cfg.paths.output_dir}"
@@ -108,11 +128,14 @@ def run(cfg: DictConfig) -> dict[str, float]:
     resumes from it."""
     started = time.perf_counter()
     _check_command_line(cfg)
+    check_accelerator(str(cfg.trainer.get("accelerator", "auto")))
     finished = completion(cfg.paths.output_dir)
     if finished is not None:
         log.info("Already finished on %s (%s/completed.json): skipped; delete that file to run the job again.", finished["finished"], cfg.paths.output_dir)
         return finished.get("metrics", {})
     resume_from = last_checkpoint(cfg.paths.output_dir) if cfg.train else None
+    if resume_from is not None and (damaged := damaged_last_checkpoint(cfg.paths.output_dir)):
+        raise UserError(damaged)  # a relaunched multirun job whose last.ckpt was cut short
     if resume_from is not None:
         log.info("Resuming from %s", resume_from)
     L.seed_everything(cfg.seed, workers=True)
@@ -161,7 +184,12 @@ def _heatmap_summaries(trainer: L.Trainer) -> list[HeatmapSummary]:
 
 @rank_zero_only
 def _finish(cfg: DictConfig, loggers: list, trainer: L.Trainer, best: str | None, results: dict[str, float], seconds: float) -> None:
-    places = {"output directory": cfg.paths.output_dir, "log": f"{cfg.paths.output_dir}/train.log", "best checkpoint": best or "none (no checkpoint callback)"}
+    places = {"output directory": cfg.paths.output_dir, "log": f"{cfg.paths.output_dir}/train.log"}
+    if cfg.train:
+        nothing = "none (trainer.fast_dev_run saves no checkpoint)" if trainer.fast_dev_run else "none (no checkpoint callback)"
+        places["best checkpoint"] = best or nothing
+    else:  # explain= / train=false: no training, so no checkpoint of its own; the weights it used
+        places["weights"] = cfg.init_from or "the network's initial weights (train=false, no init_from)"
     for logger in loggers:
         if isinstance(logger, WandbLogger):
             run = logger.experiment
@@ -171,7 +199,9 @@ def _finish(cfg: DictConfig, loggers: list, trainer: L.Trainer, best: str | None
         else:
             places[f"metrics ({type(logger).__name__.removesuffix('Logger')})"] = logger.log_dir
     title = f"{cfg.model.net.name} on {cfg.data.name}, fold {cfg.data.fold}"
-    print_summary(title, results, places, seconds, _heatmap_summaries(trainer), logging.getLogger(FILE_ONLY), "best checkpoint" if best else "final weights")
+    validated = "last epoch" if cfg.train else "given weights"
+    tested = "best checkpoint" if best else ("final weights" if cfg.train else "given weights")
+    print_summary(title, results, places, seconds, _heatmap_summaries(trainer), logging.getLogger(FILE_ONLY), tested, validated)
 
 
 def _route_library_output() -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import logging
 import subprocess
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ import torch
 import torch.distributed as dist
 from lightning.pytorch.loggers import WandbLogger
 from tqdm.auto import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from ferlens.callbacks.checkpoints import best_checkpoint_callback
 from ferlens.callbacks.evidence_accumulator import ImageEvidenceAccumulator
@@ -43,6 +45,7 @@ from ferlens.formats.evidence import ImageEvidence, evidence_from_maps
 from ferlens.formats.heatmap_artifact import ARTIFACT_TYPE, read_manifest, write_artifact
 from ferlens.formats.manifest import HeatmapManifest, RunInfo, SaliencyInfo, SelectionInfo, WarpInfo, WeightsInfo
 from ferlens.formats.template_figure import heatmap_figure
+from ferlens.jobs.run_directory import DEBUG_RUN
 from ferlens.saliency import build_explainer
 from ferlens.user_errors import UserError
 
@@ -51,6 +54,8 @@ log = logging.getLogger(__name__)
 
 SPLITS = ("auto", "test", "val")
 SPLIT_NAMES = {"val": "validation", "test": "test"}
+#: Images per class a debug run (``trainer.fast_dev_run``) explains: a handful, to test the pass.
+DEBUG_PER_CLASS = 1
 
 
 def code_version() -> str:
@@ -221,6 +226,12 @@ class GlobalSaliency(L.Callback):
 
     # --- how ------------------------------------------------------------------------------
 
+    def selected_per_class(self, trainer: L.Trainer) -> int | None:
+        """``per_class``, or ``DEBUG_PER_CLASS`` in a debug run (``trainer.fast_dev_run``)."""
+        if trainer.fast_dev_run:
+            return DEBUG_PER_CLASS if self.per_class is None else min(self.per_class, DEBUG_PER_CLASS)
+        return self.per_class
+
     def explained_split(self, trainer: L.Trainer) -> str:
         """``val`` or ``test``: the split explained (``auto``: test when the datamodule has a non-empty one)."""
         if self.split != "auto":
@@ -248,18 +259,19 @@ class GlobalSaliency(L.Callback):
         (``heatmaps/<key>[/<subdirectory>]``)."""
         split = self.explained_split(trainer)
         records = self._predictions(trainer, pl_module, split)
-        indices, classes = select_samples(records[:, 0], records[:, 1], records[:, 2], self.target, self.correct_only, self.per_class, self.seed)
+        per_class = self.selected_per_class(trainer)
+        indices, classes = select_samples(records[:, 0], records[:, 1], records[:, 2], self.target, self.correct_only, per_class, self.seed)
         truth = {int(index): (int(label), int(prediction)) for index, label, prediction in records}
         rank, world = trainer.global_rank, trainer.world_size
         mine_indices, mine_classes = indices[rank::world], classes[rank::world]
         mine_truth = torch.as_tensor([truth[int(i)] for i in mine_indices], dtype=torch.long).reshape(-1, 2)
-        per_class = self.randomisation.per_class if self.randomisation else 0
-        mine_randomised = torch.as_tensor(randomisation_chosen(classes, per_class)[rank::world])
+        randomised = self.randomisation.per_class if self.randomisation else 0
+        mine_randomised = torch.as_tensor(randomisation_chosen(classes, randomised)[rank::world])
         dataset = trainer.datamodule.dataset(split, augment=False, au_maps=False)  # the heatmaps need no AU maps
         position = {int(source_index): p for p, source_index in enumerate(dataset.indices)}
         warper = TemplateWarper(pl_module.device, self.triangulation)
         class_names = list(pl_module.class_names)
-        for key, explainer in self.explainers.items():
+        for number, (key, explainer) in enumerate(self.explainers.items(), start=1):
             accumulator = GlobalHeatmapAccumulator(len(class_names)).to(pl_module.device)
             evidence = ImageEvidenceAccumulator().to(pl_module.device)
             if not len(mine_indices):  # this rank explains nothing: one empty update keeps the gathered shapes equal
@@ -270,6 +282,7 @@ class GlobalSaliency(L.Callback):
             skipped_here: list[int] = []
             shown = self.progress and trainer.is_global_zero
             bar = tqdm(total=len(indices), desc=f"heatmaps {key} ({weights.source}, {split} split)", unit="image", disable=not shown)
+            started = time.perf_counter()
             for start in range(0, len(mine_indices), self.batch_size):
                 items = [dataset[position[int(i)]] for i in mine_indices[start : start + self.batch_size]]
                 images = torch.stack([item["image"] for item in items]).to(pl_module.device)
@@ -284,9 +297,12 @@ class GlobalSaliency(L.Callback):
                 known = mine_truth[start : start + self.batch_size]
                 evidence.update(maps, torch.as_tensor([item["index"] for item in items]), targets, known[:, 0], known[:, 1], valid)
                 bar.update(len(items) * world)
+                if start == 0 and trainer.is_global_zero:
+                    with logging_redirect_tqdm():  # above the bar, not through it
+                        log.info("%s", expected_cost(key, (time.perf_counter() - started) / len(items), len(indices), world, number, len(self.explainers)))
             bar.close()
             means, counts, zero_maps = accumulator.compute()  # all ranks take part (sum across ranks)
-            gathered = [part.cpu().numpy() for part in evidence.compute()]  # all ranks take part (concatenated across ranks)
+            gathered = [np.atleast_1d(part.cpu().numpy()) for part in evidence.compute()]  # all ranks (concatenated); one image: torchmetrics squeezes to 0-d
             checks = sanity.results(class_names)  # all ranks take part (sums across ranks)
             skipped_indices = sorted(i for part in _gather(skipped_here) for i in part)
             self._check_skipped(trainer, len(indices), skipped_indices, key, split)
@@ -371,7 +387,9 @@ class GlobalSaliency(L.Callback):
             ),
             weights=weights,
             saliency=SaliencyInfo(key=key, method=explainer.name, params={k: v for k, v in vars(explainer).items() if isinstance(v, int | float | str | bool)}),
-            selection=SelectionInfo(split=explained["split"], target=self.target, correct_only=self.correct_only, per_class=self.per_class, seed=self.seed),
+            selection=SelectionInfo(
+                split=explained["split"], target=self.target, correct_only=self.correct_only, per_class=self.selected_per_class(trainer), seed=self.seed
+            ),
             warp=WarpInfo(mode=self.warp_mode, triangulation=self.triangulation),
             skipped_no_landmarks=len(skipped),
             face_preparation=getattr(datamodule, "face_preparation", None),  # per class: images, prepared, dropped (real datasets)
@@ -384,6 +402,11 @@ class GlobalSaliency(L.Callback):
         if sum(zero_maps):
             log.warning("GlobalSaliency %s: %d of %d maps are zero everywhere (no evidence): %s", key, sum(zero_maps), sum(counts), manifest.zero_maps)
         write_artifact(directory, means, counts, class_names, manifest, evidence)
+        if trainer.fast_dev_run:  # marked: analyze.py leaves it out unless its run is named (analysis/sources/local.py)
+            (directory / DEBUG_RUN).write_text(
+                f"trainer.fast_dev_run={trainer.fast_dev_run}: a debug run ({DEBUG_PER_CLASS} image per class), not a result; "
+                "analyze.py leaves it out unless this run directory is named in source.paths.\n"
+            )
         title = f"{manifest.run.model} {key}, {weights.source} (epoch {weights.epoch + 1}), {explained['split']} split"  # counted from 1
         figure = heatmap_figure(means, class_names, counts, title)
         figure.savefig(directory / "overview.png", dpi=120)
@@ -400,6 +423,22 @@ class GlobalSaliency(L.Callback):
                 artifact.add_file(str(path), name=path.relative_to(directory).as_posix())
             wandb_run.log_artifact(artifact)
             wandb_run.log({f"heatmaps/{key}": wandb.Image(figure)})
+
+
+def expected_cost(key: str, seconds_per_image: float, images: int, world: int, number: int, methods: int) -> str:
+    """The announcement of a method's pass after its first batch: the seconds per image it
+    took (sanity checks included) and the time its ``images`` (split over ``world`` ranks)
+    will take; for the first of several methods, also images x methods at that rate."""
+    alone = seconds_per_image * images / world
+    rate = f"{seconds_per_image:.2f} s per image on the first batch"
+    text = f"heatmaps {key} (method {number} of {methods}): {rate}, about {_duration(alone)} for {images} images"
+    if number == 1 and methods > 1:
+        text += f"; {images} images x {methods} methods: about {_duration(alone * methods)} if the others cost the same"
+    return text
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else (f"{seconds / 60:.1f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h")
 
 
 def correct_shares(evidence: ImageEvidence, class_names: list[str]) -> dict[str, float | None]:

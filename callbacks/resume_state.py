@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import random
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -51,6 +52,14 @@ def _set_generators(state: dict[str, Any]) -> None:
     np.random.set_state({**numpy_state, "state": {"key": numpy_state["state"]["key"].numpy().astype(np.uint32), "pos": numpy_state["state"]["pos"]}})
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
+
+
+def explanation_interrupted(cause: str, checkpoint: str | None) -> str:
+    """The sentence for an explanation pass (``train=false``) stopped by ``cause``: nothing
+    was trained, so there is nothing to resume; the command that runs the pass again."""
+    run_dir = Path(checkpoint).parents[1] if checkpoint and Path(checkpoint).parent.name == "checkpoints" else None
+    again = f"python train.py explain={run_dir} (with the same settings)" if run_dir else "the same command"
+    return f"Interrupted ({cause}) during the explanation pass, before its heatmaps were written (no training to resume): run it again with {again}."
 
 
 class ResumeState(L.Callback):
@@ -120,7 +129,9 @@ class ResumeState(L.Callback):
         if not trainer.is_global_zero or not isinstance(exception, KeyboardInterrupt | SIGTERMException):
             return
         cause = "Ctrl+C" if isinstance(exception, KeyboardInterrupt) else "SIGTERM"
-        if last_checkpoint(self.run_dir) is None:
+        if trainer.state.fn == "validate":  # train=false: the pass that explains given weights (explain=, init_from=)
+            log.warning("%s", explanation_interrupted(cause, getattr(pl_module, "initial_checkpoint", None)))
+        elif last_checkpoint(self.run_dir) is None:
             log.warning("Interrupted (%s) before the first epoch ended: nothing to resume, start the run again.", cause)
         else:
             log.warning(

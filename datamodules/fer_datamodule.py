@@ -162,6 +162,7 @@ class FERDataModule(L.LightningDataModule):
             return
         self.prepare_data()  # every rank: reads what local rank 0 prepared
         self.splits, how = self._split()
+        check_split_coverage(self.class_names, np.asarray(self.source.labels), self.splits)
         self._samples = [self.source[i] for i in range(len(self.source))] if self.cache_in_memory else self.source
         log.info("%s\n%s; %s\n%s", self.source.describe(), self.name, how, split_table(self.class_names, np.asarray(self.source.labels), self.splits))
 
@@ -224,6 +225,37 @@ class FERDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._eval_loader("test")
+
+
+#: The splits a run cannot do without: training, and validation (it chooses the checkpoint).
+NEEDED_SPLITS = ("train", "val")
+
+
+def check_split_coverage(class_names: list[str], labels: np.ndarray, splits: dict[str, np.ndarray]) -> list[str]:
+    """Refuse a split a run needs that holds no image (``DataError``); warn, naming each class
+    and its images per split, about a class that is in the data but missing from a split
+    (a class folder of 1 image: no validation or test image of it, so its accuracy and
+    heatmaps there are missing). Returns the warned classes."""
+    counts = {split: np.bincount(labels[indices], minlength=len(class_names)) for split, indices in splits.items()}
+    per_split = ", ".join(f"{split} {len(indices)}" for split, indices in splits.items())
+    for split in NEEDED_SPLITS:
+        if split in splits and not len(splits[split]):
+            raise DataError(
+                f"The {split} split would hold no image ({per_split} images): add images, or change the split (data.split, data.val_fraction, data.num_folds)."
+            )
+    filled = [split for split, indices in splits.items() if len(indices)]  # an empty test split (none asked for) is no gap
+    present = [[bool(counts[split][c]) for split in filled] for c in range(len(class_names))]
+    thin = [c for c, found in enumerate(present) if any(found) and not all(found)]
+    if thin:
+        named = "; ".join(f"{class_names[c]}: " + ", ".join(f"{split} {int(counts[split][c])}" for split in splits) for c in thin)
+        log.warning(
+            "%d class%s missing from a split (%s): accuracy and heatmaps there leave %s out; add images or choose a split that gives each class some.",
+            len(thin),
+            " is" if len(thin) == 1 else "es are",
+            named,
+            "it" if len(thin) == 1 else "them",
+        )
+    return [class_names[c] for c in thin]
 
 
 def split_table(class_names: list[str], labels: np.ndarray, splits: dict[str, np.ndarray]) -> str:

@@ -1,15 +1,19 @@
 """Checking what a user typed before any work starts (before torch is imported): the command
 line's keys (a typo gets the nearest valid key), the shape of what it sets (a list where a
-mapping belongs), and the values the run relies on (a batch of 0 images, -5 epochs), each
-refused in one sentence that names the fix (``UserError``)."""
+mapping belongs), and every value against its declared type and range (``jobs.config_schema``:
+``train=maybe``, a batch of 0 images, -5 epochs, ``trainer.accelerator=gpx``, a file as
+``data.root``), each refused in one sentence that names the fix (``UserError``)."""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
-from dataclasses import dataclass
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin, get_type_hints
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -18,6 +22,8 @@ from hydra.errors import ConfigCompositionException, OverrideParseException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from ferlens.jobs.config_help import unknown_option_message
+from ferlens.jobs.config_schema import SCHEMAS, inner, is_block, optional
 from ferlens.user_errors import UserError
 
 #: Flags after which nothing is run (help, info) or that sweep (checked per job instead).
@@ -25,98 +31,139 @@ _NOT_CHECKED = ("--help", "-h", "--hydra-help", "--info", "-i", "--multirun", "-
 
 
 _ABSENT = object()
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
 
 @dataclass(frozen=True)
-class Rule:
-    """``key`` (a dotted config path) must pass ``check``; ``fix`` completes the sentence
-    ``<key>=<value> <problem>: <fix>``."""
+class Checked:
+    """A value as its declared type reads it (``"no"`` → False), or the problem with it."""
 
-    key: str
-    check: Callable[[Any], str | None]  # the problem with a value, or None when it is fine
-    fix: str
-
-
-def _whole(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def whole(value: Any) -> str | None:
-    return "is not a whole number" if _whole(value) is None else None
-
-
-def positive_whole(value: Any) -> str | None:
-    number = _whole(value)
-    return "is not a whole number" if number is None else ("must be at least 1" if number < 1 else None)
-
-
-def non_negative_whole(value: Any) -> str | None:
-    number = _whole(value)
-    return "is not a whole number" if number is None else ("must not be negative" if number < 0 else None)
-
-
-def epochs(value: Any) -> str | None:
-    number = _whole(value)
-    return "is not a whole number" if number is None else ("must be at least 1, or -1 for no limit" if number < -1 or number == 0 else None)
-
-
-def positive_number(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return "is not a number"
-    return "must be above 0" if not value > 0 else None
-
-
-def optional(check: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
-    return lambda value: None if value is None else check(value)
-
-
-def mapping(value: Any) -> str | None:
-    return None if isinstance(value, dict) else "is not a mapping"
-
-
-TRAIN_RULES = (
-    Rule("data.batch_size", positive_whole, "give the number of training images per batch, e.g. data.batch_size=64"),
-    Rule("data.eval_batch_size", optional(positive_whole), "give the number of validation and test images per batch, e.g. data.eval_batch_size=128"),
-    Rule("data.num_workers", non_negative_whole, "give the number of DataLoader worker processes, 0 to load in the main process"),
-    Rule("data.num_folds", optional(positive_whole), "give the number of subject-independent folds, e.g. data.num_folds=5"),
-    Rule("data.fold", optional(positive_whole), "give the fold to test on, from 1 to data.num_folds"),
-    Rule("trainer.max_epochs", epochs, "give the number of epochs, e.g. trainer.max_epochs=12"),
-    Rule("trainer.accumulate_grad_batches", optional(positive_whole), "give the number of batches whose gradients make one step, e.g. 4"),
-    Rule("model.optimizer.lr", optional(positive_number), "give the learning rate, e.g. model.optimizer.lr=1e-4"),
-    Rule("seed", whole, "give an integer seed, e.g. seed=42"),
-)
-ANALYZE_RULES = (
-    Rule("masks", mapping, "name each mask family, e.g. masks.mine=<directory of template masks> (masks.ekman=ekman and masks.au=au are the defaults)"),
-    Rule("filters", mapping, "set one filter at a time, e.g. filters.model=[vgg16,resnet50]"),
-    Rule("min_count", non_negative_whole, "give the fewest images a class heatmap needs, e.g. min_count=1"),
-    Rule("statistics.resamples", positive_whole, "give the number of bootstrap resamples, e.g. statistics.resamples=2000"),
-    Rule("statistics.permutations", positive_whole, "give the number of permutations, e.g. statistics.permutations=9999"),
-)
-RULES = {"train": TRAIN_RULES, "analyze": ANALYZE_RULES}
+    value: Any = None
+    problem: str | None = None
 
 
 def check_values(cfg: DictConfig, primary: str) -> None:
-    """Refuse the first value of ``cfg`` (the composed config of ``primary``) that breaks one
-    of its rules, and a fold outside the folds."""
-    for rule in RULES[primary]:
-        try:
-            node = OmegaConf.select(cfg, rule.key, default=_ABSENT, throw_on_missing=False)
-            value = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig | ListConfig) else node
-        except OmegaConfBaseException:
-            continue  # an interpolation only the job can resolve (${hydra:...}): the job checks it
-        if value is _ABSENT:
-            continue  # a key this config does not have (e.g. data.fold of an official split)
-        problem = rule.check(value)
-        if problem:
-            raise UserError(f"{rule.key}={_shown(value)} {problem}: {rule.fix}.")
+    """Check every setting ``cfg`` (the composed config of ``primary``) has against its
+    declared type and range (``jobs.config_schema``), refuse the first that breaks it in one
+    sentence, and write a switch typed as a word (``train=no``, ``data.augment=off``) back
+    as the boolean it means, so that the job never reads the string. A fold beyond the
+    folds is refused too."""
+    for key, value, kind, meta in _declared(cfg, SCHEMAS[primary], ""):
+        checked = _check(value, kind, meta)
+        if checked.problem:
+            fix = meta.get("fix") if meta else None
+            raise UserError(f"{key}={_shown(value)} {checked.problem}{f': {fix}' if fix else ''}.")
+        if checked.value is not value and isinstance(checked.value, bool):
+            OmegaConf.update(cfg, key, checked.value, merge=False)
     if primary == "train" and OmegaConf.select(cfg, "data.split", default=None) == "kfold":
         fold, folds = OmegaConf.select(cfg, "data.fold"), OmegaConf.select(cfg, "data.num_folds")
         if isinstance(fold, int) and isinstance(folds, int) and fold > folds:
             raise UserError(f"data.fold={fold} is beyond data.num_folds={folds}: choose a fold from 1 to {folds}.")
 
 
+def _declared(cfg: DictConfig, schema: type, prefix: str) -> Iterator[tuple[str, Any, Any, dict]]:
+    """(key, value, declared type, metadata) of each setting of ``schema`` that ``cfg`` has,
+    a block's own value first (it must be a mapping), then its settings."""
+    hints = get_type_hints(schema)
+    for spec in fields(schema):
+        key, kind = f"{prefix}{spec.name}", inner(hints[spec.name])
+        try:
+            node = OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=False)
+            if is_block(kind) and isinstance(node, DictConfig):
+                yield from _declared(cfg, kind, f"{key}.")  # each setting resolved on its own
+                continue
+            value = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig | ListConfig) else node
+        except OmegaConfBaseException:
+            continue  # an interpolation only the job can resolve (${hydra:...}): the job checks it
+        if value is _ABSENT or (value is None and (kind is Any or optional(hints[spec.name]))):
+            continue  # a key this config does not have (e.g. data.root of the synthetic faces), or null where allowed
+        if is_block(kind):
+            yield key, value, dict, {"fix": f"set one of its settings, e.g. {key}.<name>=<value>"}
+        else:
+            yield key, value, kind, dict(spec.metadata)
+
+
+def _check(value: Any, kind: Any, meta: dict) -> Checked:
+    """``value`` read as ``kind`` (bool, int, float, str, an Enum of words, dict, Any) within
+    the metadata's range and path kind."""
+    if value in meta.get("words", ()):
+        return Checked(value)
+    if meta.get("kind") == "switch_or_count":
+        switch = _switch(value)
+        return switch if switch.problem is None or _whole(value) is None else _number(value, int, meta)
+    if kind is dict or get_origin(kind) is dict:
+        return Checked(value) if isinstance(value, dict) else Checked(problem="is not a group of settings")
+    if value is None:
+        return Checked(problem="must be set (it cannot be null)")
+    if kind is bool:
+        return _switch(value)
+    if kind in (int, float):
+        return _number(value, kind, meta)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        words = [member.name for member in kind]
+        if value in words:
+            return Checked(value)
+        nearest = difflib.get_close_matches(str(value), words, n=1, cutoff=0.6)
+        listed = all(re.search(rf"\b{word}\b", meta.get("fix", "")) for word in words)  # the fix names them with their meanings
+        return Checked(problem=f"is not {'a choice' if listed else 'one of ' + ', '.join(words)}{f' (did you mean {nearest[0]}?)' if nearest else ''}")
+    if kind is str:
+        if not isinstance(value, str):
+            return Checked(problem="is not a text or a path")
+        if meta.get("path") == "dir" and Path(value).expanduser().is_file():
+            return Checked(problem=f"is a file; {meta['note']}")
+        return Checked(value)
+    return Checked(value)  # Any
+
+
+def _switch(value: Any) -> Checked:
+    """true/false, and the words and digits that mean them (yes/no, on/off, 1/0)."""
+    if isinstance(value, bool):
+        return Checked(value)
+    spelled = str(value).strip().lower() if isinstance(value, str | int) else None
+    if spelled in _TRUE or spelled in _FALSE:
+        return Checked(spelled in _TRUE)
+    return Checked(problem="is not true or false (yes/no, on/off and 1/0 are read as true/false too)")
+
+
+def _whole(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _number(value: Any, kind: type, meta: dict) -> Checked:
+    """A whole number (``int``) or any finite number (``float``) within ``low``/``high``/``above``."""
+    if kind is int and _whole(value) is None:
+        return Checked(problem="is not a whole number")
+    if kind is float and (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)):
+        return Checked(problem="is not a number")
+    low, high, above, also = meta.get("low"), meta.get("high"), meta.get("above"), meta.get("also")
+    if also is not None and value == also[0]:
+        return Checked(value)
+    extra = f", or {also[0]} {also[1]}" if also else ""
+    if above is not None and not value > above:
+        return Checked(problem=f"must be above {above:g}{extra}")
+    if low is not None and value < low:
+        bound = f"at least {low:g}" if high is None else f"from {low:g} to {high:g}"
+        return Checked(problem=f"must be {bound}{extra}")
+    if high is not None and value > high:
+        return Checked(problem=f"must be {'at most' if low is None else f'from {low:g} to'} {high:g}")
+    return Checked(value)
+
+
 def _shown(value: Any) -> str:
-    return "null" if value is None else (f"[{','.join(map(str, value))}]" if isinstance(value, list) else str(value))
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{key}:{_shown(item)}" for key, item in value.items()) + "}"
+    return "null" if value is None else (f"[{','.join(map(_shown, value))}]" if isinstance(value, list) else str(value))
+
+
+def check_start(arguments: list[str], config_dir: Path, primary: str) -> None:
+    """Everything checked before Hydra runs ``primary`` (and before torch loads): the group
+    options the command line chooses (``model=vgg61``), then its keys and values."""
+    unknown = unknown_option_message(arguments, config_dir, primary)
+    if unknown:
+        raise UserError(unknown)
+    check_command_line(arguments, config_dir, primary)
 
 
 def check_command_line(arguments: list[str], config_dir: Path, primary: str) -> None:

@@ -14,8 +14,12 @@ from hydra.core.override_parser.types import ChoiceSweep
 from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 
-#: Resolver name for ``hydra.help.template``: ``${ferlens_config_groups:train}``.
+from ferlens.jobs.config_schema import schema_text
+
+#: Resolver names for ``hydra.help.template``: ``${ferlens_config_groups:train}``, and the
+#: typed settings of the schema (``jobs/config_schema.py``): ``${ferlens_typed_settings:train}``.
 RESOLVER = "ferlens_config_groups"
+TYPES_RESOLVER = "ferlens_typed_settings"
 
 
 def composed_groups(config_dir: Path, primary: str) -> list[str]:
@@ -47,6 +51,8 @@ def register_help_resolver(config_dir: Path) -> None:
     """Register ``${ferlens_config_groups:<primary>}`` for the help templates in the configs."""
     if not OmegaConf.has_resolver(RESOLVER):
         OmegaConf.register_new_resolver(RESOLVER, lambda primary: config_groups_text(config_dir, primary))
+    if not OmegaConf.has_resolver(TYPES_RESOLVER):
+        OmegaConf.register_new_resolver(TYPES_RESOLVER, schema_text)
 
 
 def _chosen_options(value: Any) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from ferlens.jobs.run_directory import completion, last_checkpoint, resumable_runs
+from ferlens.jobs.run_directory import completion, damaged_last_checkpoint, last_checkpoint, resumable_runs
 from ferlens.user_errors import UserError
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
@@ -26,7 +26,7 @@ def find_run(value: str, log_dir: str | Path) -> Path:
                 f"resume=last found no interrupted run under '{log_dir}' "
                 "(a run directory with checkpoints/last.ckpt and no completed.json): pass resume=<run dir>."
             )
-        return runs[0].resolve()
+        return _whole(runs[0]).resolve()
     run_dir = Path(value).expanduser()
     if not run_dir.is_dir():
         raise UserError(f"resume='{value}' is not a directory: pass a train.py run directory (it holds .hydra/ and checkpoints/) or resume=last.")
@@ -36,7 +36,15 @@ def find_run(value: str, log_dir: str | Path) -> Path:
         )
     if last_checkpoint(run_dir) is None and completion(run_dir) is None:
         raise UserError(f"resume='{value}' has no checkpoints/last.ckpt (it stopped before its first epoch ended): start the run again instead.")
-    return run_dir.resolve()
+    return _whole(run_dir).resolve() if completion(run_dir) is None else run_dir.resolve()
+
+
+def _whole(run_dir: Path) -> Path:
+    """``run_dir``, refused in one sentence when its last checkpoint is cut short."""
+    damaged = damaged_last_checkpoint(run_dir)
+    if damaged:
+        raise UserError(damaged)
+    return run_dir
 
 
 def resume_arguments(arguments: list[str], log_dir: str | Path = "logs") -> list[str]:

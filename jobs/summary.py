@@ -75,22 +75,46 @@ def _cell(column: str, value: float) -> str:
 SHOWN_METRICS = ("acc", "f1", "loss", "att_cos", "cam_cos", "att_iou", "cam_iou")
 
 
-def metrics_table(title: str, results: dict[str, float], seconds: float, tested: str = "best checkpoint") -> Table:
-    """Rows: the overall metrics the run has; columns: the last validation epoch and the
-    test of ``tested`` (the weights tested); then the best validation accuracy and the
+def metrics_table(title: str, results: dict[str, float], seconds: float, tested: str = "best checkpoint", validated: str = "last epoch") -> Table:
+    """Rows: the overall metrics the run has; columns: the validation of ``validated`` (the
+    last epoch, or the given weights of a run that did not train) and, when the run tested,
+    the test of ``tested`` (the weights tested); then the best validation accuracy and the
     duration."""
+    stages = ("val", "test") if any(key.startswith("test/") for key in results) else ("val",)
     table = Table(title=title, show_header=True, header_style="bold")
     table.add_column("metric")
-    table.add_column("val (last epoch)", justify="right")
-    table.add_column(f"test ({tested})", justify="right")
+    table.add_column(f"val ({validated})", justify="right")
+    if "test" in stages:
+        table.add_column(f"test ({tested})", justify="right")
+    blank = [""] * (len(stages) - 1)
     for name in SHOWN_METRICS:
-        values = [results.get(f"{stage}/{name}") for stage in ("val", "test")]
+        values = [results.get(f"{stage}/{name}") for stage in stages]
         if any(value is not None for value in values):
             table.add_row(name, *("" if value is None else f"{value:.4f}" for value in values))
     if "best_val_acc" in results:
-        table.add_row("best val acc", f"{results['best_val_acc']:.4f}", "")
-    table.add_row("time", f"{seconds / 60:.1f} min", "")
+        table.add_row("best val acc", f"{results['best_val_acc']:.4f}", *blank)
+    table.add_row("time", f"{seconds / 60:.1f} min", *blank)
     return table
+
+
+def sanity_lines(summary: HeatmapSummary) -> list[str]:
+    """The artifact's faithfulness (deletion / insertion AUC, ROAD) and the verdict of the
+    model-parameter randomisation check (``+sanity=mprt``), one line each when it has them."""
+    manifest, lines = summary.manifest, []
+    if manifest.faithfulness is not None:
+        overall = manifest.faithfulness.overall
+        lines.append(
+            f"{summary.key} faithfulness ({int(overall['counts'])} images): deletion AUC {overall['deletion_auc']:.3f} (lower = more faithful), "
+            f"insertion AUC {overall['insertion_auc']:.3f} (higher), ROAD combined {overall['road_combined']:.3f} (higher)"
+        )
+    check = manifest.randomisation
+    if check is not None:
+        verdict = "FAILS the model-randomisation check" if check.fails else "passes the model-randomisation check"
+        lines.append(
+            f"{summary.key} {verdict}: Spearman r {check.fully_randomised_spearman:.3f} between its maps of the trained and of the fully "
+            f"randomised network ({len(check.layers)} layers, {int(check.overall['counts'])} images; it fails above {check.threshold:g})"
+        )
+    return lines
 
 
 def print_summary(
@@ -101,14 +125,18 @@ def print_summary(
     heatmaps: list[HeatmapSummary] = (),
     log: logging.Logger | None = None,
     tested: str = "best checkpoint",
+    validated: str = "last epoch",
 ) -> str:
-    """Print the end-of-run summary: the overall metrics (test of ``tested``), each heatmap artifact's table with
-    warnings about classes that got no map, where everything went (paths never wrapped);
+    """Print the end-of-run summary: the overall metrics (validation of ``validated``, test of
+    ``tested``), each heatmap artifact's table with its faithfulness and randomisation verdict
+    and warnings about classes that got no map, where everything went (paths never wrapped);
     write the same text to ``log`` (the run's log file); return it."""
     console = Console(soft_wrap=True, record=True)
-    console.print(metrics_table(title, results, seconds, tested))
+    console.print(metrics_table(title, results, seconds, tested, validated))
     for summary in heatmaps:
         console.print(heatmap_table(summary))
+        for line in sanity_lines(summary):
+            console.print(line, highlight=False)
         counts = summary.manifest.counts
         empty = summary.manifest.empty_classes
         if empty:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from wandb.sdk.launch.sweeps import utils as sweep_utils
 
+from ferlens.jobs.config_check import check_values
 from ferlens.jobs.overrides import refuse_unread_additions
 from tests.conftest import CONFIGS, ROOT
 
@@ -60,6 +61,7 @@ def test_every_grid_point_as_the_agent_builds_it_composes(path, compose_train):
                     value = value[part]
                 assert (list(value) if isinstance(spec["value"], list) else value) == spec["value"], (name, argv)
         refuse_unread_additions(argv[3:], cfg, set())
+        check_values(cfg, "train")  # the typed schema
 
 
 def test_train_py_accepts_the_agents_argv_with_a_list_value():

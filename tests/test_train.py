@@ -19,7 +19,7 @@ from ferlens.datamodules.synthetic import SyntheticFaces
 from ferlens.formats.heatmap_artifact import read_artifact
 from ferlens.networks.registry import resolve_data_config
 from ferlens.scoring.quick import score_artifact
-from ferlens.user_errors import user_message
+from ferlens.user_errors import UserError, user_message
 from tests.conftest import CONFIGS, ROOT, SMALL_DATA, run_train
 
 GROUPS = {
@@ -274,3 +274,46 @@ def test_au_guided_experiment_is_study_2s_recipe_and_its_ablation_grid_builds(co
         cfg = compose_train("experiment=au_guided", "model.net.pretrained=false", chosen, f"paths.output_dir={tmp_path}")
         module = hydra.utils.instantiate(cfg.model, num_classes=6, class_names=["A", "B", "C", "D", "E", "F"], input_size=64, _convert_="all")
         assert module.au_guidance.layer_names(module.net) == list(layers)
+
+
+def test_a_gpu_accelerator_without_a_gpu_is_one_sentence(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    for accelerator in ("gpu", "cuda"):
+        with pytest.raises(UserError) as refused:
+            training.check_accelerator(accelerator)
+        assert str(refused.value).startswith(f"trainer.accelerator={accelerator} but torch finds no ")
+        assert str(refused.value).endswith("use trainer=cpu (or trainer.accelerator=auto), or check the GPU drivers and that torch is a CUDA build.")
+    training.check_accelerator("cpu")
+    training.check_accelerator("auto")
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU: trainer.accelerator=gpu is valid here")
+def test_a_failed_run_says_one_sentence_and_leaves_no_run_directory(tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_train("trainer.accelerator=gpu", "logger=none", f"hydra.run.dir={run_dir}")
+    assert result.returncode == 1 and "Traceback" not in result.stderr + result.stdout, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: trainer.accelerator=gpu but torch finds no GPU on this machine: use trainer=cpu")
+    assert not run_dir.exists()
+
+
+@pytest.mark.slow
+def test_fast_dev_run_is_a_marked_debug_run_of_a_handful_of_images(compose_train, tmp_path, caplog):
+    from ferlens.analysis.sources import Filters
+    from ferlens.analysis.sources.local import collect_local
+    from ferlens.jobs.run_directory import is_debug_artifact
+
+    run_dir = tmp_path / "runs" / "debug"
+    cfg = compose_train(*SMALL_DATA, "trainer.fast_dev_run=true", "logger=none", f"paths.output_dir={run_dir}")
+    with caplog.at_level("INFO"):
+        training.run(cfg)
+    headline = next(message for message in caplog.messages if message.startswith("ferlens: "))
+    assert "DEBUG RUN (trainer.fast_dev_run: 1 batch per split, heatmaps of 1 image per class, marked so that analyze.py leaves them out)" in headline
+    announced = [message for message in caplog.messages if message.startswith("heatmaps gradcampp (method 1 of 1): ")]
+    assert len(announced) == 1 and " s per image on the first batch, about " in announced[0]
+    artifact = run_dir / "heatmaps" / "gradcampp"
+    manifest = read_artifact(artifact).manifest
+    assert is_debug_artifact(artifact) and manifest.selection.per_class == 1 and 1 <= sum(manifest.counts.values()) <= 6
+    assert collect_local([tmp_path / "runs"], Filters()).sets == []  # analyze.py leaves it out

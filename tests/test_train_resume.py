@@ -165,6 +165,11 @@ def test_explain_writes_the_heatmaps_of_a_trained_runs_best_checkpoint_for_eithe
     again = run_train(f"explain={trained}", "callbacks.progress_bar=null", f"hydra.run.dir={same}")
     assert again.returncode == 0, again.stderr[-3000:]
     assert not list(same.glob("checkpoints/*.ckpt"))  # nothing trained
+    summary = again.stdout
+    assert "val (given weights)" in summary and "test (" not in summary and "best checkpoint:" not in summary  # only what it did
+    assert f"weights: {best.resolve()}" in summary
+    assert "heatmaps gradcampp (method 1 of 1): " in again.stdout + again.stderr and " s per image on the first batch, about " in again.stdout + again.stderr
+    assert "gradcampp faithfulness (" in summary
     np.testing.assert_allclose(np.load(same / "heatmaps/gradcampp/heatmaps.npy"), np.load(trained / "heatmaps/gradcampp/heatmaps.npy"), rtol=0, atol=1e-6)
     explained = json.loads((same / "heatmaps/gradcampp/manifest.json").read_text())
     assert explained["selection"]["split"] == "test"  # the default: images never seen

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ferlens.analysis.sources.base import DEFAULT_LABEL, Collection, Filters, from_artifact
 from ferlens.formats.heatmap_artifact import CorruptArtifactError, read_artifact
+from ferlens.jobs.run_directory import is_debug_artifact
 from ferlens.user_errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 def _search_root(path: Path) -> Path:
@@ -38,7 +42,12 @@ def collect_local(paths: list[str | Path], filters: Filters, label: str = DEFAUL
     manifest's ``run.started``, or the artifact directory's modification time when the
     manifest predates that field."""
     collection = Collection(label=label, latest=latest)
+    named = _named_runs(paths)
+    debug = []
     for directory in artifact_directories(paths):
+        if is_debug_artifact(directory) and not any(run == directory or run in directory.parents for run in named):
+            debug.append(directory)
+            continue
         written = datetime.fromtimestamp(directory.stat().st_mtime, timezone.utc)
         try:
             heatmap_set = from_artifact(read_artifact(directory), str(directory), label, written)
@@ -47,4 +56,18 @@ def collect_local(paths: list[str | Path], filters: Filters, label: str = DEFAUL
             continue
         if filters.keeps(heatmap_set.network, heatmap_set.method, heatmap_set.fold, heatmap_set.run):
             collection.add(heatmap_set)
+    if debug:
+        log.warning(
+            "left out %d heatmap artifact%s of debug runs (trainer.fast_dev_run): %s; name such a run's directory in source.paths to analyze it.",
+            len(debug),
+            "" if len(debug) == 1 else "s",
+            ", ".join(map(str, debug)),
+        )
     return collection.told_apart()
+
+
+def _named_runs(paths: list[str | Path]) -> list[Path]:
+    """The given paths that are a run directory (``.hydra/``) or an artifact themselves, not
+    folders above them: a debug run's artifacts under them are analyzed as asked."""
+    roots = [_search_root(Path(given).expanduser().resolve()) for given in paths]
+    return [root for root in roots if (root / ".hydra").is_dir() or (root / "manifest.json").is_file()]

@@ -323,3 +323,22 @@ def test_sources_are_chosen_by_target_and_one_unbracketed_path_is_one_path(tmp_p
     assert [s.network for s in source.collect(Filters()).sets] == ["weinet"]
     paper = instantiate({"_target_": "ferlens.analysis.sources.PaperSource"})
     assert paper.kind == "paper" and paper.where.endswith("reference/ekman/heatmaps_by_net") and len(paper.collect(Filters()).sets) == 12
+
+
+def test_a_debug_runs_artifact_is_left_out_unless_its_run_is_named(tmp_path, caplog):
+    from ferlens.jobs.run_directory import DEBUG_RUN
+
+    runs = tmp_path / "logs" / "train" / "runs"
+    real, debug = runs / "real", runs / "debug"
+    make_artifact(real, "smallcnn", 1)
+    artifact = make_artifact(debug, "smallcnn", 1, seed=1)
+    (debug / ".hydra").mkdir()
+    (artifact / DEBUG_RUN).write_text("trainer.fast_dev_run=True: a debug run\n")
+    with caplog.at_level("WARNING"):
+        found = collect_local([tmp_path / "logs"], Filters())
+    assert [s.origin for s in found.sets] == [str(real / "heatmaps" / "gradcam")]
+    assert caplog.messages == [
+        f"left out 1 heatmap artifact of debug runs (trainer.fast_dev_run): {artifact}; name such a run's directory in source.paths to analyze it."
+    ]
+    for named in (debug, artifact):  # the run directory, or the artifact itself
+        assert [s.origin for s in collect_local([named], Filters()).sets] == [str(artifact)]

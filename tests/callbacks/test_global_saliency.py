@@ -211,3 +211,13 @@ def test_chosen_epochs_each_get_their_own_artifact(tmp_path):
     assert first.manifest.weights.source == "epoch 0" and first.manifest.weights.val_acc is not None
     assert not np.allclose(first.heatmaps, second.heatmaps)  # not one overwriting the other
     assert not (tmp_path / "heatmaps" / "gradcampp" / "manifest.json").exists()
+
+
+def test_the_expected_cost_is_announced_from_the_first_batch():
+    from ferlens.callbacks.global_saliency import expected_cost
+
+    assert expected_cost("lime", 4.0, 200, 1, 1, 2) == (
+        "heatmaps lime (method 1 of 2): 4.00 s per image on the first batch, about 13.3 min for 200 images; "
+        "200 images x 2 methods: about 26.7 min if the others cost the same"
+    )
+    assert expected_cost("gradcam", 0.25, 100, 2, 2, 2) == "heatmaps gradcam (method 2 of 2): 0.25 s per image on the first batch, about 12 s for 100 images"

@@ -28,3 +28,19 @@ def test_the_saved_generators_draw_again_what_they_drew_after_saving():
     _set_generators(restored)
     fresh.set_random_state(restored["transform"])
     assert [_draws(fresh, face) for _ in range(4)] == expected
+
+
+def test_ctrl_c_during_an_explanation_pass_says_so_and_how_to_run_it_again(tmp_path, caplog):
+    from types import SimpleNamespace
+
+    from ferlens.callbacks.resume_state import ResumeState
+
+    checkpoint = tmp_path / "trained" / "checkpoints" / "epoch003-acc0.9000.ckpt"
+    trainer = SimpleNamespace(is_global_zero=True, state=SimpleNamespace(fn="validate"))
+    module = SimpleNamespace(initial_checkpoint=str(checkpoint))
+    with caplog.at_level("WARNING", logger="ferlens.resume"):
+        ResumeState(str(tmp_path / "explained")).on_exception(trainer, module, KeyboardInterrupt())
+    assert caplog.messages == [
+        "Interrupted (Ctrl+C) during the explanation pass, before its heatmaps were written (no training to resume): "
+        f"run it again with python train.py explain={tmp_path / 'trained'} (with the same settings)."
+    ]

@@ -87,3 +87,41 @@ def test_split_modes_and_their_one_sentence_refusals(caplog):
     random = FERDataModule(_Anonymous(), name="anon", split="random")
     random.setup()
     assert sum(len(v) for v in random.splits.values()) == 60
+
+
+class _OneFear(SyntheticFaces):
+    """Synthetic faces whose Fear class holds one image (a class folder of 1 image)."""
+
+    def __init__(self) -> None:
+        super().__init__(60, 10, 32)
+
+    @property
+    def labels(self) -> np.ndarray:
+        labels = super().labels.copy()
+        fear = np.flatnonzero(labels == self.class_names.index("Fear"))
+        labels[fear[1:]] = self.class_names.index("Happiness")
+        return labels
+
+
+def test_a_class_missing_from_a_split_is_named_with_its_counts_and_an_empty_needed_split_refused(caplog):
+    import re
+
+    import pytest
+
+    from ferlens.datamodules.fer_datamodule import check_split_coverage
+    from ferlens.datamodules.sources import DataError
+
+    module = FERDataModule(_OneFear(), name="thin", split="random", cache_in_memory=False)
+    with caplog.at_level("WARNING"):
+        module.setup()
+    counts = {split: int((module.source.labels[indices] == 2).sum()) for split, indices in module.splits.items()}
+    assert sum(counts.values()) == 1
+    named = ", ".join(f"{split} {count}" for split, count in counts.items())
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"1 class is missing from a split (Fear: {named}): accuracy and heatmaps there leave it out; "
+        "add images or choose a split that gives each class some."
+    ]
+    labels = np.array([0, 1, 0, 1])
+    with pytest.raises(DataError, match=re.escape("The val split would hold no image (train 4, val 0, test 0 images): add images, or change the split")):
+        check_split_coverage(["Anger", "Disgust"], labels, {"train": np.arange(4), "val": np.array([], int), "test": np.array([], int)})
+    assert check_split_coverage(["Anger", "Disgust"], labels, {"train": np.array([0, 1]), "val": np.array([2, 3]), "test": np.array([], int)}) == []

@@ -85,3 +85,38 @@ def test_a_sweep_reaches_each_job_and_a_bad_value_stops_it_in_one_sentence(tmp_p
         f"Error: data.batch_size=0 must be at least 1: {BATCH_FIX}"
     ), done.stderr[-2000:]
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("no", False), ("off", False), ("0", False), ("false", False), ("yes", True), ("on", True), ("1", True)])
+def test_a_switch_typed_as_a_word_reaches_the_job_as_the_boolean_it_means(compose_train, tmp_path, typed, meant):
+    cfg = compose_train(f"paths.output_dir={tmp_path}", f"train={typed}", f"data.augment={typed}", f"test={typed}")
+    check_values(cfg, "train")
+    assert cfg.train is meant and cfg.test is meant and cfg.data.augment is meant
+
+
+@pytest.mark.parametrize(
+    ("override", "sentence"),
+    [
+        ("train=maybe", "train=maybe is not true or false"),
+        ("data.augment=2", "data.augment=2 is not true or false"),
+        ("data.augment=strong", "data.augment=strong is not true or false"),
+        ("trainer.accelerator=gpx", "trainer.accelerator=gpx is not one of auto, cpu, gpu, cuda, mps, tpu (did you mean gpu?)"),
+        ("data.split=kfolds", "data.split=kfolds is not a choice (did you mean kfold?): choose kfold"),
+        ("data.val_fraction=1.5", "data.val_fraction=1.5 must be from 0 to 0.9"),
+        ("trainer.fast_dev_run=-1", "trainer.fast_dev_run=-1 must be at least 0"),
+        ("callbacks.global_saliency.per_class=0", "callbacks.global_saliency.per_class=0 must be at least 1"),
+    ],
+)
+def test_a_typed_setting_refuses_what_its_type_cannot_read(compose_train, tmp_path, override, sentence):
+    cfg = compose_train(f"paths.output_dir={tmp_path}", override)
+    with pytest.raises(UserError) as refused:
+        check_values(cfg, "train")
+    assert str(refused.value).startswith(sentence) and str(refused.value).endswith(".")
+
+
+def test_data_root_that_is_a_file_is_named_as_a_file(compose_train, tmp_path):
+    image = tmp_path / "face.jpg"
+    image.write_bytes(b"\xff\xd8")
+    cfg = compose_train(f"paths.output_dir={tmp_path}", "data=folder", f"data.root={image}")
+    with pytest.raises(UserError, match=r"is a file; data.root is the folder that holds the class folders"):
+        check_values(cfg, "train")

@@ -43,3 +43,14 @@ def test_a_directory_that_is_not_a_run_or_has_no_checkpoint_is_named(tmp_path):
     early = _run(tmp_path, "early", checkpoint=False)
     with pytest.raises(UserError, match=r"has no checkpoints/last.ckpt \(it stopped before its first epoch ended\)"):
         resume_arguments([f"resume={early}"])
+
+
+def test_resume_of_a_cut_short_last_checkpoint_is_one_sentence_naming_it(tmp_path):
+    run = _run(tmp_path / "logs" / "train" / "runs", "r1")
+    last = run / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:-25])  # the copy or the disk stopped early
+    for argument in (f"resume={run}", "resume=last"):
+        with pytest.raises(UserError) as error:
+            resume_arguments([argument], log_dir=tmp_path / "logs")
+        assert str(error.value).startswith(f"{last.resolve() if argument == 'resume=last' else last} is damaged (cut short")
+        assert str(error.value).endswith("start the run again.")

@@ -1,8 +1,25 @@
 import json
 import os
 import time
+import zipfile
 
-from ferlens.jobs.run_directory import COMPLETED, completion, last_checkpoint, mark_completed, resumable_runs, wandb_run_id
+from ferlens.jobs.run_directory import (
+    COMPLETED,
+    completion,
+    damaged_last_checkpoint,
+    last_checkpoint,
+    mark_completed,
+    remove_if_empty,
+    resumable_runs,
+    wandb_run_id,
+)
+
+
+def whole_checkpoint(path):
+    """A file as torch writes a checkpoint: a zip archive (its directory at the end)."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", b"weights")
+    return path
 
 
 def _run(root, name, checkpoint=True, completed=False):
@@ -11,7 +28,7 @@ def _run(root, name, checkpoint=True, completed=False):
     (run / ".hydra" / "overrides.yaml").write_text("- seed=1\n")
     if checkpoint:
         (run / "checkpoints").mkdir()
-        (run / "checkpoints" / "last.ckpt").write_bytes(b"weights")
+        whole_checkpoint(run / "checkpoints" / "last.ckpt")
     if completed:
         mark_completed(run, {"val/acc": 0.5})
     return run
@@ -47,3 +64,35 @@ def test_resumable_runs_are_unfinished_runs_with_a_last_checkpoint_newest_first(
     os.utime(older / "checkpoints" / "last.ckpt", (1, 1))
     assert resumable_runs(tmp_path) == [newer, older]
     assert last_checkpoint(older) == older / "checkpoints" / "last.ckpt" and last_checkpoint(tmp_path) is None
+
+
+def test_a_cut_short_last_checkpoint_is_named_with_the_older_ones_that_can_be_resumed(tmp_path):
+    run = _run(tmp_path, "r")
+    assert damaged_last_checkpoint(run) is None
+    checkpoints = run / "checkpoints"
+    whole = checkpoints / "last.ckpt"
+    (checkpoints / "epoch002-acc0.5000.ckpt").write_bytes(whole.read_bytes())
+    (checkpoints / "epoch003-acc0.6000.ckpt").write_bytes(whole.read_bytes()[:-30])  # cut short too
+    whole.write_bytes(whole.read_bytes()[:-30])
+    sentence = damaged_last_checkpoint(run)
+    assert sentence == (
+        f"{whole} is damaged (cut short, not a readable checkpoint) and cannot be resumed: "
+        f"resume from an older checkpoint by copying it over last.ckpt (epoch002-acc0.5000.ckpt in {checkpoints})."
+    )
+    (checkpoints / "epoch002-acc0.5000.ckpt").unlink()
+    assert damaged_last_checkpoint(run).endswith("no older checkpoint can be resumed instead, so start the run again.")
+
+
+def test_a_failed_run_without_results_is_removed_and_one_with_results_kept(tmp_path):
+    empty = tmp_path / "empty"
+    (empty / ".hydra").mkdir(parents=True)
+    (empty / "train.log").write_text("Error\n")
+    (empty / "wandb_run_id").write_text("abc\n")
+    assert remove_if_empty(empty) and not empty.exists()
+    kept = _run(tmp_path, "kept")
+    assert not remove_if_empty(kept) and kept.is_dir()
+    given = tmp_path / "mine"  # hydra.run.dir=<a folder of the user's>
+    given.mkdir()
+    (given / "notes.txt").write_text("mine")
+    (given / "train.log").write_text("Error\n")
+    assert not remove_if_empty(given) and (given / "notes.txt").is_file()

@@ -51,3 +51,41 @@ def test_the_summary_also_goes_to_the_log(tmp_path, caplog):
         text = print_summary("smallcnn on synthetic, fold 1", {"val/acc": 0.75}, {"output directory": str(tmp_path)}, 90.0, log=log)
     assert caplog.records[-1].getMessage() == "run summary\n" + text.rstrip()
     assert "smallcnn on synthetic, fold 1" in text and f"output directory: {tmp_path}" in text and "\x1b[" not in text  # plain text, no colour codes
+
+
+def test_the_summary_prints_faithfulness_and_the_randomisation_verdict_and_an_untrained_run_only_what_it_did(tmp_path, capsys):
+    from ferlens.formats.manifest import FaithfulnessCheck, RandomisationCheck
+
+    faithfulness = FaithfulnessCheck(
+        steps=20,
+        fractions=(0.1, 0.5),
+        noise=0.01,
+        baseline="black (0)",
+        per_class={},
+        overall={"counts": 19, "deletion_auc": 0.125, "insertion_auc": 0.5, "road_combined": 0.0625},
+    )
+    randomisation = RandomisationCheck(
+        layers=("fc", "conv2", "conv1"),
+        skipped=(),
+        draws=1,
+        threshold=0.5,
+        per_class={},
+        overall={"counts": 6},
+        fully_randomised_spearman=0.75,
+        fails=True,
+    )
+    manifest = made_up_manifest("gradcampp", split="test", model="smallcnn", pretrained=False, seed=42, epoch=4).replace(
+        classes=("Anger",), counts={"Anger": 19}, faithfulness=faithfulness, randomisation=randomisation
+    )
+    scores = pd.DataFrame({"count": [19], "ekman_iou": [0.5], "au_iou": [0.5], "ekman_mass_accuracy": [0.5], "au_mass_accuracy": [0.5]}, index=["Anger"])
+    summary = HeatmapSummary("gradcampp", tmp_path, manifest, scores, tmp_path / "overview.png")
+    print_summary("smallcnn", {"val/acc": 0.75}, {"weights": "x.ckpt"}, 6.0, [summary], tested="given weights", validated="given weights")
+    out = capsys.readouterr().out
+    assert (
+        "gradcampp faithfulness (19 images): deletion AUC 0.125 (lower = more faithful), insertion AUC 0.500 (higher), ROAD combined 0.062 (higher)\n"
+    ) in out
+    assert (
+        "gradcampp FAILS the model-randomisation check: Spearman r 0.750 between its maps of the trained and of the fully randomised network "
+        "(3 layers, 6 images; it fails above 0.5)\n"
+    ) in out
+    assert "val (given weights)" in out and "test (" not in out and "best checkpoint" not in out  # no test ran, nothing was trained
