@@ -48,8 +48,8 @@ CSV_TABLES = (
     "cells", "means", "differences", "baselines", "specificity", "permutation", "reliability", "clusters", "groups", "fold_means", "fold_spread", "claims",
 )  # fmt: skip
 BASELINE_NOTE = (
-    "Baselines: face prior = the network's mean map over all its classes; centre-bias Gaussian = a Gaussian at the template centre "
-    "(SD {sigma:g} x width and height); uniform face = 1 inside the face (above the jaw line), 0 outside; specific alignment = score - face-prior score."
+    "Baselines: face prior = for each expression, the network's mean map over its other classes, each weighted equally; "
+    "centre-bias Gaussian = a Gaussian at the template centre (SD {sigma:g} x width and height); uniform face = 1 inside the face (above the jaw line), 0 outside; specific alignment = score - face-prior score."
 )
 
 
