@@ -49,7 +49,8 @@ CSV_TABLES = (
 )  # fmt: skip
 BASELINE_NOTE = (
     "Baselines: face prior = for each expression, the network's mean map over its other classes, each weighted equally; "
-    "centre-bias Gaussian = a Gaussian at the template centre (SD {sigma:g} x width and height); uniform face = 1 inside the face (above the jaw line), 0 outside; specific alignment = score - face-prior score."
+    "centre-bias Gaussian = a Gaussian at the template centre (SD {sigma:g} x width and height); "
+    "uniform face = 1 inside the face (above the jaw line), 0 outside; specific alignment = score - face-prior score."
 )
 
 
