@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import cv2
@@ -22,6 +23,8 @@ from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, template_poi
 from ferlens.scoring.masks import MaskFamily
 from ferlens.scoring.scores import METRICS, MaskRegions, Threshold, gray_levels, score_maps
 from ferlens.user_errors import UserError
+
+log = logging.getLogger(__name__)
 
 CENTRE_BIAS = "centre-bias Gaussian"
 UNIFORM_FACE = "uniform face"
@@ -128,6 +131,13 @@ def random_weight_sets(paths: str | list[str] | None, label: str, analysis) -> l
     for s in analysis.sets:
         if s.fold == POOLED and s.network not in labels.get((architecture(s), s.method), []):
             labels.setdefault((architecture(s), s.method), []).append(s.network)
+    predicted = sorted({s.network for s in collection.sets if s.manifest is not None and s.manifest.selection.target == "predicted" and any(s.missing(1))})
+    if predicted:
+        log.warning(
+            "The random-weights baseline %s was explained for its predicted classes and misses some: explain it for the true class "
+            "(python train.py train=false callbacks.global_saliency.target=label ...), so that every class has a map.",
+            ", ".join(predicted),
+        )
     pooled = [s for s in pool_folds(collection.sets, analysis.min_count) if s.fold == POOLED]
     unmatched = sorted({f"{architecture(s)} · {s.method}" for s in pooled if (architecture(s), s.method) not in labels})
     if unmatched:

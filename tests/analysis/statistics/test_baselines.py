@@ -67,3 +67,17 @@ def test_random_weights_match_by_network_whatever_the_run_label(tmp_path):
     analysis = analyze_collection(collection, {"faces": {name: face_region() for name in CLASSES}}, Threshold(), progress=False)
     matched = random_weight_sets([str(tmp_path / "random")], "{model}-random", analysis)
     assert [s.network for s in matched] == ["vgg-trained-1"]  # labelled like the network it is the baseline of
+
+
+def test_a_baseline_explained_for_predicted_classes_with_gaps_is_warned_about(tmp_path, caplog):
+    make_artifact(tmp_path / "trained", "vgg", 1, seed=1)
+    make_artifact(tmp_path / "random", "vgg", 1, seed=2, counts=[30, 0, 0, 0, 0, 0])  # a random network predicts one class
+    from ferlens.analysis.sources import LocalSource
+    from ferlens.analysis.sources.base import Filters
+
+    analysis = analyze_collection(
+        LocalSource(paths=[str(tmp_path / "trained")]).collect(Filters()), {"faces": {n: face_region() for n in CLASSES}}, Threshold(), progress=False
+    )
+    with caplog.at_level("WARNING"):
+        random_weight_sets([str(tmp_path / "random")], "{model}", analysis)
+    assert "callbacks.global_saliency.target=label" in caplog.text
