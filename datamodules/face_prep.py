@@ -7,7 +7,7 @@ The cache lives outside the data folder (``cache_dir``, default ``$FERLENS_CACHE
 
 - ``<settings digest>/<2 hex>/<entry digest>.npz``, one per image: the crop (raw uint8),
   the landmarks, the box, the crop's affine, the status, the face count and the details
-  of the report (detection step, padding, clipped points, plausibility measures) as JSON
+  of the report (detection step, rescue, padding, points outside, plausibility measures) as JSON
   (``np.load(allow_pickle=False)``).
   The settings digest covers the settings, the predictor file's sha256, dlib's version
   and the cache format; the entry digest the image's content (sha256 of the file's bytes,
@@ -18,7 +18,7 @@ The cache lives outside the data folder (``cache_dir``, default ``$FERLENS_CACHE
   so it opens no entry either; an entry whose size or mtime differs is read in full and,
   when damaged, rebuilt.
 - ``<settings digest>/report_<dataset>_<root digest>.csv``: per image its status, the
-  step that found the face, box, face count, padding, clipped points, plausibility
+  step that found the face, box, face count, padding, points outside the image, rescue, plausibility
   measures and whether it came from the cache (or under ``report_dir``).
 
 Face preparation must not bias the classes silently: the result counts, per class, the
@@ -52,23 +52,24 @@ from tqdm import tqdm
 
 from ferlens.datamodules.readers.base import DatasetEntry, DatasetIndex
 from ferlens.datamodules.sources import DataError
+from ferlens.faces.detection import STEPS
 from ferlens.faces.landmarks import cnn_has_run, mmod_path, predictor_path
-from ferlens.faces.prepare import STATUS_SEVERAL, STATUS_UNREADABLE, STATUSES, USABLE, FaceSettings, PreparedFace, load_models, prepare_face
+from ferlens.faces.prepare import DETECTION_FAILURES, STATUS_SEVERAL, STATUS_UNREADABLE, STATUSES, USABLE, FaceSettings, PreparedFace, load_models, prepare_face
 from ferlens.formats.images import decode_image
 
 log = logging.getLogger(__name__)
 
 #: Version of the entry layout; part of the settings digest.
-CACHE_FORMAT = 3  # 3: details and affine stored (2: crops stored raw; 1: PNG-encoded)
+CACHE_FORMAT = 4  # 4: rescue and points outside (3: details and affine; 2: crops raw; 1: PNG-encoded)
 _FIELDS = ("status", "faces", "box", "points", "crop", "affine", "details")
 #: Per-image details of the report, besides status, box and face count (``PreparedFace`` fields).
-DETAILS = ("step", "pad", "clipped", "shape_residual", "refit_shift", "box_follow")
+DETAILS = ("step", "rescue", "pad", "outside", "image_side", "shape_residual", "refit_shift", "box_follow")
 _MEASURES = ("shape_residual", "refit_shift", "box_follow")  # faces.plausibility, NaN (None in JSON) when not measured
-_NO_DETAILS = {"step": "", "pad": 0, "clipped": 0, "shape_residual": None, "refit_shift": None, "box_follow": None}
+_NO_DETAILS = {"step": "", "rescue": "", "pad": 0, "outside": 0, "image_side": 0, "shape_residual": None, "refit_shift": None, "box_follow": None}
 #: Settings that only decide what is reported, not what is stored: left out of the cache folder's digest.
 _REPORT_ONLY = ("max_class_drop", "max_class_gap", "on_class_bias")
 #: The per-image report's columns.
-REPORT_COLUMNS = ("key", "path", "status", "step", "left", "top", "right", "bottom", "faces", "pad", "clipped", *_MEASURES, "cached")
+REPORT_COLUMNS = ("key", "path", "status", "step", "rescue", "left", "top", "right", "bottom", "faces", "pad", "outside", *_MEASURES, "cached")
 _COMMIT_EVERY = 500  # database rows written between commits (a killed run keeps most of its work)
 
 Box = tuple[float, float, float, float]
@@ -117,7 +118,7 @@ class PreparedFaceSet:
         class_counts: per class (every class of the index, in order) its "images",
             "prepared" and "dropped" counts.
         class_bias: the one-sentence warning about uneven drops across classes, or None.
-        details: per entry its ``DETAILS`` (step, pad, clipped, the plausibility measures).
+        details: per entry its ``DETAILS`` (step, rescue, pad, points outside, the plausibility measures).
         report_path: the per-image CSV report.
         detector_calls: dlib detector runs of this call, summed over the workers.
         predictor_calls: dlib predictor runs of this call, summed over the workers.
@@ -213,10 +214,78 @@ def prepare_faces(
             store.remember_entry(folder, outcome)
         for position, first in plan.copies.items():  # the same image and annotations again: prepared once
             outcomes[position] = replace(outcomes[first], position=position, rebuilt=False, detector_calls=0, predictor_calls=0)
+        decision = tight_crops(outcomes, settings)
+        if decision.tight:
+            decision = replace(decision, fallbacks=_whole_image_for_misses(index, outcomes, settings, store, root, workers, progress))
         store.commit()
     finally:
         store.close()
-    return _finish(index, settings, folder, outcomes, report_dir)
+    return _finish(index, settings, folder, outcomes, report_dir, decision)
+
+
+#: A set is one of tight crops when, on the faces a detector found, the median face box is at
+#: least this share of the image's longer side (tight crops ~1.0; photos with a margin
+#: around the face ~0.55 and less) ...
+TIGHT_RATIO = 0.75
+#: ... measured on at least this many found faces.
+TIGHT_MIN_FOUND = 10
+
+
+@dataclass(frozen=True)
+class TightDecision:
+    """Whether the set was taken for tight crops (``tight``), from ``found`` detected faces
+    whose median face box is ``ratio`` of the image's longer side; ``fallbacks``: misses then
+    prepared from the whole image; ``reason``: one sentence saying what and why."""
+
+    tight: bool
+    found: int
+    ratio: float
+    reason: str
+    fallbacks: int = 0
+
+
+def tight_crops(outcomes: list[_Outcome], settings: FaceSettings) -> TightDecision:
+    """Is this a set of tight crops? Decided from its own statistics: the median ratio of the
+    detected face box's side to the image's longer side over the faces a detection step found
+    (``TIGHT_RATIO``, ``TIGHT_MIN_FOUND``). Only for the dlib detectors with dlib's points
+    and ``on_failure=skip`` (``whole`` already falls back for every miss)."""
+    if settings.detector not in ("dlib", "dlib_cnn") or settings.landmarks != "dlib" or settings.on_failure != "skip":
+        return TightDecision(False, 0, float("nan"), "")
+    ratios = [
+        max(o.box[2] - o.box[0], o.box[3] - o.box[1]) / o.details["image_side"]
+        for o in outcomes
+        if o.status in USABLE and o.box is not None and o.details.get("image_side") and o.details["step"] in STEPS
+    ]
+    if len(ratios) < TIGHT_MIN_FOUND:
+        return TightDecision(False, len(ratios), float("nan"), f"too few faces found ({len(ratios)}) to tell whether the images are tight crops")
+    ratio = float(np.median(ratios))
+    tight = ratio >= TIGHT_RATIO
+    verdict = "taken for tight crops, so misses were tried on the whole image" if tight else "not taken for tight crops, so misses are left out"
+    why = f"median face box {ratio:.2f} of the image side on {len(ratios)} faces found; tight from {TIGHT_RATIO:g}"
+    return TightDecision(tight, len(ratios), ratio, f"{verdict} ({why})")
+
+
+def _whole_image_for_misses(
+    index: DatasetIndex, outcomes: list[_Outcome], settings: FaceSettings, store: _Store, root: Path, workers: int | None, progress: bool
+) -> int:
+    """Prepare the detection failures of a tight-crop set again with ``on_failure=whole``
+    (cached under those settings), in place in ``outcomes``; how many became usable."""
+    whole = replace(settings, on_failure="whole")
+    folder = root / _settings_digest(whole, store)
+    jobs = []
+    for position, outcome in enumerate(outcomes):
+        if outcome.status in DETECTION_FAILURES and outcome.content is not None:
+            entry = index.entries[position]
+            cached, damaged = store.lookup(folder, position, outcome.content, outcome.key)
+            if cached is not None:
+                outcomes[position] = replace(cached, folder=folder)
+                continue
+            jobs.append(_Job(position, None if entry.path is None else str(entry.path), entry.pixels, outcome.content, entry.box, entry.landmarks, damaged))
+    misses = [position for position, outcome in enumerate(outcomes) if outcome.status in DETECTION_FAILURES]
+    for outcome in _run(jobs, whole, folder, workers, progress, index.name):
+        outcomes[outcome.position] = replace(outcome, folder=folder)
+        store.remember_entry(folder, outcome)
+    return sum(outcomes[position].status in USABLE for position in misses)
 
 
 @dataclass
@@ -265,7 +334,9 @@ def _plan(index: DatasetIndex, store: _Store, folder: Path) -> _Plan:
     return plan
 
 
-def _finish(index: DatasetIndex, settings: FaceSettings, folder: Path, outcomes: list[_Outcome], report_dir: Path | None) -> PreparedFaceSet:
+def _finish(
+    index: DatasetIndex, settings: FaceSettings, folder: Path, outcomes: list[_Outcome], report_dir: Path | None, decision: TightDecision
+) -> PreparedFaceSet:
     """Report, summary, warnings, the on_failure=error and the class-bias checks."""
     statuses = [o.status for o in outcomes]
     rebuilt = sum(o.rebuilt for o in outcomes)
@@ -291,7 +362,7 @@ def _finish(index: DatasetIndex, settings: FaceSettings, folder: Path, outcomes:
         statuses=statuses,
         boxes=[o.box for o in outcomes],
         usable=np.array([i for i, status in enumerate(statuses) if status in USABLE], dtype=np.int64),
-        summary=_summary(index.name, statuses, from_cache, rebuilt, report),
+        summary=_summary(index.name, statuses, from_cache, rebuilt, report, decision),
         class_counts=counts,
         class_bias=bias,
         details=[o.details for o in outcomes],
@@ -300,11 +371,11 @@ def _finish(index: DatasetIndex, settings: FaceSettings, folder: Path, outcomes:
         predictor_calls=sum(o.predictor_calls for o in outcomes),
         rebuilt=rebuilt,
         from_cache=from_cache,
-        files=[None if o.key is None else _entry_file(folder, o.key) for o in outcomes],
+        files=[None if o.key is None else _entry_file(o.folder or folder, o.key) for o in outcomes],
     )
 
 
-def _summary(name: str, statuses: list[str], from_cache: int, rebuilt: int, report: Path) -> str:
+def _summary(name: str, statuses: list[str], from_cache: int, rebuilt: int, report: Path, decision: TightDecision) -> str:
     """e.g. ``rafdb: 15339 images -> 15310 faces prepared (12 several faces, largest kept);
     skipped 29: no face 25, unreadable 3, face too small 1; 15339 from cache; report: ...``."""
     counts = Counter(statuses)
@@ -316,6 +387,8 @@ def _summary(name: str, statuses: list[str], from_cache: int, rebuilt: int, repo
     skipped = [(status, count) for status, count in counts.most_common() if status not in USABLE]
     if skipped:
         text += f"; skipped {sum(c for _, c in skipped)}: " + ", ".join(f"{status} {count}" for status, count in skipped)
+    if decision.reason:
+        text += f"; {decision.reason}" + (f": {decision.fallbacks} saved" if decision.tight else "")
     text += f"; {from_cache} from cache"
     if rebuilt:
         text += f"; {rebuilt} damaged cache entr{'y' if rebuilt == 1 else 'ies'} rebuilt"
@@ -385,7 +458,8 @@ def _write_report(index: DatasetIndex, outcomes: list[_Outcome], folder: Path, r
             details = outcome.details
             checks = ["" if details[key] is None else f"{details[key]:.4f}" for key in _MEASURES]
             source = "" if entry.path is None else str(entry.path)
-            row = [entry.key, source, outcome.status, details["step"], *box, outcome.faces, details["pad"], details["clipped"], *checks, int(outcome.cached)]
+            found = [outcome.status, details["step"], details["rescue"], *box, outcome.faces, details["pad"], details["outside"]]
+            row = [entry.key, source, *found, *checks, int(outcome.cached)]
             writer.writerow(row)
     os.replace(temporary, path)
     return path
@@ -425,6 +499,7 @@ class _Outcome:
     detector_calls: int = 0
     predictor_calls: int = 0
     details: dict = field(default_factory=lambda: dict(_NO_DETAILS))
+    folder: Path | None = None  # the cache folder, when not the settings' own (the whole-image fallback of tight crops)
 
 
 def _prepare_entry(job: _Job, settings: FaceSettings, folder: Path) -> _Outcome:
@@ -586,7 +661,7 @@ def _read_entry(file: Path) -> tuple[str, int, Box | None, dict, tuple[int, int]
 class _Store:
     """The cache's sqlite index: file content hashes by (path, size, mtime_ns), and each
     entry's status, faces, box, details and (size, mtime_ns) as last written or checked
-    (table ``entries_v3``: entries of cache format 3)."""
+    (table ``entries_v4``: entries of cache format 4)."""
 
     def __init__(self, root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
@@ -604,7 +679,7 @@ class _Store:
         try:
             db.executescript(
                 "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT);"
-                "CREATE TABLE IF NOT EXISTS entries_v3 "
+                "CREATE TABLE IF NOT EXISTS entries_v4 "
                 "(file TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, status TEXT, faces INTEGER, box TEXT, details TEXT);"
             )
         except sqlite3.DatabaseError:
@@ -638,7 +713,7 @@ class _Store:
         """(the cached outcome of entry digest ``key`` or None, whether a damaged entry was
         found). A recorded entry whose size and mtime still match is trusted unopened."""
         file = _entry_file(folder, key)
-        row = self.db.execute("SELECT size, mtime_ns, status, faces, box, details FROM entries_v3 WHERE file = ?", (self._relative(file),)).fetchone()
+        row = self.db.execute("SELECT size, mtime_ns, status, faces, box, details FROM entries_v4 WHERE file = ?", (self._relative(file),)).fetchone()
         try:
             stat = os.stat(file)
             if row and row[:2] == (stat.st_size, stat.st_mtime_ns):
@@ -656,7 +731,7 @@ class _Store:
             return
         file = self._relative(_entry_file(folder, outcome.key))
         row = (file, *outcome.stat, outcome.status, outcome.faces, json.dumps(outcome.box), json.dumps(outcome.details))
-        self.db.execute("INSERT OR REPLACE INTO entries_v3 VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+        self.db.execute("INSERT OR REPLACE INTO entries_v4 VALUES (?, ?, ?, ?, ?, ?, ?)", row)
         self._written()
 
     def _relative(self, file: Path) -> str:

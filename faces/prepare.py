@@ -19,10 +19,13 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from ferlens.faces.detection import PAD_MODES, STEPS, DetectionView, detect
+from ferlens.faces.detection import PAD_MODES, STEPS, DetectionView, detect, run_step
+from ferlens.faces.judge import RESCUE_CNN, RESCUE_WHOLE, Verdict, judge_fit, rounded
 from ferlens.faces.landmarks import cnn_face_detector, face_detector, landmark_predictor, predict_points, to_uint8_rgb
-from ferlens.faces.plausibility import BOX_CHECK_CALLS, box_checks, box_from_points, shape_residual
+from ferlens.faces.plausibility import box_from_points, inter_ocular
 from ferlens.user_errors import UserError
+
+Box = tuple[float, float, float, float]
 
 STATUS_OK = "ok"
 STATUS_SEVERAL = "several faces"  # the largest is kept
@@ -43,8 +46,10 @@ DETECTORS = ("dlib", "dlib_cnn", "box", "whole")
 LANDMARK_SOURCES = ("dlib", "dataset")
 ON_FAILURE = ("skip", "whole", "error")
 ON_CLASS_BIAS = ("warn", "error")
-#: Without padding, predicted points further outside the image than this fraction of the box
-#: side: "landmarks outside the image".
+#: The points a crop cannot do without: outer and inner eye corners, nose tip, mouth corners.
+CORE_POINTS = (36, 39, 42, 45, 30, 48, 54)
+#: One of ``CORE_POINTS`` further outside the image than this (inter-ocular distances):
+#: "landmarks outside the image". The other points may lie anywhere.
 OUTSIDE_TOLERANCE = 0.1
 #: Step names in the report besides the detection steps: the dataset's box, the whole image.
 STEP_BOX, STEP_WHOLE = "box", "whole"
@@ -183,8 +188,11 @@ class PreparedFace:
         step: what found the face box: a detection step ("hog", "hog_upsampled", "cnn"),
             "box", "whole", or "" when nothing did.
         pad: the border added before detection, source pixels (0: none).
-        clipped: predicted points outside the image but inside the padded margin, moved
-            onto its edge.
+        outside: predicted points outside the image (kept where they are: the crop samples
+            beyond the edge; only ``CORE_POINTS`` must lie inside).
+        rescue: how a fit the landmark check refused was saved (``faces.judge.RESCUES``),
+            "" when none was needed.
+        image_side: the source image's longer side, pixels (0: unreadable).
         shape_residual: ``faces.plausibility.shape_residual`` of dlib's points (NaN when
             the points are the dataset's or none were predicted).
         refit_shift: ``faces.plausibility.refit_shift`` (NaN when not checked).
@@ -201,10 +209,12 @@ class PreparedFace:
     predictor_calls: int = 0
     step: str = ""
     pad: int = 0
-    clipped: int = 0
+    outside: int = 0
+    rescue: str = ""
     shape_residual: float = math.nan
     refit_shift: float = math.nan
     box_follow: float = math.nan
+    image_side: int = 0
 
     @property
     def usable(self) -> bool:
@@ -235,7 +245,8 @@ class _Fit:
     face_count: int = 0
     detector_calls: int = 0
     predictor_calls: int = 0
-    clipped: int = 0
+    outside: int = 0
+    rescue: str = ""
     shape_residual: float = math.nan
     refit_shift: float = math.nan
     box_follow: float = math.nan
@@ -276,7 +287,8 @@ def prepare_face(
         fit.detector_calls, fit.predictor_calls = calls[0], calls[1] + fit.predictor_calls
     pad = view.pad if view is not None and (detecting or fit.step == STEP_WHOLE) else 0
     common = {"face_count": fit.face_count, "detector_calls": fit.detector_calls, "predictor_calls": fit.predictor_calls, "step": fit.step, "pad": pad}
-    checks = {"clipped": fit.clipped, "shape_residual": fit.shape_residual, "refit_shift": fit.refit_shift, "box_follow": fit.box_follow}
+    common["image_side"] = max(width, height)
+    checks = {"outside": fit.outside, "rescue": fit.rescue, "shape_residual": fit.shape_residual, "refit_shift": fit.refit_shift, "box_follow": fit.box_follow}
     if fit.status not in USABLE:
         return PreparedFace(fit.status, box=fit.box, **common, **checks)
     if fit.whole_crop:
@@ -308,20 +320,20 @@ def _fit_given_box(rgb: np.ndarray, settings: FaceSettings, box: tuple[float, fl
     if settings.landmarks == "dataset":
         fit.points = points
         return fit
-    fit.points, fit.predictor_calls = predict_points(rgb, _rounded(face_box)), 1
-    if _outside(fit.points, face_box, width, height, margin=0):
-        fit.status = STATUS_OUTSIDE
-        return fit
-    fit.shape_residual = shape_residual(fit.points)
-    if settings.max_shape_residual and fit.shape_residual > settings.max_shape_residual:
-        fit.status = STATUS_IMPLAUSIBLE
+    predicted = predict_points(rgb, rounded(face_box))
+    verdict = judge_fit(rgb, settings, face_box, predicted, check_box=False, rescue=False)
+    _take(fit, verdict, 1)
+    if verdict.passed:
+        _place(fit, verdict.points, width, height)
     return fit
 
 
 def _detect_and_fit(view: DetectionView, settings: FaceSettings, points: np.ndarray | None) -> _Fit:
     """The "dlib" and "dlib_cnn" detectors: the cascade on the view, then the points (the
-    dataset's, or predicted in the view, refined when the CNN drew the box) and their checks."""
-    found = detect(view, settings.detection_steps(), settings.upsample, settings.cnn_side)
+    dataset's, or predicted in the view, refined when the CNN drew the box) and their check
+    with its rescues: the settled box, then the CNN's box and the whole image."""
+    steps = settings.detection_steps()
+    found = detect(view, steps, settings.upsample, settings.cnn_side)
     calls = sum(found.calls.values())
     if found.box is None:
         return _Fit(STATUS_NO_FACE, detector_calls=calls)
@@ -334,7 +346,26 @@ def _detect_and_fit(view: DetectionView, settings: FaceSettings, points: np.ndar
         fit.points = points
         return fit
     refine = settings.refine if found.step == "cnn" else 0
-    return _predict_in_view(view, settings, fit, found.box, refine, check_box=True)
+    _predict_in_view(view, settings, fit, found.box, refine)
+    if fit.status != STATUS_IMPLAUSIBLE:
+        return fit
+    others: list[tuple[str, tuple[float, float, float, float] | None]] = []
+    if "cnn" in steps and found.step != "cnn":
+        cnn = run_step(view.image, "cnn", settings.upsample, settings.cnn_side)
+        fit.detector_calls += 1
+        others.append((RESCUE_CNN, max(cnn, key=lambda b: (b[2] - b[0]) * (b[3] - b[1])) if cnn else None))
+    others.append((RESCUE_WHOLE, view.box_to_view((0, 0, *view.source_size))))
+    for rescue, box in others:
+        if box is None:
+            continue
+        retry = _Fit(status, view.box_to_source(box), step=found.step, face_count=found.face_count)
+        _predict_in_view(view, settings, retry, box, settings.refine)
+        fit.predictor_calls += retry.predictor_calls
+        if retry.status != STATUS_IMPLAUSIBLE:
+            retry.rescue = rescue
+            retry.detector_calls, retry.predictor_calls = fit.detector_calls, fit.predictor_calls
+            return retry
+    return fit
 
 
 def _fit_whole_image(view: DetectionView, settings: FaceSettings, points: np.ndarray | None) -> _Fit:
@@ -348,52 +379,50 @@ def _fit_whole_image(view: DetectionView, settings: FaceSettings, points: np.nda
     return _predict_in_view(view, settings, fit, view.box_to_view(whole), settings.refine, check_box=settings.refine > 0)
 
 
-def _predict_in_view(view: DetectionView, settings: FaceSettings, fit: _Fit, box: tuple[float, float, float, float], refine: int, check_box: bool) -> _Fit:
+def _predict_in_view(view: DetectionView, settings: FaceSettings, fit: _Fit, box: Box, refine: int, check_box: bool = True) -> _Fit:
     """dlib's points in ``box`` (view pixels), predicted again ``refine`` times in the box
-    they imply, then checked: outside the image (clipped inside the padded margin), shape,
-    and (``check_box``: a box drawn by a detector or refined) the refit shift and the box
-    follow. Fills ``fit`` (source pixels)."""
-    points = predict_points(view.image, _rounded(box))
-    fit.predictor_calls += 1
+    they imply, then judged (``faces.judge``: the shape and, ``check_box``, the refit shift
+    and box follow; an unstable fit gets its box settled first), then placed: the eye, nose
+    tip and mouth corners must lie in the image, the other points may fall anywhere (the
+    crop samples beyond the edge). Fills ``fit`` (source pixels)."""
+    points = predict_points(view.image, rounded(box))
+    calls = 1
     for _ in range(refine):
         box = box_from_points(points)
-        points = predict_points(view.image, _rounded(box))
-        fit.predictor_calls += 1
-    if refine:
-        fit.box = view.box_to_source(box)
-    source = view.to_source(points)
-    source_w, source_h = view.source_size
-    if _outside(source, fit.box, source_w, source_h, margin=view.pad):
-        fit.status, fit.points = STATUS_OUTSIDE, None
-        return fit
-    low, high = np.array([-0.5, -0.5]), np.array([source_w - 0.5, source_h - 0.5])
-    fit.clipped = int(((source < low) | (source > high)).any(axis=1).sum()) if view.pad else 0
-    fit.points = (np.clip(source, low, high) if view.pad else source).astype(np.float32)
-    fit.shape_residual = shape_residual(points)
-    failed = bool(settings.max_shape_residual) and fit.shape_residual > settings.max_shape_residual
-    if check_box and (settings.max_refit_shift or settings.max_box_follow):
-        fit.refit_shift, fit.box_follow = box_checks(view.image, box, points)
-        fit.predictor_calls += BOX_CHECK_CALLS
-        failed = failed or bool(settings.max_refit_shift) and fit.refit_shift > settings.max_refit_shift
-        failed = failed or bool(settings.max_box_follow) and fit.box_follow > settings.max_box_follow
-    if failed:
-        fit.status = STATUS_IMPLAUSIBLE
+        points = predict_points(view.image, rounded(box))
+        calls += 1
+    verdict = judge_fit(view.image, settings, box, points, check_box=check_box)
+    _take(fit, verdict, calls)
+    if verdict.passed:
+        if refine or verdict.rescue:
+            fit.box = view.box_to_source(verdict.box)
+        _place(fit, view.to_source(verdict.points), *view.source_size)
     return fit
 
 
-def _rounded(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
-    return tuple(math.floor(v + 0.5) for v in box)
+def _take(fit: _Fit, verdict: Verdict, calls: int) -> None:
+    """Copy ``verdict``'s measures, rescue and cost into ``fit``; refused: implausible."""
+    fit.predictor_calls += calls + verdict.predictor_calls
+    fit.shape_residual, fit.refit_shift, fit.box_follow = verdict.shape_residual, verdict.refit_shift, verdict.box_follow
+    fit.rescue = verdict.rescue
+    if not verdict.passed:
+        fit.status, fit.points = STATUS_IMPLAUSIBLE, None
+
+
+def _place(fit: _Fit, points: np.ndarray, width: int, height: int) -> None:
+    """Keep [68, 2] source-pixel ``points`` in ``fit`` and count those outside the image; when
+    an eye corner, the nose tip or a mouth corner lies further outside than
+    ``OUTSIDE_TOLERANCE`` inter-ocular distances: "landmarks outside the image"."""
+    beyond = np.maximum(-0.5 - points, points - (np.array([width, height]) - 0.5)).max(axis=1)
+    fit.outside = int((beyond > 0).sum())
+    if beyond[list(CORE_POINTS)].max() > OUTSIDE_TOLERANCE * inter_ocular(points):
+        fit.status, fit.points = STATUS_OUTSIDE, None
+        return
+    fit.points = np.asarray(points, np.float32)
 
 
 def _side(box: tuple[float, float, float, float]) -> float:
     return float(max(box[2] - box[0], box[3] - box[1]))
-
-
-def _outside(points: np.ndarray, box: tuple[float, float, float, float], width: int, height: int, margin: float) -> bool:
-    """Whether some point lies outside the image (edges at -0.5 and size - 0.5) by more
-    than ``margin`` pixels (the padding) and ``OUTSIDE_TOLERANCE`` of the box side."""
-    beyond = np.maximum(-0.5 - points, points - (np.array([width, height]) - 0.5)).max()
-    return bool(beyond > max(margin, OUTSIDE_TOLERANCE * _side(box)))
 
 
 def eye_angle(points: np.ndarray) -> float:

@@ -57,14 +57,15 @@ def test_report_names_every_status_and_the_largest_of_several_faces(tmp_path):
     assert prepared.statuses == expected and prepared.usable.tolist() == [0, 1, 2]
     assert prepared.summary == (
         "faces: 8 images -> 3 faces prepared (1 several faces, largest kept); skipped 5: unreadable 3, no face 1, face too small 1; "
-        f"0 from cache; report: {prepared.report_path}"
+        f"too few faces found (3) to tell whether the images are tight crops; 0 from cache; report: {prepared.report_path}"
     )
     # detector runs: one each for the three faces, the whole cascade (3) for coffee, two steps for tiny; predictor runs: 1 + 5 checks per face
     assert prepared.report_path.parent.parent == tmp_path / "cache" / "faces" and prepared.detector_calls == 8 and prepared.predictor_calls == 18
     with open(prepared.report_path, newline="") as handle:
         rows = {row["key"]: row for row in csv.DictReader(handle)}
     assert tuple(next(iter(rows.values()))) == REPORT_COLUMNS == (
-        "key", "path", "status", "step", "left", "top", "right", "bottom", "faces", "pad", "clipped", "shape_residual", "refit_shift", "box_follow", "cached",
+        "key", "path", "status", "step", "rescue", "left", "top", "right", "bottom", "faces", "pad", "outside", "shape_residual", "refit_shift", "box_follow",
+        "cached",
     )  # fmt: skip
     assert [rows[name]["status"] for name in rows] == expected and rows["corrupt.jpg"]["path"] == str(tmp_path / "data" / "corrupt.jpg")
     assert rows["two.png"]["faces"] == "2" and float(rows["two.png"]["right"]) < 180  # the larger, left face
@@ -72,7 +73,7 @@ def test_report_names_every_status_and_the_largest_of_several_faces(tmp_path):
     assert [rows[name]["step"] for name in ("face.png", "two.png", "tiny.png")] == ["hog", "hog", "hog_upsampled"]
     assert rows["face.png"]["pad"] == "45" and rows["tiny.png"]["pad"] == "16" and rows["corrupt.jpg"]["pad"] == "0"  # a quarter of the longer side
     assert float(rows["face.png"]["shape_residual"]) < 0.3 and float(rows["face.png"]["refit_shift"]) < 0.15 and float(rows["face.png"]["box_follow"]) < 0.75
-    assert rows["tiny.png"]["box_follow"] == "" and rows["face.png"]["clipped"] == "0"  # too small: not landmarked
+    assert rows["tiny.png"]["box_follow"] == "" and rows["face.png"]["outside"] == "0" and rows["face.png"]["rescue"] == ""  # too small: not landmarked
     crop, points = prepared.load(2)
     assert crop.shape == (64, 64, 3) and crop.dtype == np.uint8 and points.shape == (68, 2) and points.dtype == np.float32
     with pytest.raises(ValueError, match="no face"):
