@@ -63,13 +63,14 @@ log = logging.getLogger(__name__)
 CACHE_FORMAT = 4  # 4: rescue and points outside (3: details and affine; 2: crops raw; 1: PNG-encoded)
 _FIELDS = ("status", "faces", "box", "points", "crop", "affine", "details")
 #: Per-image details of the report, besides status, box and face count (``PreparedFace`` fields).
-DETAILS = ("step", "rescue", "pad", "outside", "image_side", "shape_residual", "refit_shift", "box_follow")
-_MEASURES = ("shape_residual", "refit_shift", "box_follow")  # faces.plausibility, NaN (None in JSON) when not measured
-_NO_DETAILS = {"step": "", "rescue": "", "pad": 0, "outside": 0, "image_side": 0, "shape_residual": None, "refit_shift": None, "box_follow": None}
+DETAILS = ("step", "rescue", "seen_by", "pad", "outside", "image_side", "shape_residual", "refit_shift", "box_follow", "face_score")
+_MEASURES = ("shape_residual", "refit_shift", "box_follow", "face_score")  # faces.plausibility, NaN (None in JSON) when not measured
+_NO_DETAILS = {"step": "", "rescue": "", "seen_by": "-", "pad": 0, "outside": 0, "image_side": 0}
+_NO_DETAILS |= dict.fromkeys(_MEASURES)
 #: Settings that only decide what is reported, not what is stored: left out of the cache folder's digest.
 _REPORT_ONLY = ("max_class_drop", "max_class_gap", "on_class_bias")
 #: The per-image report's columns.
-REPORT_COLUMNS = ("key", "path", "status", "step", "rescue", "left", "top", "right", "bottom", "faces", "pad", "outside", *_MEASURES, "cached")
+REPORT_COLUMNS = ("key", "path", "status", "step", "rescue", "seen_by", "left", "top", "right", "bottom", "faces", "pad", "outside", *_MEASURES, "cached")
 _COMMIT_EVERY = 500  # database rows written between commits (a killed run keeps most of its work)
 
 Box = tuple[float, float, float, float]
@@ -458,7 +459,7 @@ def _write_report(index: DatasetIndex, outcomes: list[_Outcome], folder: Path, r
             details = outcome.details
             checks = ["" if details[key] is None else f"{details[key]:.4f}" for key in _MEASURES]
             source = "" if entry.path is None else str(entry.path)
-            found = [outcome.status, details["step"], details["rescue"], *box, outcome.faces, details["pad"], details["outside"]]
+            found = [outcome.status, details["step"], details["rescue"], details["seen_by"], *box, outcome.faces, details["pad"], details["outside"]]
             row = [entry.key, source, *found, *checks, int(outcome.cached)]
             writer.writerow(row)
     os.replace(temporary, path)

@@ -1,12 +1,16 @@
-"""Is a 68-point fit right? The landmark check (``faces.plausibility``: shape residual, refit
-shift, box follow) and, before a fit is refused, its rescue: predict again in the box the
-points imply until the points settle (dlib's predictor is least stable on the strongest
-expressions, so one refit of an eyes-shut, nose-wrinkled face can move it although the
-face is there). A settled fit is checked again; the caller tries the other box sources
-(the CNN's box, the whole image) when it is refused too.
+"""Is a 68-point fit right? The landmark check (``faces.plausibility``): a detector must see a
+face where the points put it (``face_seen``), the shape must be a face's (shape residual),
+and, when their thresholds are set, the refit shift and box follow must be small. Before a
+fit is refused, its rescue: predict again in the box the points imply until the points
+settle (dlib's predictor is least stable on the strongest expressions, so a first fit of an
+eyes-shut, nose-wrinkled face can sit off the face although the face is there). A settled
+fit that stayed near its box is checked again; the caller tries the other box sources (the
+CNN's box, the whole image) when it is refused too.
 
-The thresholds were calibrated on known truth (``datamodules.face_calibration``): faces at
-full intensity of every expression, degraded, against points predicted in wrong boxes.
+The defaults were calibrated on known truth (``datamodules.face_calibration``): faces at
+full intensity of every expression, degraded, against points predicted in wrong boxes. The
+stability checks (refit shift, box follow) refused strong expressions as wrong; a face
+seen where the points are refuses wrong points without asking how usual the face looks.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ferlens.faces.landmarks import predict_points
-from ferlens.faces.plausibility import BOX_CHECK_CALLS, box_checks, box_from_points, inter_ocular, shape_residual
+from ferlens.faces.plausibility import BOX_CHECK_CALLS, box_checks, box_from_points, face_seen, inter_ocular, shape_residual
 
 if TYPE_CHECKING:
     from ferlens.faces.prepare import FaceSettings
@@ -40,8 +44,9 @@ NEAR_SHIFT, NEAR_SCALE = 0.2, 1.25
 class Verdict:
     """The check of one fit. ``points`` [68, 2] (image pixels) and ``box`` of the fit that
     passed, or ``points`` None when refused (``box`` then the one tried first); ``rescue``:
-    "" when the fit passed as it was, else ``RESCUE_SETTLED``; the three measures of the
-    last fit checked (NaN when not measured); ``predictor_calls`` spent."""
+    "" when the fit passed as it was, else ``RESCUE_SETTLED``; the measures of the fit
+    checked (NaN when not measured; ``seen_by``: the detector that saw the face, "" none);
+    ``predictor_calls`` spent."""
 
     points: np.ndarray | None
     box: Box
@@ -49,6 +54,8 @@ class Verdict:
     shape_residual: float
     refit_shift: float
     box_follow: float
+    face_score: float
+    seen_by: str
     predictor_calls: int
 
     @property
@@ -101,20 +108,25 @@ def near(box: Box, other: Box) -> bool:
     return bool(min(sides) > 0 and max(sides) / min(sides) <= NEAR_SCALE and shift <= NEAR_SHIFT * max(sides))
 
 
-def _measures(image: np.ndarray, box: Box, points: np.ndarray, check_box: bool, settings: FaceSettings) -> tuple[tuple[float, float, float], int]:
-    """(shape residual, refit shift, box follow) and the predictor runs they took; the box
-    measures NaN when not ``check_box`` or when no box threshold is set."""
+def _measures(image: np.ndarray, box: Box, points: np.ndarray, check_box: bool, settings: FaceSettings) -> tuple[tuple, int]:
+    """(shape residual, refit shift, box follow, face score, seen by) and the predictor runs
+    they took; the box measures NaN when not ``check_box`` or when no box threshold is set,
+    the face score NaN and "seen by" "-" when not ``check_box`` or ``face_seen`` is off."""
     residual = shape_residual(points)
-    if not check_box or not (settings.max_refit_shift or settings.max_box_follow):
-        return (residual, float("nan"), float("nan")), 0
-    shift, follow = box_checks(image, box, points)
-    return (residual, shift, follow), BOX_CHECK_CALLS
+    shift, follow, calls = float("nan"), float("nan"), 0
+    if check_box and (settings.max_refit_shift or settings.max_box_follow):
+        (shift, follow), calls = box_checks(image, box, points), BOX_CHECK_CALLS
+    score, seen = float("nan"), "-"
+    if check_box and settings.face_seen:
+        score, seen = face_seen(image, points, settings.min_face_score, cnn="cnn" in settings.detection_steps())
+    return (residual, shift, follow, score, seen), calls
 
 
-def _passes(measures: tuple[float, float, float], settings: FaceSettings) -> bool:
-    """Whether no measure exceeds its threshold (a 0 threshold: no check; NaN: not measured)."""
+def _passes(measures: tuple, settings: FaceSettings) -> bool:
+    """Whether no measure exceeds its threshold (a 0 threshold: no check; NaN: not measured)
+    and, when looked for, a detector saw the face."""
     limits = (settings.max_shape_residual, settings.max_refit_shift, settings.max_box_follow)
-    return not any(limit and value > limit for value, limit in zip(measures, limits, strict=True))
+    return measures[4] != "" and not any(limit and value > limit for value, limit in zip(measures[:3], limits, strict=True))
 
 
 def rounded(box: Box) -> tuple[int, int, int, int]:

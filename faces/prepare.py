@@ -14,7 +14,7 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import cv2
 import numpy as np
@@ -22,7 +22,7 @@ import numpy as np
 from ferlens.faces.detection import PAD_MODES, STEPS, DetectionView, detect, run_step
 from ferlens.faces.judge import RESCUE_CNN, RESCUE_WHOLE, Verdict, judge_fit, rounded
 from ferlens.faces.landmarks import cnn_face_detector, face_detector, landmark_predictor, predict_points, to_uint8_rgb
-from ferlens.faces.plausibility import box_from_points, inter_ocular
+from ferlens.faces.plausibility import SEEN_THRESHOLD, box_from_points, inter_ocular
 from ferlens.user_errors import UserError
 
 Box = tuple[float, float, float, float]
@@ -90,10 +90,15 @@ class FaceSettings:
             Procrustes alignment (inter-ocular distances) are "implausible landmarks" (0: no check).
         max_refit_shift: landmarks in a detected or refined box that move more than this
             when predicted again in the box they imply (inter-ocular distances) are
-            "implausible landmarks" (0: no check).
+            "implausible landmarks" (0: no check, the default: it refused strong expressions).
         max_box_follow: so are landmarks in a detected or refined box that follow more
             than this share of the box's movement when it moves (``faces.plausibility.
-            box_follow``; 0: no check).
+            box_follow``; 0: no check, the default).
+        face_seen: landmarks in a detected or refined box are "implausible landmarks" unless
+            a detector sees a face where they put it (``faces.plausibility.face_seen``: HOG
+            above ``min_face_score``, else the CNN when it is in the cascade).
+        min_face_score: HOG's detection score that counts as seeing the face (dlib's own
+            threshold is 0; the lowered threshold finds blurred and small faces).
         max_class_drop: a class that loses more than this fraction of its images in face
             preparation is named in a warning (``datamodules.face_prep``).
         max_class_gap: so is a set whose classes' drop rates differ by more than this.
@@ -115,8 +120,10 @@ class FaceSettings:
     cnn_side: int = 200
     refine: int = 2
     max_shape_residual: float = 0.3
-    max_refit_shift: float = 0.15
-    max_box_follow: float = 0.75
+    max_refit_shift: float = 0.0
+    max_box_follow: float = 0.0
+    face_seen: bool = True
+    min_face_score: float = -0.6
     max_class_drop: float = 0.1
     max_class_gap: float = 0.1
     on_class_bias: str = "warn"
@@ -149,8 +156,13 @@ class FaceSettings:
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= high:
                 raise UserError(f"face.{name}={value!r} is not valid: use {unit} between 0 and {high}.")
             object.__setattr__(self, name, float(value))  # 0 and 0.0 give the same digest
-        if not isinstance(self.level_eyes, bool):
-            raise UserError(f"face.level_eyes={self.level_eyes!r} is not valid: use true or false.")
+        for name in ("level_eyes", "face_seen"):
+            if not isinstance(getattr(self, name), bool):
+                raise UserError(f"face.{name}={getattr(self, name)!r} is not valid: use true or false.")
+        score = self.min_face_score
+        if isinstance(score, bool) or not isinstance(score, int | float) or not -1 <= score <= 3:
+            raise UserError(f"face.min_face_score={score!r} is not valid: use a HOG detection score between -1 and 3.")
+        object.__setattr__(self, "min_face_score", float(score))
         cascade = [self.cascade] if isinstance(self.cascade, str) else self.cascade
         if not isinstance(cascade, Sequence) or any(step not in STEPS for step in cascade):
             raise UserError(f"face.cascade={self.cascade!r} is not valid: list steps out of {', '.join(STEPS)}, e.g. [hog_upsampled, cnn], or [] for none.")
@@ -197,6 +209,10 @@ class PreparedFace:
             the points are the dataset's or none were predicted).
         refit_shift: ``faces.plausibility.refit_shift`` (NaN when not checked).
         box_follow: ``faces.plausibility.box_follow`` (NaN when not checked).
+        face_score: HOG's score of a face where the points put it (``faces.plausibility.
+            face_seen``; NaN when it saw none or it was not looked for).
+        seen_by: the detector that saw the face there: "hog", "cnn", "" (none: refused) or
+            "-" (not looked for: the dataset's points or box, or ``face_seen`` off).
     """
 
     status: str
@@ -214,6 +230,8 @@ class PreparedFace:
     shape_residual: float = math.nan
     refit_shift: float = math.nan
     box_follow: float = math.nan
+    face_score: float = math.nan
+    seen_by: str = "-"
     image_side: int = 0
 
     @property
@@ -250,6 +268,8 @@ class _Fit:
     shape_residual: float = math.nan
     refit_shift: float = math.nan
     box_follow: float = math.nan
+    face_score: float = math.nan
+    seen_by: str = "-"
     whole_crop: bool = False  # crop the whole image (detector=whole, or an unrefined whole-image fallback)
 
 
@@ -288,7 +308,7 @@ def prepare_face(
     pad = view.pad if view is not None and (detecting or fit.step == STEP_WHOLE) else 0
     common = {"face_count": fit.face_count, "detector_calls": fit.detector_calls, "predictor_calls": fit.predictor_calls, "step": fit.step, "pad": pad}
     common["image_side"] = max(width, height)
-    checks = {"outside": fit.outside, "rescue": fit.rescue, "shape_residual": fit.shape_residual, "refit_shift": fit.refit_shift, "box_follow": fit.box_follow}
+    checks = {name: getattr(fit, name) for name in ("outside", "rescue", "seen_by", "shape_residual", "refit_shift", "box_follow", "face_score")}
     if fit.status not in USABLE:
         return PreparedFace(fit.status, box=fit.box, **common, **checks)
     if fit.whole_crop:
@@ -369,14 +389,17 @@ def _detect_and_fit(view: DetectionView, settings: FaceSettings, points: np.ndar
 
 
 def _fit_whole_image(view: DetectionView, settings: FaceSettings, points: np.ndarray | None) -> _Fit:
-    """``on_failure=whole``: the whole image as the face box, the points predicted in it
-    and refined ``settings.refine`` times (the box follows them), or the dataset's."""
+    """``on_failure=whole`` (and the misses of a tight-crop set): the whole image as the face
+    box, the points predicted in it and refined ``settings.refine`` times (the box follows
+    them), or the dataset's. The detectors missed this face, so for ``face_seen`` any HOG
+    detection matching the points counts (``SEEN_THRESHOLD``, not ``min_face_score``)."""
     whole = (0, 0, *view.source_size)
     fit = _Fit(STATUS_WHOLE, whole, step=STEP_WHOLE, whole_crop=settings.landmarks == "dataset" or settings.refine == 0)
     if settings.landmarks == "dataset":
         fit.points = points
         return fit
-    return _predict_in_view(view, settings, fit, view.box_to_view(whole), settings.refine, check_box=settings.refine > 0)
+    lenient = replace(settings, min_face_score=SEEN_THRESHOLD)  # no detector found this face: any matching HOG detection counts
+    return _predict_in_view(view, lenient, fit, view.box_to_view(whole), settings.refine, check_box=settings.refine > 0)
 
 
 def _predict_in_view(view: DetectionView, settings: FaceSettings, fit: _Fit, box: Box, refine: int, check_box: bool = True) -> _Fit:
@@ -404,6 +427,7 @@ def _take(fit: _Fit, verdict: Verdict, calls: int) -> None:
     """Copy ``verdict``'s measures, rescue and cost into ``fit``; refused: implausible."""
     fit.predictor_calls += calls + verdict.predictor_calls
     fit.shape_residual, fit.refit_shift, fit.box_follow = verdict.shape_residual, verdict.refit_shift, verdict.box_follow
+    fit.face_score, fit.seen_by = verdict.face_score, verdict.seen_by
     fit.rescue = verdict.rescue
     if not verdict.passed:
         fit.status, fit.points = STATUS_IMPLAUSIBLE, None
