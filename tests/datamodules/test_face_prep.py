@@ -260,3 +260,14 @@ def test_source_points_map_the_crop_back_onto_the_image(tmp_path):
     direct = prepare_face(_face(), replace(SETTINGS, level_eyes=True))
     inverse = cv2.invertAffineTransform(direct.affine)
     assert np.allclose(prepared.source_points(0), direct.points @ inverse[:, :2].T + inverse[:, 2], atol=1e-3)
+
+
+def test_the_class_table_says_why_each_class_lost_images(tmp_path):
+    """Status x class under the counts: per status that dropped images, its count per class."""
+    prepared = prepare_faces(_dataset(tmp_path / "data"), SETTINGS, cache_dir=tmp_path / "cache", workers=1, progress=False)
+    assert prepared.dropped_by_status == {"unreadable": {"Happy": 2}, "no face": {"Happy": 1}, "face too small": {"Happy": 1}}
+    assert list(prepared.dropped_by_status) == ["unreadable", "no face", "face too small"]  # STATUSES order
+    assert sum(counts["dropped"] for counts in prepared.class_counts.values()) == 4
+    lines = prepared.class_table().splitlines()
+    assert "  unreadable" in lines and "  no face" in lines and "  face too small" in lines
+    assert lines[lines.index("  no face") + 1].split()[-1] == "1" and not prepared.decision.tight
