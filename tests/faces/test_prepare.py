@@ -301,8 +301,9 @@ def test_cnn_as_the_main_detector_refines_its_box(astronaut_face):
 def test_real_25_px_lfw_faces_are_found_and_its_non_faces_are_not():
     """scikit-image's LFW subset: 100 real faces cropped tight at 25 x 25 px (the hardest
     of web-scraped sets) and 100 non-face patches (30 of them here). Measured: 99 found
-    (93 by the first HOG step, 2 upsampled, 4 by the CNN), 97 prepared (2 fits rejected as
-    implausible); none of the 100 non-faces found."""
+    (93 by the first HOG step, 2 upsampled, 4 by the CNN), 99 prepared (97 with the
+    stability checks of before issue 32); none of the 100 non-faces found, and with
+    on_failure=whole all 100 refused as implausible (measured)."""
     faces, non_faces = lfw_faces()
     prepared = [prepare_face(image, DLIB) for image in faces]
     steps = Counter(face.step for face in prepared)
