@@ -60,6 +60,8 @@ AU_DISPLACEMENTS: dict[int, Displacement] = {
     23: _down([49, 50, 51, 52, 53], 0.014) + _down([55, 56, 57, 58, 59], -0.014) + _mirror([(48, 54)], -0.012, 0.0),
     # lips part
     25: _down([61, 62, 63], -0.004) + _down([65, 66, 67], 0.016) + _down([55, 56, 57, 58, 59], 0.01),
+    # eyes closed: the upper lids down onto the lower ones (the mean shape's eye opening is 0.058)
+    43: _mirror([(37, 44), (38, 43)], 0.0, 0.05) + _mirror([(41, 46), (40, 47)], 0.0, -0.006),
     # jaw drop
     26: _down([4, 12], 0.02)
     + _down([5, 11], 0.04)
@@ -94,8 +96,20 @@ DISTINCT_PROTOTYPES: dict[str, list[tuple[int, ...]]] = {
     "Surprise": [(6,)],
     "Neutral": [()],
 }
+#: The hardest face of each expression for a landmark predictor (meant with intensity 1):
+#: brows lowered, eyes squeezed shut, nose wrinkled, lip corners pulled down, jaw dropped.
+#: Known truth for face preparation (``datamodules.face_calibration``), not for training.
+FULL_PROTOTYPES: dict[str, list[tuple[int, ...]]] = {
+    "Anger": [(4, 5, 7, 23)],
+    "Disgust": [(4, 9, 10, 15, 16, 43)],
+    "Fear": [(1, 2, 4, 5, 7, 20, 26)],
+    "Happiness": [(6, 12, 25, 26, 43)],
+    "Sadness": [(1, 4, 15, 17, 43)],
+    "Surprise": [(1, 2, 5, 26)],
+    "Neutral": [()],
+}
 #: ``SyntheticFaces(prototypes=...)`` by name
-PROTOTYPE_SETS = {"facs": PROTOTYPES, "distinct": DISTINCT_PROTOTYPES}
+PROTOTYPE_SETS = {"facs": PROTOTYPES, "distinct": DISTINCT_PROTOTYPES, "full": FULL_PROTOTYPES}
 
 
 def displace(shape: np.ndarray, intensities: dict[int, float]) -> np.ndarray:

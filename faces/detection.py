@@ -93,15 +93,15 @@ def detect(view: DetectionView, steps: tuple[str, ...], upsample: int, cnn_side:
     calls: dict[str, int] = {}
     for step in steps:
         calls[step] = calls.get(step, 0) + 1
-        rectangles = _run_step(view.image, step, upsample, cnn_side)
+        rectangles = run_step(view.image, step, upsample, cnn_side)
         if rectangles:
             largest = max(rectangles, key=lambda box: (box[2] - box[0]) * (box[3] - box[1]))
             return Detection(largest, step, len(rectangles), calls)
     return Detection(None, "", 0, calls)
 
 
-def _run_step(image: np.ndarray, step: str, upsample: int, cnn_side: int) -> list[Box]:
-    """Face boxes (view pixels) one step finds in ``image``."""
+def run_step(image: np.ndarray, step: str, upsample: int, cnn_side: int) -> list[Box]:
+    """Face boxes (view pixels) one step (of ``STEPS``) finds in ``image``."""
     if step == "hog":
         return [_corners(r) for r in face_detector()(image, upsample)]
     if step == "hog_upsampled":

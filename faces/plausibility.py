@@ -18,15 +18,25 @@ the points imply.
 
 The first two are in units of the inter-ocular distance (outer eye corners, points 36 and 45: the
 300-W normalisation), so they do not depend on the image size.
+
+- ``face_seen``: whether a face detector sees a face where the points put it: the window of
+  twice the points' box (``box_from_points``), turned so their eyes are level and resized
+  so the face is ``SEEN_FACE`` px, HOG's
+  detections in it at a lowered threshold, and the best score of one that matches the
+  points' box (centre within ``SEEN_SHIFT`` of the side, side within ``SEEN_SCALE``); when
+  none scores above the threshold, the CNN looks at the same window. Points that are wrong
+  (fitted in a wrong box) put the face where there is none; points on a face put it where
+  the detectors see one, whatever the expression (``datamodules.face_calibration``).
 """
 
 from __future__ import annotations
 
 import functools
 
+import cv2
 import numpy as np
 
-from ferlens.faces.landmarks import predict_points
+from ferlens.faces.landmarks import face_detector, predict_points, run_cnn
 from ferlens.faces.template import TEMPLATE_LANDMARKS
 
 #: dlib's HOG detector box relative to the box around its 68 predicted points (centre shift
@@ -117,3 +127,42 @@ def box_checks(image: np.ndarray, box: tuple[float, float, float, float], points
 
 def _rounded(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
     return tuple(int(np.floor(v + 0.5)) for v in box)
+
+
+#: ``face_seen``: the face's side in the window the detectors look at (px; the window is
+#: twice that), HOG's lowered threshold, and how well a detection must match the points' box.
+SEEN_FACE, SEEN_THRESHOLD, SEEN_SHIFT, SEEN_SCALE = 80, -1.0, 0.2, 1.25
+
+
+def face_seen(image: np.ndarray, points: np.ndarray, min_score: float, cnn: bool) -> tuple[float, str]:
+    """(HOG's best score of a face where [68, 2] ``points`` put it in uint8 [H, W, 3]
+    ``image``, NaN when it sees none; which detector saw it: "hog" when that score is above
+    ``min_score``, else "cnn" when ``cnn`` and the CNN sees one there, else "")."""
+    box = box_from_points(points)
+    side = box[2] - box[0]
+    if not side > 0:
+        return float("nan"), ""
+    points = np.asarray(points, np.float64)
+    centre = points.mean(axis=0)
+    eyes = points[42:48].mean(axis=0) - points[36:42].mean(axis=0)
+    affine = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(np.degrees(np.arctan2(eyes[1], eyes[0]))), SEEN_FACE / side)
+    level = points @ affine[:, :2].T + affine[:, 2]  # the points with their eyes level, the face SEEN_FACE px
+    affine[:, 2] += SEEN_FACE - np.array(box_from_points(level)).reshape(2, 2).mean(axis=0)  # its box in the window's middle
+    flags = cv2.INTER_AREA if side > SEEN_FACE else cv2.INTER_LINEAR
+    window = cv2.warpAffine(image, affine, (2 * SEEN_FACE, 2 * SEEN_FACE), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    rectangles, scores, _ = face_detector().run(window, 0, SEEN_THRESHOLD)
+    boxes = [(r.left(), r.top(), r.right(), r.bottom()) for r in rectangles]
+    matching = [score for box, score in zip(boxes, scores, strict=True) if _matches(box)]
+    score = max(matching) if matching else float("nan")
+    if score > min_score:
+        return float(score), "hog"
+    if cnn and any(_matches((found.rect.left(), found.rect.top(), found.rect.right(), found.rect.bottom())) for found in run_cnn(window)):
+        return float(score), "cnn"
+    return float(score), ""
+
+
+def _matches(box: tuple[int, int, int, int]) -> bool:
+    """Whether a detection in a ``face_seen`` window is the face in its middle."""
+    side = max(box[2] - box[0], box[3] - box[1])
+    shift = np.hypot((box[0] + box[2]) / 2 - SEEN_FACE, (box[1] + box[3]) / 2 - SEEN_FACE)
+    return 1 / SEEN_SCALE <= side / SEEN_FACE <= SEEN_SCALE and shift <= SEEN_SHIFT * SEEN_FACE

@@ -14,15 +14,18 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import cv2
 import numpy as np
 
-from ferlens.faces.detection import PAD_MODES, STEPS, DetectionView, detect
+from ferlens.faces.detection import PAD_MODES, STEPS, DetectionView, detect, run_step
+from ferlens.faces.judge import RESCUE_CNN, RESCUE_WHOLE, Verdict, judge_fit, rounded
 from ferlens.faces.landmarks import cnn_face_detector, face_detector, landmark_predictor, predict_points, to_uint8_rgb
-from ferlens.faces.plausibility import BOX_CHECK_CALLS, box_checks, box_from_points, shape_residual
+from ferlens.faces.plausibility import SEEN_THRESHOLD, box_from_points, inter_ocular
 from ferlens.user_errors import UserError
+
+Box = tuple[float, float, float, float]
 
 STATUS_OK = "ok"
 STATUS_SEVERAL = "several faces"  # the largest is kept
@@ -43,8 +46,10 @@ DETECTORS = ("dlib", "dlib_cnn", "box", "whole")
 LANDMARK_SOURCES = ("dlib", "dataset")
 ON_FAILURE = ("skip", "whole", "error")
 ON_CLASS_BIAS = ("warn", "error")
-#: Without padding, predicted points further outside the image than this fraction of the box
-#: side: "landmarks outside the image".
+#: The points a crop cannot do without: outer and inner eye corners, nose tip, mouth corners.
+CORE_POINTS = (36, 39, 42, 45, 30, 48, 54)
+#: One of ``CORE_POINTS`` further outside the image than this (inter-ocular distances):
+#: "landmarks outside the image". The other points may lie anywhere.
 OUTSIDE_TOLERANCE = 0.1
 #: Step names in the report besides the detection steps: the dataset's box, the whole image.
 STEP_BOX, STEP_WHOLE = "box", "whole"
@@ -85,10 +90,15 @@ class FaceSettings:
             Procrustes alignment (inter-ocular distances) are "implausible landmarks" (0: no check).
         max_refit_shift: landmarks in a detected or refined box that move more than this
             when predicted again in the box they imply (inter-ocular distances) are
-            "implausible landmarks" (0: no check).
+            "implausible landmarks" (0: no check, the default: it refused strong expressions).
         max_box_follow: so are landmarks in a detected or refined box that follow more
             than this share of the box's movement when it moves (``faces.plausibility.
-            box_follow``; 0: no check).
+            box_follow``; 0: no check, the default).
+        face_seen: landmarks in a detected or refined box are "implausible landmarks" unless
+            a detector sees a face where they put it (``faces.plausibility.face_seen``: HOG
+            above ``min_face_score``, else the CNN when it is in the cascade).
+        min_face_score: HOG's detection score that counts as seeing the face (dlib's own
+            threshold is 0; the lowered threshold finds blurred and small faces).
         max_class_drop: a class that loses more than this fraction of its images in face
             preparation is named in a warning (``datamodules.face_prep``).
         max_class_gap: so is a set whose classes' drop rates differ by more than this.
@@ -110,8 +120,10 @@ class FaceSettings:
     cnn_side: int = 200
     refine: int = 2
     max_shape_residual: float = 0.3
-    max_refit_shift: float = 0.15
-    max_box_follow: float = 0.75
+    max_refit_shift: float = 0.0
+    max_box_follow: float = 0.0
+    face_seen: bool = True
+    min_face_score: float = -0.6
     max_class_drop: float = 0.1
     max_class_gap: float = 0.1
     on_class_bias: str = "warn"
@@ -144,8 +156,13 @@ class FaceSettings:
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= high:
                 raise UserError(f"face.{name}={value!r} is not valid: use {unit} between 0 and {high}.")
             object.__setattr__(self, name, float(value))  # 0 and 0.0 give the same digest
-        if not isinstance(self.level_eyes, bool):
-            raise UserError(f"face.level_eyes={self.level_eyes!r} is not valid: use true or false.")
+        for name in ("level_eyes", "face_seen"):
+            if not isinstance(getattr(self, name), bool):
+                raise UserError(f"face.{name}={getattr(self, name)!r} is not valid: use true or false.")
+        score = self.min_face_score
+        if isinstance(score, bool) or not isinstance(score, int | float) or not -1 <= score <= 3:
+            raise UserError(f"face.min_face_score={score!r} is not valid: use a HOG detection score between -1 and 3.")
+        object.__setattr__(self, "min_face_score", float(score))
         cascade = [self.cascade] if isinstance(self.cascade, str) else self.cascade
         if not isinstance(cascade, Sequence) or any(step not in STEPS for step in cascade):
             raise UserError(f"face.cascade={self.cascade!r} is not valid: list steps out of {', '.join(STEPS)}, e.g. [hog_upsampled, cnn], or [] for none.")
@@ -183,12 +200,19 @@ class PreparedFace:
         step: what found the face box: a detection step ("hog", "hog_upsampled", "cnn"),
             "box", "whole", or "" when nothing did.
         pad: the border added before detection, source pixels (0: none).
-        clipped: predicted points outside the image but inside the padded margin, moved
-            onto its edge.
+        outside: predicted points outside the image (kept where they are: the crop samples
+            beyond the edge; only ``CORE_POINTS`` must lie inside).
+        rescue: how a fit the landmark check refused was saved (``faces.judge.RESCUES``),
+            "" when none was needed.
+        image_side: the source image's longer side, pixels (0: unreadable).
         shape_residual: ``faces.plausibility.shape_residual`` of dlib's points (NaN when
             the points are the dataset's or none were predicted).
         refit_shift: ``faces.plausibility.refit_shift`` (NaN when not checked).
         box_follow: ``faces.plausibility.box_follow`` (NaN when not checked).
+        face_score: HOG's score of a face where the points put it (``faces.plausibility.
+            face_seen``; NaN when it saw none or it was not looked for).
+        seen_by: the detector that saw the face there: "hog", "cnn", "" (none: refused) or
+            "-" (not looked for: the dataset's points or box, or ``face_seen`` off).
     """
 
     status: str
@@ -201,10 +225,14 @@ class PreparedFace:
     predictor_calls: int = 0
     step: str = ""
     pad: int = 0
-    clipped: int = 0
+    outside: int = 0
+    rescue: str = ""
     shape_residual: float = math.nan
     refit_shift: float = math.nan
     box_follow: float = math.nan
+    face_score: float = math.nan
+    seen_by: str = "-"
+    image_side: int = 0
 
     @property
     def usable(self) -> bool:
@@ -235,10 +263,13 @@ class _Fit:
     face_count: int = 0
     detector_calls: int = 0
     predictor_calls: int = 0
-    clipped: int = 0
+    outside: int = 0
+    rescue: str = ""
     shape_residual: float = math.nan
     refit_shift: float = math.nan
     box_follow: float = math.nan
+    face_score: float = math.nan
+    seen_by: str = "-"
     whole_crop: bool = False  # crop the whole image (detector=whole, or an unrefined whole-image fallback)
 
 
@@ -276,7 +307,8 @@ def prepare_face(
         fit.detector_calls, fit.predictor_calls = calls[0], calls[1] + fit.predictor_calls
     pad = view.pad if view is not None and (detecting or fit.step == STEP_WHOLE) else 0
     common = {"face_count": fit.face_count, "detector_calls": fit.detector_calls, "predictor_calls": fit.predictor_calls, "step": fit.step, "pad": pad}
-    checks = {"clipped": fit.clipped, "shape_residual": fit.shape_residual, "refit_shift": fit.refit_shift, "box_follow": fit.box_follow}
+    common["image_side"] = max(width, height)
+    checks = {name: getattr(fit, name) for name in ("outside", "rescue", "seen_by", "shape_residual", "refit_shift", "box_follow", "face_score")}
     if fit.status not in USABLE:
         return PreparedFace(fit.status, box=fit.box, **common, **checks)
     if fit.whole_crop:
@@ -308,20 +340,20 @@ def _fit_given_box(rgb: np.ndarray, settings: FaceSettings, box: tuple[float, fl
     if settings.landmarks == "dataset":
         fit.points = points
         return fit
-    fit.points, fit.predictor_calls = predict_points(rgb, _rounded(face_box)), 1
-    if _outside(fit.points, face_box, width, height, margin=0):
-        fit.status = STATUS_OUTSIDE
-        return fit
-    fit.shape_residual = shape_residual(fit.points)
-    if settings.max_shape_residual and fit.shape_residual > settings.max_shape_residual:
-        fit.status = STATUS_IMPLAUSIBLE
+    predicted = predict_points(rgb, rounded(face_box))
+    verdict = judge_fit(rgb, settings, face_box, predicted, check_box=False, rescue=False)
+    _take(fit, verdict, 1)
+    if verdict.passed:
+        _place(fit, verdict.points, width, height)
     return fit
 
 
 def _detect_and_fit(view: DetectionView, settings: FaceSettings, points: np.ndarray | None) -> _Fit:
     """The "dlib" and "dlib_cnn" detectors: the cascade on the view, then the points (the
-    dataset's, or predicted in the view, refined when the CNN drew the box) and their checks."""
-    found = detect(view, settings.detection_steps(), settings.upsample, settings.cnn_side)
+    dataset's, or predicted in the view, refined when the CNN drew the box) and their check
+    with its rescues: the settled box, then the CNN's box and the whole image."""
+    steps = settings.detection_steps()
+    found = detect(view, steps, settings.upsample, settings.cnn_side)
     calls = sum(found.calls.values())
     if found.box is None:
         return _Fit(STATUS_NO_FACE, detector_calls=calls)
@@ -334,66 +366,87 @@ def _detect_and_fit(view: DetectionView, settings: FaceSettings, points: np.ndar
         fit.points = points
         return fit
     refine = settings.refine if found.step == "cnn" else 0
-    return _predict_in_view(view, settings, fit, found.box, refine, check_box=True)
+    _predict_in_view(view, settings, fit, found.box, refine)
+    if fit.status != STATUS_IMPLAUSIBLE:
+        return fit
+    others: list[tuple[str, tuple[float, float, float, float] | None]] = []
+    if "cnn" in steps and found.step != "cnn":
+        cnn = run_step(view.image, "cnn", settings.upsample, settings.cnn_side)
+        fit.detector_calls += 1
+        others.append((RESCUE_CNN, max(cnn, key=lambda b: (b[2] - b[0]) * (b[3] - b[1])) if cnn else None))
+    others.append((RESCUE_WHOLE, view.box_to_view((0, 0, *view.source_size))))
+    for rescue, box in others:
+        if box is None:
+            continue
+        retry = _Fit(status, view.box_to_source(box), step=found.step, face_count=found.face_count)
+        _predict_in_view(view, settings, retry, box, settings.refine)
+        fit.predictor_calls += retry.predictor_calls
+        if retry.status != STATUS_IMPLAUSIBLE:
+            retry.rescue = rescue
+            retry.detector_calls, retry.predictor_calls = fit.detector_calls, fit.predictor_calls
+            return retry
+    return fit
 
 
 def _fit_whole_image(view: DetectionView, settings: FaceSettings, points: np.ndarray | None) -> _Fit:
-    """``on_failure=whole``: the whole image as the face box, the points predicted in it
-    and refined ``settings.refine`` times (the box follows them), or the dataset's."""
+    """``on_failure=whole`` (and the misses of a tight-crop set): the whole image as the face
+    box, the points predicted in it and refined ``settings.refine`` times (the box follows
+    them), or the dataset's. The detectors missed this face, so for ``face_seen`` any HOG
+    detection matching the points counts (``SEEN_THRESHOLD``, not ``min_face_score``)."""
     whole = (0, 0, *view.source_size)
     fit = _Fit(STATUS_WHOLE, whole, step=STEP_WHOLE, whole_crop=settings.landmarks == "dataset" or settings.refine == 0)
     if settings.landmarks == "dataset":
         fit.points = points
         return fit
-    return _predict_in_view(view, settings, fit, view.box_to_view(whole), settings.refine, check_box=settings.refine > 0)
+    lenient = replace(settings, min_face_score=SEEN_THRESHOLD)  # no detector found this face: any matching HOG detection counts
+    return _predict_in_view(view, lenient, fit, view.box_to_view(whole), settings.refine, check_box=settings.refine > 0)
 
 
-def _predict_in_view(view: DetectionView, settings: FaceSettings, fit: _Fit, box: tuple[float, float, float, float], refine: int, check_box: bool) -> _Fit:
+def _predict_in_view(view: DetectionView, settings: FaceSettings, fit: _Fit, box: Box, refine: int, check_box: bool = True) -> _Fit:
     """dlib's points in ``box`` (view pixels), predicted again ``refine`` times in the box
-    they imply, then checked: outside the image (clipped inside the padded margin), shape,
-    and (``check_box``: a box drawn by a detector or refined) the refit shift and the box
-    follow. Fills ``fit`` (source pixels)."""
-    points = predict_points(view.image, _rounded(box))
-    fit.predictor_calls += 1
+    they imply, then judged (``faces.judge``: the shape and, ``check_box``, the refit shift
+    and box follow; an unstable fit gets its box settled first), then placed: the eye, nose
+    tip and mouth corners must lie in the image, the other points may fall anywhere (the
+    crop samples beyond the edge). Fills ``fit`` (source pixels)."""
+    points = predict_points(view.image, rounded(box))
+    calls = 1
     for _ in range(refine):
         box = box_from_points(points)
-        points = predict_points(view.image, _rounded(box))
-        fit.predictor_calls += 1
-    if refine:
-        fit.box = view.box_to_source(box)
-    source = view.to_source(points)
-    source_w, source_h = view.source_size
-    if _outside(source, fit.box, source_w, source_h, margin=view.pad):
-        fit.status, fit.points = STATUS_OUTSIDE, None
-        return fit
-    low, high = np.array([-0.5, -0.5]), np.array([source_w - 0.5, source_h - 0.5])
-    fit.clipped = int(((source < low) | (source > high)).any(axis=1).sum()) if view.pad else 0
-    fit.points = (np.clip(source, low, high) if view.pad else source).astype(np.float32)
-    fit.shape_residual = shape_residual(points)
-    failed = bool(settings.max_shape_residual) and fit.shape_residual > settings.max_shape_residual
-    if check_box and (settings.max_refit_shift or settings.max_box_follow):
-        fit.refit_shift, fit.box_follow = box_checks(view.image, box, points)
-        fit.predictor_calls += BOX_CHECK_CALLS
-        failed = failed or bool(settings.max_refit_shift) and fit.refit_shift > settings.max_refit_shift
-        failed = failed or bool(settings.max_box_follow) and fit.box_follow > settings.max_box_follow
-    if failed:
-        fit.status = STATUS_IMPLAUSIBLE
+        points = predict_points(view.image, rounded(box))
+        calls += 1
+    verdict = judge_fit(view.image, settings, box, points, check_box=check_box)
+    _take(fit, verdict, calls)
+    if verdict.passed:
+        if refine or verdict.rescue:
+            fit.box = view.box_to_source(verdict.box)
+        _place(fit, view.to_source(verdict.points), *view.source_size)
     return fit
 
 
-def _rounded(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
-    return tuple(math.floor(v + 0.5) for v in box)
+def _take(fit: _Fit, verdict: Verdict, calls: int) -> None:
+    """Copy ``verdict``'s measures, rescue and cost into ``fit``; refused: implausible."""
+    fit.predictor_calls += calls + verdict.predictor_calls
+    fit.shape_residual, fit.refit_shift, fit.box_follow = verdict.shape_residual, verdict.refit_shift, verdict.box_follow
+    fit.face_score, fit.seen_by = verdict.face_score, verdict.seen_by
+    fit.rescue = verdict.rescue
+    if not verdict.passed:
+        fit.status, fit.points = STATUS_IMPLAUSIBLE, None
+
+
+def _place(fit: _Fit, points: np.ndarray, width: int, height: int) -> None:
+    """Keep [68, 2] source-pixel ``points`` in ``fit`` and count those outside the image; when
+    an eye corner, the nose tip or a mouth corner lies further outside than
+    ``OUTSIDE_TOLERANCE`` inter-ocular distances: "landmarks outside the image"."""
+    beyond = np.maximum(-0.5 - points, points - (np.array([width, height]) - 0.5)).max(axis=1)
+    fit.outside = int((beyond > 0).sum())
+    if beyond[list(CORE_POINTS)].max() > OUTSIDE_TOLERANCE * inter_ocular(points):
+        fit.status, fit.points = STATUS_OUTSIDE, None
+        return
+    fit.points = np.asarray(points, np.float32)
 
 
 def _side(box: tuple[float, float, float, float]) -> float:
     return float(max(box[2] - box[0], box[3] - box[1]))
-
-
-def _outside(points: np.ndarray, box: tuple[float, float, float, float], width: int, height: int, margin: float) -> bool:
-    """Whether some point lies outside the image (edges at -0.5 and size - 0.5) by more
-    than ``margin`` pixels (the padding) and ``OUTSIDE_TOLERANCE`` of the box side."""
-    beyond = np.maximum(-0.5 - points, points - (np.array([width, height]) - 0.5)).max()
-    return bool(beyond > max(margin, OUTSIDE_TOLERANCE * _side(box)))
 
 
 def eye_angle(points: np.ndarray) -> float:

@@ -30,8 +30,10 @@ def test_prepare_fills_the_cache_writes_the_report_and_a_second_run_reads_it(tmp
     overrides = ["data=folder", f"data.root={tmp_path / 'data'}", f"data.cache_dir={tmp_path / 'cache'}", f"paths.log_dir={tmp_path / 'logs'}"]
     first = _prepare(*overrides, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    summary, *table = first.stdout.strip().splitlines()[-6:]
-    match = re.fullmatch(r"folder: 13 images -> 12 faces prepared; skipped 1: no face 1; 0 from cache; report: (.+\.csv)", summary)
+    summary, *table, why, counts = first.stdout.strip().splitlines()[-8:]
+    assert why == "  no face" and counts.split() == ["0", "0", "0", "1", "0", "0", "1"]  # status x class
+    decided = r"not taken for tight crops, so misses are left out \(median face box 0\.6\d of the image side on 12 faces found; tight from 0\.75\)"
+    match = re.fullmatch(rf"folder: 13 images -> 12 faces prepared; skipped 1: no face 1; {decided}; 0 from cache; report: (.+\.csv)", summary)
     assert match, summary
     assert [row.split()[0] for row in table] == ["faces", "images", "prepared", "dropped", "dropped"] and table[0].split()[1:] == [*CLASSES_6, "total"]
     assert table[1].split()[1:] == ["2", "2", "2", "3", "2", "2", "13"] and table[3].split()[1:] == ["0", "0", "0", "1", "0", "0", "1"]
@@ -45,7 +47,7 @@ def test_prepare_fills_the_cache_writes_the_report_and_a_second_run_reads_it(tmp
     assert sum(row["status"] == "ok" for row in rows.values()) == 12 and all(row["faces"] == "1" for key, row in rows.items() if "cup" not in key)
     second = _prepare(*overrides, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
-    assert "; 13 from cache; " in second.stdout.strip().splitlines()[-6]
+    assert "; 13 from cache; " in second.stdout.strip().splitlines()[-8]
     stopped = _prepare(*overrides, "face.on_class_bias=error", cwd=tmp_path)  # from the cache too: a report-only setting
     assert stopped.returncode == 1 and "Traceback" not in stopped.stderr
     lines = stopped.stderr.strip().splitlines()

@@ -5,11 +5,13 @@ import pytest
 from ferlens.datamodules.synthetic import SyntheticFaces
 from ferlens.faces.detection import DetectionView
 from ferlens.faces.landmarks import face_detector, predict_points
-from ferlens.faces.plausibility import box_checks, box_follow, box_from_points, follow_boxes, inter_ocular, shape_residual
+from ferlens.faces.plausibility import box_checks, box_follow, box_from_points, face_seen, follow_boxes, inter_ocular, shape_residual
 from ferlens.faces.prepare import FaceSettings
 from ferlens.faces.template import TEMPLATE_LANDMARKS
 
 DEFAULTS = FaceSettings("dlib", "dlib")
+#: The stability thresholds of before issue 32 (off by default since: they refused strong expressions).
+STABILITY = (0.3, 0.15, 0.75)
 
 
 def test_shape_residual_ignores_pose_and_size_and_grows_with_distortion():
@@ -46,12 +48,13 @@ def test_box_follow_is_0_for_points_that_stay_and_1_for_points_that_move_with_th
 
 
 @pytest.fixture(scope="module")
-def fits() -> dict[str, list[tuple[float, float, float]]]:
-    """(shape residual, refit shift, box follow) of dlib's points on 12 synthetic faces, in
-    the detector's box and in deliberately wrong boxes, in the default detection view."""
+def fits() -> dict[str, list[tuple[float, float, float, str, float]]]:
+    """(shape residual, refit shift, box follow, the detector that saw a face where the points
+    are, the mean error against the true points in inter-ocular distances) of dlib's points on 12 synthetic faces, in the detector's box and in deliberately
+    wrong boxes, in the default detection view."""
     faces = SyntheticFaces(num_images=12, num_subjects=12, image_size=224, seed=3)
     rng = np.random.default_rng(0)
-    measured: dict[str, list[tuple[float, float, float]]] = {}
+    measured: dict[str, list[tuple[float, float, float, str, float]]] = {}
     for index in range(len(faces)):
         view = DetectionView.of(faces[index].image, DEFAULTS.pad, DEFAULTS.pad_mode, DEFAULTS.min_side)
         found = max(face_detector()(view.image, 0), key=lambda r: r.area())
@@ -68,32 +71,52 @@ def fits() -> dict[str, list[tuple[float, float, float]]]:
         }
         for kind, chosen in boxes.items():
             points = predict_points(view.image, tuple(round(v) for v in chosen))
-            measured.setdefault(kind, []).append((shape_residual(points), *box_checks(view.image, chosen, points)))
+            seen = face_seen(view.image, points, DEFAULTS.min_face_score, cnn=True)[1]
+            truth = faces[index].landmarks
+            error = float(np.linalg.norm(view.to_source(points) - truth, axis=1).mean() / inter_ocular(truth))
+            measured.setdefault(kind, []).append((shape_residual(points), *box_checks(view.image, chosen, points), seen, error))
     return measured
 
 
-def _flagged(values: list[tuple[float, float, float]]) -> float:
-    limits = np.array([DEFAULTS.max_shape_residual, DEFAULTS.max_refit_shift, DEFAULTS.max_box_follow])
-    return float((np.array(values) > limits).any(axis=1).mean())
+def _flagged(values: list[tuple]) -> float:
+    """Share flagged by the stability thresholds of before (``STABILITY``)."""
+    return float((np.array([value[:3] for value in values]) > np.array(STABILITY)).any(axis=1).mean())
 
 
-def test_the_default_thresholds_keep_good_fits_and_flag_points_in_wrong_boxes(fits):
-    """Both sides of the thresholds (set from python -m datamodules.face_truth --plausibility:
-    good synthetic fits reach 0.17 / 0.094 / 0.58, real LFW faces 0.21 / 0.54 / 0.42; fits
-    in wrong boxes are flagged 80-100 %)."""
+def test_no_detector_sees_a_face_where_wrong_points_put_it(fits):
+    """The default check: every good fit is seen by HOG where its points are; of the fits in
+    wrong boxes at most 5 % are seen with wrong points (error above a quarter of the
+    inter-ocular distance; on full-intensity faces 1 of 168: python -m
+    datamodules.face_calibration)."""
+    assert [fit[3] for fit in fits["good"]] == ["hog"] * 12 and max(fit[4] for fit in fits["good"]) < 0.1
+    wrong = [fit for kind in ("moved by half its side", "twice as large", "half as large", "on the background") for fit in fits[kind]]
+    accepted_wrong = [fit for fit in wrong if fit[3] and fit[4] > 0.25]
+    assert len(accepted_wrong) <= 0.05 * len(wrong), accepted_wrong  # measured: 1 of 48 (twice as large, error 0.34, HOG score -0.596)
+    assert sum(fit[3] == "" for fit in fits["on the background"]) == 12
+
+
+def test_the_stability_measures_of_before_flag_most_points_in_wrong_boxes(fits):
+    """The refit shift and box follow, off by default since issue 32 (they refused eyes-shut,
+    nose-wrinkled faces), still measured on request: both sides of their old thresholds."""
     assert _flagged(fits["good"]) == 0
     for kind in ("moved by half its side", "twice as large", "half as large", "on the background"):
         assert _flagged(fits[kind]) >= 0.75, (kind, fits[kind])
-    good = np.array(fits["good"])
+    good = np.array([fit[:3] for fit in fits["good"]])
     assert good[:, 0].max() < 0.1 and good[:, 1].max() < 0.1 and good[:, 2].max() < 0.65  # far from the thresholds (0.3, 0.15, 0.75)
 
 
-def test_a_blurred_face_fit_is_still_plausible():
+@pytest.mark.parametrize("angle", [-20, 20])
+def test_a_blurred_or_rolled_face_is_seen_where_its_points_are(angle):
     sample = SyntheticFaces(num_images=1, image_size=224, seed=4)[0]
     blurred = cv2.GaussianBlur(sample.image, (0, 0), 2.0)
+    rotation = cv2.getRotationMatrix2D((111.5, 111.5), angle, 1.0)
+    rolled = cv2.warpAffine(sample.image, rotation, (224, 224), borderMode=cv2.BORDER_REPLICATE)
+    for image, truth in ((blurred, sample.landmarks), (rolled, sample.landmarks @ rotation[:, :2].T + rotation[:, 2])):
+        score, seen = face_seen(image, truth, DEFAULTS.min_face_score, cnn=False)
+        assert seen == "hog" and score > DEFAULTS.min_face_score, (angle, score)
     view = DetectionView.of(blurred, DEFAULTS.pad, DEFAULTS.pad_mode, DEFAULTS.min_side)
     found = max(face_detector()(view.image, 1), key=lambda r: r.area())
     box = (found.left(), found.top(), found.right(), found.bottom())
     points = predict_points(view.image, box)
     shift, follow = box_checks(view.image, box, points)
-    assert shape_residual(points) < DEFAULTS.max_shape_residual and shift < DEFAULTS.max_refit_shift and follow < DEFAULTS.max_box_follow
+    assert shape_residual(points) < DEFAULTS.max_shape_residual and shift < STABILITY[1] and follow < STABILITY[2]
