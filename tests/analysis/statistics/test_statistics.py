@@ -222,3 +222,17 @@ def test_fold_spread_uses_ddof_one():
 def test_bad_settings_are_one_sentence(setting, needle):
     with pytest.raises(UserError, match=needle):
         StatisticsSettings(**setting)
+
+
+def test_an_au_guided_run_is_compared_with_the_same_network_unguided(tmp_path):
+    make_artifact(tmp_path / "plain", "resnet50", 1, seed=1)
+    make_artifact(tmp_path / "guided", "resnet50", 1, seed=2, au_guidance=0.5)
+    make_artifact(tmp_path / "other", "vgg16", 1, seed=3)
+    analysis = analyze_collection(LocalSource(paths=[str(tmp_path)]).collect(Filters()), load_families({"au": "au"}), Threshold(), progress=False)
+    differences = compute_statistics(analysis, StatisticsSettings(resamples=50)).differences
+    guided = differences[differences.comparison == "guided - unguided"]
+    assert len(guided) == 10 and guided.network.str.contains("AU").all() and not guided.other.str.contains("AU").any()  # the guided run first
+    scores = analysis.scores[(analysis.scores.fold == "pooled") & (analysis.scores.metric == "iou")].groupby("network").value.mean()
+    row = guided.set_index("metric").loc["iou"]
+    assert row.difference == pytest.approx(scores[row.network] - scores[row.other]) and row.level == "the expressions (paired t over 6)"
+    assert (differences[differences.comparison == "pair"].shape[0]) == 20  # the two pairs with vgg16
