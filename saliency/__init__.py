@@ -55,4 +55,21 @@ def build_explainer(name: str, **params: object) -> Explainer:
     return explainers.get(name)(**params)
 
 
-from ferlens.saliency import attention, gradcam, gradcampp, ig, layercam, lime, occlusion  # noqa: E402,F401  (registers)
+from ferlens.saliency import (  # noqa: E402,F401  (registers)
+    ablationcam,
+    attention,
+    eigencam,
+    eigengradcam,
+    fullgrad,
+    gradcam,
+    gradcam_elementwise,
+    gradcampp,
+    hirescam,
+    ig,
+    layercam,
+    lime,
+    occlusion,
+    random_cam,
+    scorecam,
+    xgradcam,
+)
