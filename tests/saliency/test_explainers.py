@@ -21,7 +21,8 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "saliency"
 METHODS = [
     *["gradcam", "gradcampp", "layercam", "hirescam", "xgradcam", "gradcam_elementwise", "scorecam", "ablationcam", "eigencam", "eigengradcam"],
     *["fullgrad", "random_cam", "attention"],
-    *["ig", "occlusion", "lime"],
+    *["saliency", "inputxgradient", "guided_backprop", "guided_gradcam", "deeplift", "smoothgrad", "vargrad", "ig"],
+    *["gradientshap", "kernelshap", "shapley_sampling", "occlusion", "lime"],
 ]
 
 
@@ -122,7 +123,17 @@ FAMILIES = {
 }
 #: Methods with a forward pass per cam_layer channel.
 PER_CHANNEL = {"scorecam", "ablationcam"}
-QUICK = {"lime": {"num_samples": 8, "batch_size": 8}, "ig": {"steps": 2}, "occlusion": {"window": 0.5, "stride": 0.5}, "scorecam": {"batch_size": 256}}
+QUICK = {
+    "lime": {"num_samples": 8, "batch_size": 8},
+    "ig": {"steps": 2},
+    "occlusion": {"window": 0.5, "stride": 0.5},
+    "scorecam": {"batch_size": 256},
+    "smoothgrad": {"samples": 2},
+    "vargrad": {"samples": 2},
+    "gradientshap": {"samples": 2},
+    "kernelshap": {"samples": 8, "count": 4},
+    "shapley_sampling": {"samples": 1, "count": 4},
+}
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
