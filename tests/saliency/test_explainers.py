@@ -14,6 +14,7 @@ from ferlens.saliency import EXPLAINERS, UnknownExplainerError, available_explai
 from ferlens.saliency.base import Explainer
 from ferlens.saliency.gradcampp import GradCAMPlusPlus
 from ferlens.saliency.lime import Lime
+from ferlens.saliency.transformers import NoAttentionError
 from tests.saliency.tiny import TinyCNN
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "saliency"
@@ -22,8 +23,11 @@ METHODS = [
     *["gradcam", "gradcampp", "layercam", "hirescam", "xgradcam", "gradcam_elementwise", "scorecam", "ablationcam", "eigencam", "eigengradcam"],
     *["fullgrad", "random_cam", "attention"],
     *["saliency", "inputxgradient", "guided_backprop", "guided_gradcam", "deeplift", "smoothgrad", "vargrad", "ig"],
-    *["gradientshap", "kernelshap", "shapley_sampling", "occlusion", "lime"],
+    *["gradientshap", "kernelshap", "shapley_sampling", "occlusion", "lime", "rise", "extremal"],
+    *["attention_rollout", "chefer"],
 ]
+#: Methods reading self-attention: refused on the other families.
+TRANSFORMER = {"attention_rollout", "chefer"}
 
 
 def _hand_written_gradcam(model: TinyCNN, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -120,6 +124,7 @@ FAMILIES = {
     "resnet": {"name": "test_resnet", "input_size": 64},  # tiny timm configs of the other backbone families
     "efficientnet": {"name": "test_efficientnet", "input_size": 64},
     "convnext": {"name": "test_convnext", "input_size": 64},
+    "vit": {"name": "test_vit", "input_size": 64},  # tokens on the patch grid, self-attention
 }
 #: Methods with a forward pass per cam_layer channel.
 PER_CHANNEL = {"scorecam", "ablationcam"}
@@ -133,6 +138,8 @@ QUICK = {
     "gradientshap": {"samples": 2},
     "kernelshap": {"samples": 8, "count": 4},
     "shapley_sampling": {"samples": 1, "count": 4},
+    "rise": {"masks": 8},
+    "extremal": {"steps": 2},
 }
 
 
@@ -145,5 +152,9 @@ def test_every_method_gives_finite_non_negative_maps_on_every_network_family(fam
     for name in available_explainers():
         if family == "mobilenetv3large" and name in PER_CHANNEL:
             continue  # 960 channels: a forward pass each; the tiny timm families cover these methods
+        if name in TRANSFORMER and family != "vit":
+            with pytest.raises(NoAttentionError):
+                build_explainer(name)(model, images, torch.tensor([3, 0]))
+            continue
         maps = build_explainer(name, **QUICK.get(name, {}))(model, images, torch.tensor([3, 0]))
         assert maps.shape == (2, side, side) and torch.isfinite(maps).all() and (maps >= 0).all(), name
