@@ -6,7 +6,7 @@ maps relative to each map's max (CAMs: the raw maps on the cam_layer, pytorch-gr
 min-max scaling switched off, as in the tests; FullGrad: its final scaling switched off).
 Methods without a reference (rise, extremal, attention_rollout, chefer) are timed alone.
 
-    python benchmarks/bench_explainers.py [--network smallcnn] [--sides 64 224] [--images 4] [--repeats 2]
+    python benchmarks/bench_explainers.py [--network smallcnn] [--sides 64 224] [--images 4] [--repeats 2] [--methods gradcam ...]
 """
 
 from __future__ import annotations
@@ -96,6 +96,8 @@ def cam_row(method: str, model: torch.nn.Module, images: torch.Tensor, targets: 
 
 def captum_row(key: str, model: torch.nn.Module, images: torch.Tensor, targets: torch.Tensor, repeats: int) -> tuple[float, float, float]:
     name, params = PARAMS[key]
+    if name == "gradientshap":  # the whole batch in one captum call, as the reference (chunks draw differently)
+        params = params | {"batch_size": len(images) * params["samples"]}
     explainer = build_explainer(name, **params)
     ours_time = seconds(lambda: explainer(model, images, targets), repeats)
     theirs_time = seconds(lambda: captum_maps(key, model, images, targets), repeats)
@@ -109,6 +111,7 @@ def main() -> None:
     parser.add_argument("--sides", type=int, nargs="+", default=[64, 224])
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--methods", nargs="+", help="only these (default: all)")
     args = parser.parse_args()
     print(f"{args.network}, {args.images} images, best of {args.repeats}; ratio = ours / reference time; difference: max |ours - reference| / max reference")
     print(f"{'method':<20} {'side':>5} {'ours s':>9} {'ref s':>9} {'ratio':>6} {'difference':>11}")
@@ -120,12 +123,12 @@ def main() -> None:
                 module.inplace = False
         images = F.interpolate(torch.rand(args.images, 3, 8, 8), size=(side, side), mode="bilinear", align_corners=False)
         targets = torch.arange(args.images) % 6
-        for method in [*CAMS, *PARAMS]:
+        for method in [m for m in [*CAMS, *PARAMS] if not args.methods or m in args.methods]:
             row = cam_row if method in CAMS else captum_row
             ours, theirs, difference = row(method, model, images, targets, args.repeats)
             print(f"{method:<20} {side:>5} {ours:>9.3f} {theirs:>9.3f} {ours / theirs:>6.2f} {difference:>11.1e}", flush=True)
         vit = build_network(args.vit, 6, input_size=side).eval()
-        for method, params in ALONE.items():
+        for method, params in [(m, p) for m, p in ALONE.items() if not args.methods or m in args.methods]:
             network = vit if method in ("attention_rollout", "chefer") else model
             explainer = build_explainer(method, **params)
             elapsed = seconds(lambda explainer=explainer, network=network, images=images, targets=targets: explainer(network, images, targets), args.repeats)

@@ -18,7 +18,8 @@ class GradientSHAP(InputAttribution):
     baseline b among uniform images of raw values ``baselines`` (0 = black), a point x' on the
     straight path from b to x and Gaussian noise of standard deviation ``stdev`` (raw pixels),
     drawn from ``seed``. ``batch_size``: samples per forward pass (images are explained
-    ``batch_size // samples`` at a time, at least one). Signed: map = channel sum, positive part."""
+    ``batch_size // samples`` at a time, at least one; a batch split so draws differently from
+    one captum call over it, equal in expectation). Signed: map = channel sum, positive part."""
 
     def __init__(self, baselines: tuple[float, ...] = (0.0, 1.0), samples: int = 16, stdev: float = 0.0, batch_size: int = 64, seed: int = 0) -> None:
         self.baselines = baselines
