@@ -12,8 +12,10 @@ from ferlens import saliency
 from ferlens.networks.registry import build_network
 from ferlens.saliency import EXPLAINERS, UnknownExplainerError, available_explainers, build_explainer, register_explainer
 from ferlens.saliency.base import Explainer
+from ferlens.saliency.faithfulness import deletion_insertion
 from ferlens.saliency.gradcampp import GradCAMPlusPlus
 from ferlens.saliency.lime import Lime
+from ferlens.saliency.randomisation import model_parameter_randomisation
 from ferlens.saliency.transformers import NoAttentionError
 from tests.saliency.tiny import TinyCNN
 
@@ -158,3 +160,19 @@ def test_every_method_gives_finite_non_negative_maps_on_every_network_family(fam
             continue
         maps = build_explainer(name, **QUICK.get(name, {}))(model, images, torch.tensor([3, 0]))
         assert maps.shape == (2, side, side) and torch.isfinite(maps).all() and (maps >= 0).all(), name
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_every_method_runs_unchanged_through_faithfulness_and_the_randomisation_check(name):
+    torch.manual_seed(0)
+    model = build_network("test_vit", 6, input_size=32, depth=1) if name in TRANSFORMER else TinyCNN()  # one block: 9 layers to randomise, not 39
+    images, targets = torch.rand(2, 3, 32, 32), torch.tensor([1, 4])
+    explainer = build_explainer(name, **QUICK.get(name, {}))
+    maps = explainer(model, images, targets)
+    curves = deletion_insertion(model, images, maps, targets, steps=4)
+    assert curves.deletion.shape == curves.insertion.shape == (2, 5) and torch.isfinite(curves.deletion).all() and torch.isfinite(curves.insertion).all()
+    scores = model_parameter_randomisation(model, explainer, images, targets, draws=1)
+    layers = len(scores.layers)
+    assert layers > 0 and all(
+        scores.ssim_per_draw[mode].shape == (1, layers, 2) and torch.isfinite(scores.ssim_per_draw[mode]).all() for mode in scores.ssim_per_draw
+    )
