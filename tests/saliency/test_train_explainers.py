@@ -9,8 +9,9 @@ from ferlens.formats.heatmap_artifact import read_artifact
 from tests.conftest import SMALL_DATA, run_train
 from tests.test_analyze import run_analyze
 
-#: Small runs: one epoch, 2 images a class explained.
-FAST = [*SMALL_DATA, "trainer.max_epochs=1", "data.batch_size=32", "callbacks.global_saliency.per_class=2", "logger=none", "callbacks.progress_bar=null"]
+#: Small runs: one epoch, 2 images a class explained, no faithfulness scores.
+FAST = [*SMALL_DATA, "trainer.max_epochs=1", "data.batch_size=32", "callbacks.global_saliency.per_class=2", "callbacks.global_saliency.faithfulness=null"]
+FAST += ["logger=none", "callbacks.progress_bar=null"]
 #: Fewer RISE masks and SmoothGrad samples.
 FEWER = ["saliency.rise.masks=64", "saliency.smoothgrad.samples=4"]
 VIT = ["model=timm", "model.net.name=test_vit", "model.net.pretrained=false", "model.input_size=64"]
