@@ -55,4 +55,35 @@ def build_explainer(name: str, **params: object) -> Explainer:
     return explainers.get(name)(**params)
 
 
-from ferlens.saliency import attention, gradcam, gradcampp, ig, layercam, lime, occlusion  # noqa: E402,F401  (registers)
+from ferlens.saliency import (  # noqa: E402,F401  (registers)
+    ablationcam,
+    attention,
+    attention_rollout,
+    chefer,
+    deeplift,
+    eigencam,
+    eigengradcam,
+    extremal,
+    fullgrad,
+    gradcam,
+    gradcam_elementwise,
+    gradcampp,
+    gradientshap,
+    guided_backprop,
+    guided_gradcam,
+    hirescam,
+    ig,
+    inputxgradient,
+    kernelshap,
+    layercam,
+    lime,
+    occlusion,
+    random_cam,
+    rise,
+    saliency_map,
+    scorecam,
+    shapley_sampling,
+    smoothgrad,
+    vargrad,
+    xgradcam,
+)

@@ -42,3 +42,36 @@ class ClassActivationMap(Explainer):
 
     def explain(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return upsample(self.layer_maps(model, images, targets), images.shape[-2:])
+
+
+def layer_activations(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """[B, C, h, w] ``cam_layer`` activations, without gradients."""
+    with torch.no_grad(), capture_features(model) as captured:
+        model(images)
+    return captured["features"].detach()
+
+
+def principal_projection(maps: torch.Tensor) -> torch.Tensor:
+    """[B, C, h, w] -> [B, h, w]: each image's cells (C-vectors, centred over the cells)
+    projected on their first principal direction (SVD, float64), the sign chosen so the largest
+    value has the largest magnitude (Chung & Ying 2025, eq. 13: the SVD's sign is arbitrary)."""
+    cells = maps.flatten(2).transpose(1, 2).double()  # [B, hw, C]
+    cells = cells - cells.mean(dim=1, keepdim=True)
+    _, _, vh = torch.linalg.svd(cells, full_matrices=False)
+    projection = (cells @ vh[:, 0, :, None])[..., 0]  # [B, hw]
+    flip = projection.amin(dim=1).abs() > projection.amax(dim=1).abs()
+    projection = torch.where(flip[:, None], -projection, projection)
+    return projection.view(maps.shape[0], *maps.shape[2:]).to(maps.dtype)
+
+
+def min_max_scaled(maps: torch.Tensor, epsilon: float = 1e-7) -> torch.Tensor:
+    """Each [h, w] map of ``maps`` [..., h, w] shifted to minimum 0 and divided by
+    (``epsilon`` + its maximum), as pytorch-grad-cam's ``scale_cam_image``."""
+    shifted = maps - maps.amin(dim=(-2, -1), keepdim=True)
+    return shifted / (epsilon + shifted.amax(dim=(-2, -1), keepdim=True))
+
+
+def target_scores(model: nn.Module, images: torch.Tensor, target: int, batch_size: int) -> torch.Tensor:
+    """[N] target logits of ``images`` [N, 3, H, W], ``batch_size`` images per forward pass, without gradients."""
+    with torch.no_grad():
+        return torch.cat([model(images[start : start + batch_size])[:, target] for start in range(0, len(images), batch_size)])

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
+from captum.attr import Attribution
 from captum.attr import IntegratedGradients as CaptumIntegratedGradients
 from torch import nn
 
 from ferlens.saliency import register_explainer
-from ferlens.saliency.base import Explainer
+from ferlens.saliency.gradients import InputAttribution
 
 
 @register_explainer("ig")
-class IntegratedGradients(Explainer):
+class IntegratedGradients(InputAttribution):
     """Integrated Gradients of the target logit along the straight path from a uniform
     ``baseline`` image (a raw pixel value in [0, 1]: 0 = black, whatever the network's
     normalization) to the image, ``steps`` Gauss-Legendre points, ``internal_batch_size``
@@ -22,8 +25,8 @@ class IntegratedGradients(Explainer):
         self.baseline = baseline
         self.internal_batch_size = internal_batch_size
 
-    def explain(self, model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        attributions = CaptumIntegratedGradients(model).attribute(
-            images, baselines=self.baseline, target=targets.tolist(), n_steps=self.steps, internal_batch_size=self.internal_batch_size
-        )
-        return attributions.sum(dim=1).clamp(min=0)
+    def attribution(self, model: nn.Module) -> Attribution:
+        return CaptumIntegratedGradients(model)
+
+    def arguments(self, images: torch.Tensor, targets: torch.Tensor) -> dict[str, Any]:
+        return {"baselines": self.baseline, "target": targets.tolist(), "n_steps": self.steps, "internal_batch_size": self.internal_batch_size}

@@ -1,4 +1,4 @@
-"""Grad-CAM, Grad-CAM++ and LayerCAM against pytorch-grad-cam (the ``grad-cam`` package).
+"""The CAMs against pytorch-grad-cam 1.5.7 (the ``grad-cam`` package).
 
 How the comparison is made: pytorch-grad-cam's own ``__call__`` runs unchanged (its forward
 and activation/gradient hooks on the network's ``cam_layer``, ``ClassifierOutputTarget``
@@ -8,16 +8,28 @@ with cv2; that one function is replaced by the identity, so it returns its raw C
 ``cam_layer`` grid, which is compared with ours (``layer_maps``) to 1e-5 of each map's max.
 ``test_the_only_change_to_pytorch_grad_cam_is_its_scaling`` checks that its unpatched output
 is its ``scale_cam_image`` applied (twice, as it does) to our raw maps, to 1e-5.
+
+Eigen-CAM and Eigen-Grad-CAM are compared with pytorch-grad-cam's own sign-corrected projection
+(``get_2d_projection_with_sign_correction`` in place of ``get_2d_projection``: the SVD's sign
+is arbitrary, and ours makes the largest-magnitude value positive); Random-CAM with numpy's
+global seed set to the explainer's seed; FullGrad with its final min-max scaling replaced by the
+identity (its per-layer scaling is part of the method and kept). Score-CAM, Ablation-CAM and
+FullGrad, which cost a forward pass per channel or read every bias layer, are compared on the
+study's custom networks only (ReLU ``cam_layer``s, where pytorch-grad-cam ablates to 0 as the paper).
 """
 
 import numpy as np
 import pytest
 import pytorch_grad_cam
 import pytorch_grad_cam.base_cam
+import pytorch_grad_cam.eigen_cam
+import pytorch_grad_cam.eigen_grad_cam
+import pytorch_grad_cam.fullgrad_cam
 import torch
 import torch.nn.functional as F
 from pytorch_grad_cam.utils.image import scale_cam_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection_with_sign_correction
 from torch import nn
 
 from ferlens.networks.registry import build_network
@@ -27,7 +39,22 @@ from ferlens.saliency.cam import activations_and_gradients, upsample
 #: network -> input side (pixels): the study's sizes for the custom networks (weinet and songnet
 #: have a flatten + linear head, so spatially varying gradients), small ones for the timm backbones.
 NETWORKS = {"smallcnn": 64, "weinet": 64, "songnet": 224, "resnet50": 128, "mobilenetv3large": 128}
-REFERENCES = {"gradcam": pytorch_grad_cam.GradCAM, "gradcampp": pytorch_grad_cam.GradCAMPlusPlus, "layercam": pytorch_grad_cam.LayerCAM}
+REFERENCES = {
+    "gradcam": pytorch_grad_cam.GradCAM,
+    "gradcampp": pytorch_grad_cam.GradCAMPlusPlus,
+    "layercam": pytorch_grad_cam.LayerCAM,
+    "hirescam": pytorch_grad_cam.HiResCAM,
+    "gradcam_elementwise": pytorch_grad_cam.GradCAMElementWise,
+    "xgradcam": pytorch_grad_cam.XGradCAM,
+    "eigencam": pytorch_grad_cam.EigenCAM,
+    "eigengradcam": pytorch_grad_cam.EigenGradCAM,
+    "random_cam": pytorch_grad_cam.RandomCAM,
+}
+#: Methods with a forward pass per channel: compared on the custom networks (``CUSTOM``).
+COSTLY = {"scorecam": pytorch_grad_cam.ScoreCAM, "ablationcam": pytorch_grad_cam.AblationCAM}
+CUSTOM = ["smallcnn", "weinet"]
+#: random_cam's seed, set as numpy's global seed for pytorch-grad-cam (one giving non-zero maps on every network).
+RANDOM_SEED = 1
 TOLERANCE = 1e-5  # of each map's max
 
 
@@ -46,27 +73,62 @@ def case(request: pytest.FixtureRequest) -> tuple[nn.Module, torch.Tensor, torch
 def reference_layer_maps(method: str, model: nn.Module, images: torch.Tensor, targets: torch.Tensor, monkeypatch: pytest.MonkeyPatch) -> torch.Tensor:
     """pytorch-grad-cam's [B, h, w] raw CAM on the ``cam_layer`` grid (see the module docstring)."""
     monkeypatch.setattr(pytorch_grad_cam.base_cam, "scale_cam_image", lambda cam, target_size=None: np.float32(cam))
-    with REFERENCES[method](model, [model.get_submodule(model.cam_layer)]) as cam:
+    monkeypatch.setattr(pytorch_grad_cam.eigen_cam, "get_2d_projection", get_2d_projection_with_sign_correction)
+    monkeypatch.setattr(pytorch_grad_cam.eigen_grad_cam, "get_2d_projection", get_2d_projection_with_sign_correction)
+    np.random.seed(RANDOM_SEED)  # random_cam's weights
+    with (REFERENCES | COSTLY)[method](model, [model.get_submodule(model.cam_layer)]) as cam:
         maps = cam(images, [ClassifierOutputTarget(int(t)) for t in targets])
     model.zero_grad(set_to_none=True)
     return torch.from_numpy(maps)
 
 
 def relative_difference(maps: torch.Tensor, reference: torch.Tensor) -> float:
-    """max |maps - reference| / max reference, worst image of the batch."""
-    return float(((maps - reference).abs().amax(dim=(1, 2)) / reference.amax(dim=(1, 2))).max())
+    """max |maps - reference| / max reference, worst image of the batch (an all-zero reference: the absolute difference / 1e-12)."""
+    return float(((maps - reference).abs().amax(dim=(1, 2)) / reference.amax(dim=(1, 2)).clamp(min=1e-12)).max())
 
 
 @pytest.mark.parametrize("method", list(REFERENCES))
 def test_cams_equal_pytorch_grad_cam(case, method, monkeypatch):
     model, images, targets = case
     reference = reference_layer_maps(method, model, images, targets, monkeypatch)
-    assert (reference.amax(dim=(1, 2)) > 0).all() and (reference.flatten(1).std(dim=1) > 0).all()  # non-trivial maps
-    explainer = build_explainer(method)
+    varied = reference.flatten(1).std(dim=1) > 0  # non-trivial maps (random weights may give an all-zero one)
+    assert varied.any() if method == "random_cam" else varied.all()
+    explainer = build_explainer(method, **({"seed": RANDOM_SEED} if method == "random_cam" else {}))
     ours = explainer.layer_maps(model, images, targets).detach()
     assert ours.shape == reference.shape and relative_difference(ours, reference) <= TOLERANCE
     in_pixels = explainer(model, images, targets)
     assert relative_difference(in_pixels, upsample(reference, images.shape[-2:])) <= TOLERANCE
+
+
+@pytest.fixture(scope="module", params=CUSTOM)
+def custom_case(request: pytest.FixtureRequest) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """(random-init custom network in eval mode, 2 smooth raw images in [0, 1], their predicted classes)."""
+    torch.manual_seed(0)
+    model = build_network(request.param, 6, input_size=64).eval()
+    images = F.interpolate(torch.rand(2, 3, 8, 8), size=(64, 64), mode="bilinear", align_corners=False)
+    with torch.no_grad():
+        targets = model(images).argmax(dim=1)
+    return model, images, targets
+
+
+@pytest.mark.parametrize("method", list(COSTLY))
+def test_costly_cams_equal_pytorch_grad_cam(custom_case, method, monkeypatch):
+    model, images, targets = custom_case
+    reference = reference_layer_maps(method, model, images, targets, monkeypatch)
+    assert (reference.amax(dim=(1, 2)) > 0).all() and (reference.flatten(1).std(dim=1) > 0).all()
+    ours = build_explainer(method, batch_size=48).layer_maps(model, images, targets).detach()  # 48: chunks that do not divide the channels
+    assert ours.shape == reference.shape and relative_difference(ours, reference) <= TOLERANCE
+
+
+def test_fullgrad_equals_pytorch_grad_cam(custom_case, monkeypatch):
+    model, images, targets = custom_case
+    monkeypatch.setattr(pytorch_grad_cam.fullgrad_cam, "scale_cam_image", lambda cam, target_size=None: np.float32(cam))
+    with pytorch_grad_cam.FullGrad(model, []) as cam:
+        reference = torch.from_numpy(cam(images, [ClassifierOutputTarget(int(t)) for t in targets]))
+    model.zero_grad(set_to_none=True)
+    assert (reference.flatten(1).std(dim=1) > 0).all()
+    ours = build_explainer("fullgrad")(model, images, targets)
+    assert ours.shape == reference.shape and relative_difference(ours, reference) <= TOLERANCE
 
 
 def test_the_only_change_to_pytorch_grad_cam_is_its_scaling():

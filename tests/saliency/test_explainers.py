@@ -12,11 +12,24 @@ from ferlens import saliency
 from ferlens.networks.registry import build_network
 from ferlens.saliency import EXPLAINERS, UnknownExplainerError, available_explainers, build_explainer, register_explainer
 from ferlens.saliency.base import Explainer
+from ferlens.saliency.faithfulness import deletion_insertion
 from ferlens.saliency.gradcampp import GradCAMPlusPlus
 from ferlens.saliency.lime import Lime
+from ferlens.saliency.randomisation import model_parameter_randomisation
+from ferlens.saliency.transformers import NoAttentionError
 from tests.saliency.tiny import TinyCNN
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "saliency"
+#: Every registered method, by family.
+METHODS = [
+    *["gradcam", "gradcampp", "layercam", "hirescam", "xgradcam", "gradcam_elementwise", "scorecam", "ablationcam", "eigencam", "eigengradcam"],
+    *["fullgrad", "random_cam", "attention"],
+    *["saliency", "inputxgradient", "guided_backprop", "guided_gradcam", "deeplift", "smoothgrad", "vargrad", "ig"],
+    *["gradientshap", "kernelshap", "shapley_sampling", "occlusion", "lime", "rise", "extremal"],
+    *["attention_rollout", "chefer"],
+]
+#: Methods reading self-attention: refused on the other families.
+TRANSFORMER = {"attention_rollout", "chefer"}
 
 
 def _hand_written_gradcam(model: TinyCNN, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -48,7 +61,7 @@ def test_explainers_work_under_inference_mode_and_restore_the_mode():
 
 
 def test_the_registry_builds_every_method_by_name_with_its_parameters():
-    assert available_explainers() == ["attention", "gradcam", "gradcampp", "ig", "layercam", "lime", "occlusion"]
+    assert available_explainers() == sorted(METHODS)
     assert all(cls.name == name and issubclass(cls, Explainer) for name, cls in EXPLAINERS.items())
     lime = build_explainer(**{"name": "lime", "num_samples": 12, "seed": 5})  # as GlobalSaliency calls it, with a saliency config
     assert isinstance(lime, Lime) and lime.name == "lime" and vars(lime)["num_samples"] == 12 and vars(lime)["seed"] == 5
@@ -72,7 +85,7 @@ def test_register_explainer_adds_a_method(monkeypatch):
 
 
 def test_unknown_method_or_parameter_is_one_sentence():
-    methods = "attention, gradcam, gradcampp, ig, layercam, lime, occlusion"
+    methods = ", ".join(sorted(METHODS))
     with pytest.raises(UnknownExplainerError, match=rf"^Unknown saliency method 'shap': choose one of {methods}\.$"):
         build_explainer("shap")
     parameters = "steps, baseline, internal_batch_size; fix the saliency config"
@@ -113,8 +126,23 @@ FAMILIES = {
     "resnet": {"name": "test_resnet", "input_size": 64},  # tiny timm configs of the other backbone families
     "efficientnet": {"name": "test_efficientnet", "input_size": 64},
     "convnext": {"name": "test_convnext", "input_size": 64},
+    "vit": {"name": "test_vit", "input_size": 64},  # tokens on the patch grid, self-attention
 }
-QUICK = {"lime": {"num_samples": 8, "batch_size": 8}, "ig": {"steps": 2}, "occlusion": {"window": 0.5, "stride": 0.5}}
+#: Methods with a forward pass per cam_layer channel.
+PER_CHANNEL = {"scorecam", "ablationcam"}
+QUICK = {
+    "lime": {"num_samples": 8, "batch_size": 8},
+    "ig": {"steps": 2},
+    "occlusion": {"window": 0.5, "stride": 0.5},
+    "scorecam": {"batch_size": 256},
+    "smoothgrad": {"samples": 2},
+    "vargrad": {"samples": 2},
+    "gradientshap": {"samples": 2},
+    "kernelshap": {"samples": 8, "count": 4},
+    "shapley_sampling": {"samples": 1, "count": 4},
+    "rise": {"masks": 8},
+    "extremal": {"steps": 2},
+}
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
@@ -124,5 +152,27 @@ def test_every_method_gives_finite_non_negative_maps_on_every_network_family(fam
     side = FAMILIES[family]["input_size"]
     images = torch.rand(2, 3, side, side)
     for name in available_explainers():
+        if family == "mobilenetv3large" and name in PER_CHANNEL:
+            continue  # 960 channels: a forward pass each; the tiny timm families cover these methods
+        if name in TRANSFORMER and family != "vit":
+            with pytest.raises(NoAttentionError):
+                build_explainer(name)(model, images, torch.tensor([3, 0]))
+            continue
         maps = build_explainer(name, **QUICK.get(name, {}))(model, images, torch.tensor([3, 0]))
         assert maps.shape == (2, side, side) and torch.isfinite(maps).all() and (maps >= 0).all(), name
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_every_method_runs_unchanged_through_faithfulness_and_the_randomisation_check(name):
+    torch.manual_seed(0)
+    model = build_network("test_vit", 6, input_size=32, depth=1) if name in TRANSFORMER else TinyCNN()  # one block: 9 layers to randomise, not 39
+    images, targets = torch.rand(2, 3, 32, 32), torch.tensor([1, 4])
+    explainer = build_explainer(name, **QUICK.get(name, {}))
+    maps = explainer(model, images, targets)
+    curves = deletion_insertion(model, images, maps, targets, steps=4)
+    assert curves.deletion.shape == curves.insertion.shape == (2, 5) and torch.isfinite(curves.deletion).all() and torch.isfinite(curves.insertion).all()
+    scores = model_parameter_randomisation(model, explainer, images, targets, draws=1)
+    layers = len(scores.layers)
+    assert layers > 0 and all(
+        scores.ssim_per_draw[mode].shape == (1, layers, 2) and torch.isfinite(scores.ssim_per_draw[mode]).all() for mode in scores.ssim_per_draw
+    )
