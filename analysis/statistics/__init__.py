@@ -290,7 +290,8 @@ def _difference_table(analysis, method: str, context: _Replicates | None, per_fo
     position = {s.network: n for n, s in enumerate(context.sets)} if context is not None else {}
     chosen = analysis.scores[(analysis.scores.method == method) & (analysis.scores.fold == POOLED)]
     tables = {key: group.set_index(["network", "expression"])["value"].to_dict() for key, group in chosen.groupby(["mask_family", "metric"])}
-    fold_groups = {key: group for key, group in per_fold.groupby(["mask_family", "metric"])} if not per_fold.empty else {}
+    several = not per_fold.empty and per_fold.groupby("network").fold.nunique().max() >= 2
+    fold_groups = {key: _fold_cells(group) for key, group in per_fold.groupby(["mask_family", "metric"])} if several else {}
     rows = []
     for i, first in enumerate(pooled):
         for second in pooled[i + 1 :]:
@@ -298,14 +299,24 @@ def _difference_table(analysis, method: str, context: _Replicates | None, per_fo
             a, b = (second, first) if swap else (first, second)
             for family in analysis.families:
                 for metric in METRICS:
-                    scores, folds = tables.get((family, metric), {}), fold_groups.get((family, metric), per_fold.iloc[:0])
+                    scores, folds = tables.get((family, metric), {}), fold_groups.get((family, metric), {})
                     rows.append(_difference_row(analysis, method, context, position, scores, folds, a, b, comparison, family, metric, settings))
     return pd.DataFrame([row for row in rows if row is not None], columns=DIFFERENCE_COLUMNS)
 
 
-def _difference_row(analysis, method, context, position, scores: dict, per_fold, a, b, comparison, family, metric, settings) -> tuple | None:
+def _fold_cells(scores: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """{network: (fold x expression scores, fold x expression alignments)} of one family and metric's ``fold_scores``."""
+    scores = scores.assign(alignment=scores.value - scores.prior)
+    return {
+        network: (group.pivot_table("value", "fold", "expression", dropna=False), group.pivot_table("alignment", "fold", "expression", dropna=False))
+        for network, group in scores.groupby("network", sort=False)
+    }
+
+
+def _difference_row(analysis, method, context, position, scores: dict, per_fold: dict, a, b, comparison, family, metric, settings) -> tuple | None:
     """One ``DIFFERENCE_COLUMNS`` row (None when the two share no scored class); ``scores``:
-    {(network, expression): pooled score} of this family and metric, ``per_fold`` its fold scores."""
+    {(network, expression): pooled score} of this family and metric, ``per_fold`` its
+    ``_fold_cells`` (empty unless some network has several folds)."""
     shared = [e for e in analysis.classes if np.isfinite(scores.get((a.network, e), np.nan)) and np.isfinite(scores.get((b.network, e), np.nan))]
     if not shared:
         return None
@@ -323,13 +334,14 @@ def _difference_row(analysis, method, context, position, scores: dict, per_fold,
             p, alignment, p_a = row.p_value, sign * aligned.value, aligned.p_value
             low_a, high_a = sorted((sign * aligned.ci_low, sign * aligned.ci_high))
             level = context.level
-    folds, folds_aligned = fold_table(per_fold[per_fold.expression.isin(shared)], family, metric)
-    if not folds.empty and a.network in folds.index and b.network in folds.index:
-        paired = (folds.loc[a.network] - folds.loc[b.network]).dropna().to_numpy(np.float64)
+    if a.network in per_fold and b.network in per_fold:
+        (value_a, aligned_a), (value_b, aligned_b) = per_fold[a.network], per_fold[b.network]
+        folds = value_a.index.intersection(value_b.index)
+        paired = (value_a.loc[folds, shared].mean(axis=1) - value_b.loc[folds, shared].mean(axis=1)).dropna().to_numpy(np.float64)
         if len(paired) >= 2:
             interval = t_interval(paired[None], settings.confidence, centre=np.array([difference]))
             low, high, p = float(interval.low[0]), float(interval.high[0]), float(interval.p_value[0])
-            aligned_paired = (folds_aligned.loc[a.network] - folds_aligned.loc[b.network]).dropna().to_numpy(np.float64)
+            aligned_paired = (aligned_a.loc[folds, shared].mean(axis=1) - aligned_b.loc[folds, shared].mean(axis=1)).dropna().to_numpy(np.float64)
             if np.isfinite(alignment) and len(aligned_paired) >= 2:
                 interval = t_interval(aligned_paired[None], settings.confidence, centre=np.array([alignment]))
                 low_a, high_a, p_a = float(interval.low[0]), float(interval.high[0]), float(interval.p_value[0])
