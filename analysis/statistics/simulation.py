@@ -243,7 +243,9 @@ def coverage_of_dataset(seed: int, resamples: int = 1000) -> dict[str, list[bool
         networks = sorted({key[1] for key in truth})
         if folds > 1:
             for row in statistics.cells[statistics.cells.metric.isin(CELL_METRICS)].itertuples():
-                hits.setdefault("cell", []).append(_inside(row.ci_low, row.ci_high, truth["given models", row.network, row.expression, row.metric]))
+                hits.setdefault(f"cell ({row.metric})", []).append(
+                    _inside(row.ci_low, row.ci_high, truth["given models", row.network, row.expression, row.metric])
+                )
         means = {n: float(np.mean([truth[level, n, c, HEADLINE] for c in CLASSES])) for n in networks}
         table = statistics.means[statistics.means.metric == HEADLINE].set_index("network")
         for n in networks:
