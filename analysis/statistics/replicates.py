@@ -69,6 +69,7 @@ class ReplicateStatistic:
         self.rows = {key: i for i, key in enumerate(keys)}
         self.class_regions = {c: MaskRegions.of(np.stack(list(masks.values()))) for c, masks in self.masks.items() if masks}
         self.observers: list[Callable[[dict[tuple[int, int], np.ndarray]], np.ndarray]] = []
+        self._mean_plans: dict[str, list[tuple[np.ndarray, ...]]] | None = None
 
     def units_behind(self, key: RowKey) -> int:
         """The resampled units a row rests on (the expanded interval's n)."""
@@ -136,23 +137,45 @@ class ReplicateStatistic:
         return np.nanmean(np.stack(others), axis=0)
 
     def fill_means(self, out: np.ndarray) -> None:
-        """Fill the network, grand-mean and difference rows of ``out`` from its cell rows."""
+        """Fill the network, grand-mean and difference rows of ``out`` [rows, B] from its cell
+        rows: each kind of mean in a few array operations, its rows grouped by how many rows they average."""
+        plans = self._plans()
+        for stage in ("net", "grand"):
+            for targets, sources in plans[stage]:
+                out[targets] = np.nanmean(out[sources], axis=1)  # [T, k, B] -> [T, B]
+        for targets, first, second in plans["diff"]:
+            out[targets] = np.nanmean(out[first] - out[second], axis=1)
+
+    def _plans(self) -> dict[str, list[tuple[np.ndarray, ...]]]:
+        """Per stage, (target rows [T], source rows [T, k] ...) groups of ``fill_means``, made once."""
+        if self._mean_plans is not None:
+            return self._mean_plans
         rows = self.rows
+        means: dict[str, dict[int, list[tuple[int, list[int]]]]] = {"net": {}, "grand": {}}
+        differences: dict[int, list[tuple[int, list[int], list[int]]]] = {}
         for family in self.families_used:
             for metric in METRICS:
                 for kind, source in (("net", "cell"), ("net_align", "align")):
                     for n, classes in self.classes_of.items():
                         chosen = [rows[RowKey(source, n, c, family, metric)] for c in classes if family in self.masks[c]]
-                        out[rows[RowKey(kind, n, None, family, metric)]] = np.nanmean(out[chosen], axis=0) if chosen else np.nan
+                        if chosen:
+                            means["net"].setdefault(len(chosen), []).append((rows[RowKey(kind, n, None, family, metric)], chosen))
                     chosen = [rows[RowKey(kind, n, None, family, metric)] for n in self.classes_of]
-                    out[rows[RowKey("grand" + kind[3:], None, None, family, metric)]] = np.nanmean(out[chosen], axis=0)
+                    means["grand"].setdefault(len(chosen), []).append((rows[RowKey("grand" + kind[3:], None, None, family, metric)], chosen))
                 for kind, source in (("diff", "cell"), ("diff_align", "align")):
                     for a, b in self.pairs:
                         shared = [c for c in self.classes_of[a] if c in self.classes_of[b] and family in self.masks[c]]
                         if shared:
-                            first = out[[rows[RowKey(source, a, c, family, metric)] for c in shared]]
-                            second = out[[rows[RowKey(source, b, c, family, metric)] for c in shared]]
-                            out[rows[RowKey(kind, a, None, family, metric, b)]] = np.nanmean(first - second, axis=0)
+                            target = rows[RowKey(kind, a, None, family, metric, b)]
+                            first = [rows[RowKey(source, a, c, family, metric)] for c in shared]
+                            second = [rows[RowKey(source, b, c, family, metric)] for c in shared]
+                            differences.setdefault(len(shared), []).append((target, first, second))
+        plans: dict[str, list[tuple[np.ndarray, ...]]] = {
+            stage: [(np.array([t for t, _ in group]), np.array([s for _, s in group])) for group in groups.values()] for stage, groups in means.items()
+        }
+        plans["diff"] = [tuple(np.array([entry[i] for entry in group]) for i in range(3)) for group in differences.values()]
+        self._mean_plans = plans
+        return plans
 
 
 @dataclass(frozen=True)
