@@ -5,6 +5,7 @@ script lists the groups its primary config composes."""
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -87,5 +88,21 @@ def unknown_option_message(arguments: list[str], config_dir: Path, primary: str)
         options = group_options(config_dir, group)
         unknown = [name for name in _chosen_options(override.value()) if name not in options]
         if unknown:
-            return f"{group} has no option {', '.join(repr(name) for name in unknown)}: choose from {', '.join(options)} (configs/{group}/)."
+            return _no_option(group, unknown, options)
     return None
+
+
+#: the longest list of options a refusal spells out; a longer one is named by its closest matches
+LISTED_OPTIONS = 200
+
+
+def _no_option(group: str, unknown: list[str], options: list[str]) -> str:
+    """One sentence under 300 characters: the valid options when they are few, else the
+    closest matches of each unknown name and where the full list is."""
+    names = ", ".join(repr(name) for name in unknown)
+    listed = ", ".join(options)
+    if len(listed) <= LISTED_OPTIONS:
+        return f"{group} has no option {names}: choose from {listed} (configs/{group}/)."
+    close = list(dict.fromkeys(match for name in unknown for match in difflib.get_close_matches(name, options, n=3, cutoff=0.5)))
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    return f"{group} has no option {names}: {hint}Its {len(options)} options are the files of configs/{group}/ (--help lists them)."

@@ -100,7 +100,7 @@ def test_fast_dev_run_with_wandb_offline(tmp_path):
     ("overrides", "message"),
     [
         (["model=nonet"], "Error: model has no option 'nonet': choose from alexnet, efficientnetv2b0,"),
-        (["saliency=[gradcam,shap]"], "Error: saliency has no option 'shap': choose from ablationcam, attention,"),
+        (["saliency=[gradcam,shap]"], "Error: saliency has no option 'shap': did you mean kernelshap, gradientshap?"),
         (["data=folder"], "The setting 'data.root' is required"),
         (["data=rafdb", "data.root=/no/such/folder"], "Dataset folder '/no/such/folder' does not exist: set data.root to the folder where rafdb was unpacked."),
         (["data=kdef", "data.root=/tmp", "data.nonsense=1"], "Error: data.nonsense is not a setting: the settings in data are _target_, root, neutral,"),
