@@ -34,7 +34,7 @@ def test_the_help_resolver_fills_the_template(tmp_path: Path):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["saliency=[gradcam,shap]"], "saliency has no option 'shap': did you mean kernelshap, gradientshap? Its 30 options are the files of configs/saliency/"),
+        (["saliency=[gradcam,shap]"], "saliency has no option 'shap': did you mean kernelshap, gradientshap? Its 30 options are"),
         (["model=vgg16,vgg17"], "model has no option 'vgg17': choose from alexnet,"),
         (["+experiment=papers"], "experiment has no option 'papers': choose from au_guided, au_guided_paper_ablation, known_truth, paper"),
         (["data=_real"], "data has no option '_real'"),
