@@ -33,22 +33,10 @@ from bench_lime import seconds  # noqa: E402  (best of repeated timings)
 
 from ferlens.networks.registry import build_network  # noqa: E402
 from ferlens.saliency import build_explainer  # noqa: E402
+from tests.saliency.test_cam_reference import COSTLY, REFERENCES  # noqa: E402  (the CAMs' references)
 from tests.saliency.test_gradient_reference import PARAMS, captum_maps  # noqa: E402  (the reference settings)
 
-CAMS = {
-    "gradcam": pytorch_grad_cam.GradCAM,
-    "gradcampp": pytorch_grad_cam.GradCAMPlusPlus,
-    "layercam": pytorch_grad_cam.LayerCAM,
-    "hirescam": pytorch_grad_cam.HiResCAM,
-    "gradcam_elementwise": pytorch_grad_cam.GradCAMElementWise,
-    "xgradcam": pytorch_grad_cam.XGradCAM,
-    "eigencam": pytorch_grad_cam.EigenCAM,
-    "eigengradcam": pytorch_grad_cam.EigenGradCAM,
-    "random_cam": pytorch_grad_cam.RandomCAM,
-    "scorecam": pytorch_grad_cam.ScoreCAM,
-    "ablationcam": pytorch_grad_cam.AblationCAM,
-    "fullgrad": pytorch_grad_cam.FullGrad,
-}
+CAMS = {**REFERENCES, **COSTLY, "fullgrad": pytorch_grad_cam.FullGrad}  # the reference tests' own pairs
 #: Timed alone: no reference implementation. Small settings, as the tests'.
 ALONE = {"rise": {"masks": 256}, "extremal": {"steps": 20}, "attention_rollout": {}, "chefer": {}}
 BATCH = 64  # ScoreCAM's and AblationCAM's images per forward pass, both sides

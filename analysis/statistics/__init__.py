@@ -213,10 +213,10 @@ def _mean_table(analysis, method: str, context: _Replicates | None, per_fold: pd
     rows = []
     position = {s.network: n for n, s in enumerate(context.sets)} if context is not None else {}
     networks = [s.network for s in analysis.pooled(method)]
+    pooled_scores = analysis.scores[(analysis.scores.method == method) & (analysis.scores.fold == POOLED)]
     for family in analysis.families:
         for metric in METRICS:
-            cells = analysis.scores[(analysis.scores.method == method) & (analysis.scores.fold == POOLED)]
-            cells = cells[(cells.mask_family == family) & (cells.metric == metric)]
+            cells = pooled_scores[(pooled_scores.mask_family == family) & (pooled_scores.metric == metric)]
             if cells.empty:
                 continue
             by_network = {network: group.value.to_numpy(np.float64) for network, group in cells.groupby("network", sort=False)}

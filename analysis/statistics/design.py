@@ -73,8 +73,8 @@ class ResamplingDesign:
         """float32 [U, U]: row u weights every unit but u (delete-one-unit jackknife), the
         remaining units of u's stratum weighted n_s / (n_s - 1) so each stratum keeps its weight."""
         weights = np.ones((self.n_units, self.n_units), np.float32)
-        sizes = np.bincount(np.unique(self.stratum, return_inverse=True)[1])
-        size_of = sizes[np.unique(self.stratum, return_inverse=True)[1]]
+        stratum_index = np.unique(self.stratum, return_inverse=True)[1]
+        size_of = np.bincount(stratum_index)[stratum_index]
         same = self.stratum[:, None] == self.stratum[None, :]
         weights = np.where(same, np.where(size_of[:, None] > 1, size_of[:, None] / np.maximum(size_of[:, None] - 1, 1), 1.0), weights)
         np.fill_diagonal(weights, 0.0)

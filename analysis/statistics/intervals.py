@@ -94,10 +94,8 @@ def bootstrap_intervals(
     elif method == "bca":
         if jackknife is None:
             raise ValueError("bca needs the jackknife values")
-        finite = np.isfinite(distribution)
         with np.errstate(invalid="ignore", divide="ignore"):
-            below = np.sum(finite & (distribution < estimate[:, None]), axis=1) + 0.5 * np.sum(finite & (distribution == estimate[:, None]), axis=1)
-            bias = ndtri(np.clip(below / np.maximum(finite.sum(axis=1), 1), 1e-10, 1 - 1e-10))
+            bias = ndtri(np.clip(share_below(distribution, estimate), 1e-10, 1 - 1e-10))
             centred = np.nanmean(jackknife, axis=1, keepdims=True) - jackknife
             acceleration = np.nansum(centred**3, axis=1) / (6 * np.nansum(centred**2, axis=1) ** 1.5)
             acceleration = np.where(np.isfinite(acceleration), acceleration, 0.0)
@@ -119,11 +117,16 @@ def bias_dominated(distribution: np.ndarray, estimate: np.ndarray, confidence: f
     replicates, so the statistic's resampling bias exceeds its spread; no bootstrap interval
     (percentile, basic or BCa, whose correction then extrapolates beyond the replicates) is
     trustworthy there, and none is given."""
-    finite = np.isfinite(distribution)
-    count = np.maximum(finite.sum(axis=1), 1)
-    below = (np.sum(finite & (distribution < estimate[:, None]), axis=1) + 0.5 * np.sum(finite & (distribution == estimate[:, None]), axis=1)) / count
+    below = share_below(distribution, estimate)
     tail = (1 - confidence) / 2
-    return (finite.sum(axis=1) > 0) & np.isfinite(estimate) & ((below < tail) | (below > 1 - tail))
+    return np.isfinite(distribution).any(axis=1) & np.isfinite(estimate) & ((below < tail) | (below > 1 - tail))
+
+
+def share_below(distribution: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    """float [rows]: the share of each row's finite replicates below its estimate, ties counting half."""
+    finite = np.isfinite(distribution)
+    below = np.sum(finite & (distribution < estimate[:, None]), axis=1) + 0.5 * np.sum(finite & (distribution == estimate[:, None]), axis=1)
+    return below / np.maximum(finite.sum(axis=1), 1)
 
 
 @dataclass(frozen=True)
