@@ -238,39 +238,44 @@ def _mean_table(analysis, method: str, context: _Replicates | None, per_fold: pd
     return pd.DataFrame(rows, columns=MEAN_COLUMNS)
 
 
-def _folds_interval(values: np.ndarray, centre: float, confidence: float) -> tuple[float, float]:
-    interval = t_interval(values[None], confidence, centre=np.array([centre]))
-    return float(interval.low[0]), float(interval.high[0])
+def _mean_interval(context, keys: tuple[RowKey, RowKey] | None, folds: np.ndarray | None, folds_aligned: np.ndarray | None, value: float, settings) -> tuple:
+    """(CI low, high, alignment, its CI low, high, level) of a network mean or the grand mean:
+    the paired bootstrap's rows ``keys`` (score, alignment) when given, replaced by the
+    t-interval over the fold values ``folds`` [K] (``folds_aligned`` [K] or None) around the
+    pooled estimate when two or more folds exist."""
+    alignment, low_a, high_a, low, high, level = np.nan, np.nan, np.nan, np.nan, np.nan, "none"
+    if keys is not None:
+        row, aligned = context.row(keys[0]), context.row(keys[1])
+        low, high, alignment, low_a, high_a, level = row.ci_low, row.ci_high, aligned.value, aligned.ci_low, aligned.ci_high, context.level
+    if folds is not None and np.isfinite(folds).sum() >= 2:
+        interval = t_interval(folds[None], settings.confidence, centre=np.array([value]))
+        low, high = float(interval.low[0]), float(interval.high[0])
+        if np.isfinite(alignment) and folds_aligned is not None:
+            interval = t_interval(folds_aligned[None], settings.confidence, centre=np.array([alignment]))
+            low_a, high_a = float(interval.low[0]), float(interval.high[0])
+        level = HIERARCHICAL.format(unit=context.design.unit if context is not None else "faces", folds=int(np.isfinite(folds).sum()))
+    return low, high, alignment, low_a, high_a, level
 
 
 def _network_interval(context, n, family, metric, folds, folds_aligned, network, value, settings) -> tuple:
-    """(CI low, high, alignment, its CI low, high, level) of one network mean."""
-    alignment, low_a, high_a, low, high, level = np.nan, np.nan, np.nan, np.nan, np.nan, "none"
-    if context is not None and n is not None:
-        row, aligned = context.row(RowKey("net", n, None, family, metric)), context.row(RowKey("net_align", n, None, family, metric))
-        low, high, alignment, low_a, high_a, level = row.ci_low, row.ci_high, aligned.value, aligned.ci_low, aligned.ci_high, context.level
-    if not folds.empty and network in folds.index and folds.loc[network].notna().sum() >= 2:
-        low, high = _folds_interval(folds.loc[network].to_numpy(np.float64), value, settings.confidence)
-        if np.isfinite(alignment):
-            low_a, high_a = _folds_interval(folds_aligned.loc[network].to_numpy(np.float64), alignment, settings.confidence)
-        level = HIERARCHICAL.format(unit=context.design.unit if context is not None else "faces", folds=int(folds.loc[network].notna().sum()))
-    return low, high, alignment, low_a, high_a, level
+    """``_mean_interval`` of one network's mean."""
+    keys = (RowKey("net", n, None, family, metric), RowKey("net_align", n, None, family, metric)) if context is not None and n is not None else None
+    known = not folds.empty and network in folds.index
+    values = folds.loc[network].to_numpy(np.float64) if known else None
+    aligned = folds_aligned.loc[network].to_numpy(np.float64) if known else None
+    return _mean_interval(context, keys, values, aligned, value, settings)
 
 
 def _grand_interval(context, position, networks, family, metric, folds, folds_aligned, value, settings) -> tuple:
-    """(CI low, high, alignment, its CI low, high, level) of the grand mean (NaN unless every network has evidence or folds)."""
-    alignment, low_a, high_a, low, high, level = np.nan, np.nan, np.nan, np.nan, np.nan, "none"
-    if context is not None and len(position) == len(networks):
-        row, aligned = context.row(RowKey("grand", None, None, family, metric)), context.row(RowKey("grand_align", None, None, family, metric))
-        low, high, alignment, low_a, high_a, level = row.ci_low, row.ci_high, aligned.value, aligned.ci_low, aligned.ci_high, context.level
+    """``_mean_interval`` of the grand mean (NaN unless every network has evidence or the folds every network has)."""
+    keys = (RowKey("grand", None, None, family, metric), RowKey("grand_align", None, None, family, metric))
+    keys = keys if context is not None and len(position) == len(networks) else None
     common = folds.reindex(networks).dropna(axis=1) if not folds.empty else folds
-    if not folds.empty and common.shape[1] >= 2:
-        low, high = _folds_interval(common.mean(axis=0).to_numpy(np.float64), value, settings.confidence)
-        aligned_common = folds_aligned.reindex(networks)[common.columns]
-        if np.isfinite(alignment) and aligned_common.notna().all().all():
-            low_a, high_a = _folds_interval(aligned_common.mean(axis=0).to_numpy(np.float64), alignment, settings.confidence)
-        level = HIERARCHICAL.format(unit=context.design.unit if context is not None else "faces", folds=common.shape[1])
-    return low, high, alignment, low_a, high_a, level
+    if folds.empty or common.shape[1] < 2:
+        return _mean_interval(context, keys, None, None, value, settings)
+    aligned_common = folds_aligned.reindex(networks)[common.columns]
+    aligned = aligned_common.mean(axis=0).to_numpy(np.float64) if aligned_common.notna().all().all() else None
+    return _mean_interval(context, keys, common.mean(axis=0).to_numpy(np.float64), aligned, value, settings)
 
 
 def _comparison(first: HeatmapSet, second: HeatmapSet) -> tuple[str, bool]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import t as student_t
 
 from ferlens.analysis.heatmap_set import POOLED
 from ferlens.analysis.statistics.baselines import MaskBank, set_priors
@@ -84,8 +83,10 @@ def fold_spread(scores: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
         return pd.DataFrame(columns=SPREAD_COLUMNS)
     grouped = folds.groupby(["network", "method", "mask_family", "metric", "expression"], sort=False)["value"]
     frame = pd.DataFrame({"folds": grouped.size(), "mean": grouped.mean(), "sd": grouped.std(ddof=1)}).reset_index()
-    frame = frame[frame.folds >= 2].reset_index(drop=True)
-    quantile = student_t.ppf(1 - (1 - confidence) / 2, np.maximum(frame.folds - 1, 1))
-    error = frame["sd"] / np.sqrt(frame.folds)
-    frame["ci_low"], frame["ci_high"] = frame["mean"] - quantile * error, frame["mean"] + quantile * error
-    return frame[SPREAD_COLUMNS]
+    values = [group.to_numpy(np.float64) for _, group in grouped]
+    padded = np.full((len(values), max(map(len, values))), np.nan)
+    for row, value in enumerate(values):
+        padded[row, : len(value)] = value
+    interval = t_interval(padded, confidence)
+    frame["ci_low"], frame["ci_high"] = interval.low, interval.high
+    return frame[frame.folds >= 2].reset_index(drop=True)[SPREAD_COLUMNS]

@@ -5,9 +5,11 @@ in which the statistic is undefined, left out), ``estimate`` [rows].
 
 - ``percentile``: the alpha/2 and 1 - alpha/2 quantiles of the replicates (Efron 1979);
 - ``expanded``: the percentile interval at the wider level
-  alpha' / 2 = Phi(-sqrt(n / (n - 1)) t_{n-1, 1-alpha/2}) for n resampled units, which
-  corrects the percentile interval's known narrowness in small samples (Hesterberg 2015,
-  "What teachers should know about the bootstrap", The American Statistician 69(4));
+  alpha' / 2 = Phi(-t_{n-1, 1-alpha/2}) for n resampled units, which corrects the percentile
+  interval's known narrowness in small samples (Hesterberg 2015, "What teachers should know
+  about the bootstrap", The American Statistician 69(4)). Hesterberg's other factor,
+  sqrt(n / (n - 1)), undoes the plain bootstrap's variance shrinkage; the design's rescaled
+  draws (``ResamplingDesign.draw``, Rao & Wu 1988) already undo it, stratum by stratum;
 - ``debiased`` (the default): the expanded interval moved by twice the bootstrap bias
   (mean replicate - estimate), so it sits around the bias-corrected estimate
   2 x estimate - mean replicate (Efron & Tibshirani 1993, section 10.6). Scores of a mean map
@@ -61,11 +63,12 @@ def row_quantiles(distribution: np.ndarray, probabilities: np.ndarray) -> np.nda
 
 
 def expanded_alpha(alpha: float, units: np.ndarray) -> np.ndarray:
-    """float [rows]: Hesterberg's expanded tail probability alpha' for ``units`` [rows]
-    resampled units (NaN below two)."""
+    """float [rows]: the expanded tail probability alpha' = 2 Phi(-t_{n-1, 1-alpha/2}) for
+    ``units`` [rows] resampled units (NaN below two): the t quantile's width, read on the
+    normal scale of the (rescaled) replicates."""
     n = np.asarray(units, np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        widened = np.sqrt(n / (n - 1)) * student_t.ppf(1 - alpha / 2, np.maximum(n - 1, 1))
+        widened = student_t.ppf(1 - alpha / 2, np.maximum(n - 1, 1))
     return np.where(n >= 2, 2 * ndtr(-widened), np.nan)
 
 

@@ -18,8 +18,10 @@ replicate. ``observers`` see each batch's mean maps and add rows (cluster indica
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,6 +105,7 @@ class ReplicateStatistic:
     def __call__(self, counts: np.ndarray) -> np.ndarray:
         means = self.mean_maps(counts)
         batch = len(counts)
+        totals = {n: _finite_sum(means, n, classes) for n, classes in self.classes_of.items()}
         out = np.full((len(self.keys), batch), np.nan)
         rows = self.rows
         for c, masks in self.masks.items():
@@ -110,7 +113,7 @@ class ReplicateStatistic:
             if not networks or not masks:
                 continue
             cells = np.concatenate([means[n, c] for n in networks])
-            priors = np.concatenate([self._prior(means, n, c, batch) for n in networks])
+            priors = np.concatenate([self._prior(means, totals[n], n, c, batch) for n in networks])
             for kind, maps in (("cell", cells), ("prior", priors)):
                 scores = self._score(maps, self.class_regions[c])
                 for i, n in enumerate(networks):
@@ -129,12 +132,15 @@ class ReplicateStatistic:
         extra = [observer(means) for observer in self.observers]
         return np.concatenate([out, *extra]) if extra else out
 
-    def _prior(self, means: dict[tuple[int, int], np.ndarray], network: int, cls: int, batch: int) -> np.ndarray:
-        """float32 [B, P]: the network's leave-one-class-out face prior for ``cls`` (NaN without another class)."""
-        others = [means[network, c] for c in self.classes_of[network] if c != cls]
-        if not others:
-            return np.full((batch, means[network, cls].shape[1]), np.nan, np.float32)
-        return np.nanmean(np.stack(others), axis=0)
+    def _prior(self, means: dict[tuple[int, int], np.ndarray], total: tuple[np.ndarray, np.ndarray], network: int, cls: int, batch: int) -> np.ndarray:
+        """float32 [B, P]: the network's leave-one-class-out face prior for ``cls``, the mean of
+        its other classes' finite maps from their ``total`` (``_finite_sum``) less this class's
+        (NaN without another class)."""
+        summed, count = total
+        own = means[network, cls]
+        known = np.isfinite(own[:, 0])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (summed - np.where(known[:, None], own, 0)) / (count - known)[:, None]
 
     def fill_means(self, out: np.ndarray) -> None:
         """Fill the network, grand-mean and difference rows of ``out`` [rows, B] from its cell
@@ -178,6 +184,18 @@ class ReplicateStatistic:
         return plans
 
 
+def _finite_sum(means: dict[tuple[int, int], np.ndarray], network: int, classes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(float32 [B, P] the sum of the network's class maps that are finite in each replicate,
+    float32 [B] how many): one pass shared by every class's leave-one-class-out prior."""
+    summed = np.zeros_like(means[network, classes[0]])
+    count = np.zeros(len(summed), np.float32)
+    for c in classes:
+        known = np.isfinite(means[network, c][:, 0])
+        summed += np.where(known[:, None], means[network, c], 0)
+        count += known
+    return summed, count
+
+
 @dataclass(frozen=True)
 class ReplicateOutcome:
     """``distribution`` float64 [rows, R] the replicates, ``estimate`` [rows] the statistic of
@@ -195,13 +213,19 @@ def run_replicates(statistic: ReplicateStatistic, resamples: int, seed: int, bat
     all-units estimate and, when asked (BCa), its delete-one-unit jackknife."""
     design = statistic.design
     rng = np.random.default_rng(seed)
-    estimate = statistic(np.ones((1, design.n_units), np.int32))[:, 0]
-    parts = []
-    for start in range(0, resamples, batch):
-        parts.append(statistic(design.draw(min(batch, resamples - start), rng)))
-    distribution = np.concatenate(parts, axis=1) if parts else np.full((len(estimate), 0), np.nan)
-    leave_one_out = None
-    if jackknife:
-        weights = design.jackknife()
-        leave_one_out = np.concatenate([statistic(weights[start : start + batch]) for start in range(0, design.n_units, batch)], axis=1)
+    estimate = statistic(np.ones((1, design.n_units), np.float32))[:, 0]
+    draws = [design.draw(min(batch, resamples - start), rng) for start in range(0, resamples, batch)]  # drawn in order: the seed fixes every replicate
+    # the batches on every core: numpy's array work releases the GIL, and one BLAS thread each
+    with ThreadPoolExecutor(max_workers=_cores()) as pool:
+        parts = list(pool.map(statistic, draws))
+        distribution = np.concatenate(parts, axis=1) if parts else np.full((len(estimate), 0), np.nan)
+        leave_one_out = None
+        if jackknife:
+            weights = design.jackknife()
+            leave_one_out = np.concatenate(list(pool.map(statistic, [weights[start : start + batch] for start in range(0, design.n_units, batch)])), axis=1)
     return ReplicateOutcome(statistic.keys, distribution, estimate, leave_one_out)
+
+
+def _cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -10,13 +10,13 @@ the same test subjects:
   class c's mask (``effect`` > 0: a planted specificity) or at one place for every class of
   the network (``effect`` = 0: the null of no specificity), shifted per network by
   ``network_shift`` (so networks differ by a known amount);
-- ``delta[n, c, k]``: the training variance of fold k's model, a zero-sum field (a blob minus
-  a blob) of random sign and size ``training_sd``;
+- ``delta[n, c, k]``: the training variance of fold k's model, a zero-sum field (a broad blob
+  minus a broad blob) of random sign and bounded size, standard deviation ``training_sd``;
 - ``subject[s]``: a blob of fixed mass at a random one of a grid of face places, the same for
   every network and class the subject is seen in (a face looked at by every network);
 - ``noise``: non-negative uniform noise of fixed total.
 
-Every map has the same total mass, so mass accuracy is linear in the maps and its population
+Every map has the same total mass and no negative pixel, so mass accuracy is linear in the maps and its population
 values are exact: the expected map is known in closed form (the subject blob's expectation
 is the mean over the grid of places). Classes have unequal sizes (images per subject), one
 class is seen in only part of the subjects (a small cell), and one class's blob sits away
@@ -62,7 +62,7 @@ class SimulationSettings:
     folds: int = 5
     subjects: int = 8
     effect: float = 1.0
-    training_sd: float = 0.15
+    training_sd: float = 0.1
     subject_mass: float = 0.3
     noise: float = 0.6
     network_shift: float = 3.0
@@ -163,6 +163,8 @@ def simulate(settings: SimulationSettings, rng: np.random.Generator) -> Simulate
                         target.append(c)
                         subject_names.append(subject.name)
             maps, target = np.array(maps, np.float32), np.array(target, np.int64)
+            if maps.min() < 0:
+                raise ValueError(f"training_sd={settings.training_sd} makes negative maps: mass accuracy's truths would not be exact")
             counts = np.bincount(target, minlength=len(CLASSES))
             for c in range(len(CLASSES)):
                 given[c] += counts[c] * (base_mass * (1 - settings.noise) * model[c])
@@ -182,9 +184,12 @@ def simulate(settings: SimulationSettings, rng: np.random.Generator) -> Simulate
 
 
 def _training_shift(sd: float, rng: np.random.Generator) -> np.ndarray:
-    """A zero-sum field of size ~ ``sd``: a blob minus a blob at random places."""
+    """A zero-sum field of mean 0: a broad blob minus a broad blob at random places, times an
+    amplitude uniform on [-sqrt(3) sd, sqrt(3) sd] (standard deviation ``sd``). Bounded, so
+    that every simulated map stays non-negative (``simulate`` checks it): mass accuracy, the
+    share of positive mass, is then linear in the maps and its truths exact."""
     first, second = rng.uniform(8, 47, 2), rng.uniform(8, 47, 2)
-    return sd * rng.standard_normal() * (_blob(*first, 5.0) - _blob(*second, 5.0))
+    return sd * np.sqrt(3.0) * rng.uniform(-1.0, 1.0) * (_blob(*first, 12.0) - _blob(*second, 12.0))
 
 
 def _heatmap_set(n: int, k: int, maps: np.ndarray, target: np.ndarray, subjects: list[str], index: np.ndarray, counts: np.ndarray) -> HeatmapSet:

@@ -30,10 +30,10 @@ def test_percentile_and_bca_match_scipy_on_the_same_replicates():
     assert basic.low[0] == pytest.approx(2 * data.mean() - percentile.high[0])
 
 
-def test_expanded_percentile_widens_small_samples_as_hesterberg_defines():
+def test_expanded_percentile_widens_small_samples_to_the_t_quantile():
     assert expanded_alpha(0.05, np.array([1000]))[0] == pytest.approx(0.05, rel=0.01)  # large samples: the nominal level
     n = 8
-    assert expanded_alpha(0.05, np.array([n]))[0] == pytest.approx(2 * norm.cdf(-np.sqrt(n / (n - 1)) * 2.3646), rel=1e-3)
+    assert expanded_alpha(0.05, np.array([n]))[0] == pytest.approx(2 * norm.cdf(-2.3646), rel=1e-3)  # t_{7, 0.975} = 2.3646
     assert np.isnan(expanded_alpha(0.05, np.array([1]))[0])
 
 
