@@ -14,8 +14,10 @@ false-discovery rate under the global null (any significant claim when nothing i
 The baseline it is measured against is the nominal level itself (0.95; alpha = 0.05).
 
     python benchmarks/bench_coverage.py [--datasets N] [--resamples R] [--seed S] [--workers W] [--log FILE]
+    python benchmarks/bench_coverage.py --summarise FILE
 
-``--log`` appends one JSON line per data set (its hits), so a long run can be read while it goes.
+``--log`` appends one JSON line per data set (its hits), so a long run can be read while it
+goes; ``--summarise`` prints the same lines from such a log (the data sets done so far).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def one(seed: int, resamples: int) -> dict:
         "seed": seed,
         "hits": coverage_of_dataset(seed, resamples),
         "false_positives": null.specificity_rejections,
+        "false_positives_by_metric": null.rejections_by_metric,
         "planted": null.planted_rejections,
         "any_claim": null.any_claim,
     }
@@ -56,6 +59,9 @@ def summarise(results: list[dict], started: float) -> None:
     false_positives = [v for r in results for v in r["false_positives"]]
     planted = [v for r in results for v in r["planted"]]
     print(f"specificity false-positive rate at alpha = 0.05 under the null: {np.mean(false_positives):.3f} ({len(false_positives)} tests)")
+    for metric in sorted({m for r in results for m in r.get("false_positives_by_metric", {})}):
+        rejections = [v for r in results for v in r["false_positives_by_metric"].get(metric, [])]
+        print(f"  exploratory {metric}: {np.mean(rejections):.3f}")
     print(f"specificity power at alpha = 0.05 on the planted effect: {np.mean(planted):.3f} ({len(planted)} tests)")
     any_claim = np.mean([r["any_claim"] for r in results])
     print(f"false-discovery rate under the global null (any claim significant after adjustment): {any_claim:.3f} ({datasets} datasets)")
@@ -69,8 +75,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--log", default=None, help="append one JSON line per data set to this file")
+    parser.add_argument("--summarise", default=None, help="print the summary of a --log file and stop")
     arguments = parser.parse_args()
     started = time.perf_counter()
+    if arguments.summarise:
+        with open(arguments.summarise) as log:
+            summarise([json.loads(line) for line in log if line.strip()], started)
+        return
     seeds = range(arguments.seed, arguments.seed + arguments.datasets)
     results = []
     with ProcessPoolExecutor(arguments.workers) as pool:
