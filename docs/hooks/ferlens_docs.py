@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
+from mkdocs.plugins import event_priority
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
@@ -24,6 +25,8 @@ CONFIGS = ROOT / "configs"
 MARKER = "<!-- configuration keys: generated from configs/ by docs/hooks/ferlens_docs.py -->"
 #: Folders of W&B sweep files (read by ``wandb sweep``, not by Hydra): keys as written.
 NOT_HYDRA = ("sweep",)
+#: The temporary folders holding the ``ferlens`` symlink, removed after the build.
+_SEARCH_FOLDERS: list[Path] = []
 
 
 def package_of(path: Path, text: str) -> str:
@@ -107,7 +110,7 @@ def configuration_reference() -> str:
     """The generated part of the configuration page: one section per yaml file of configs/."""
     out = []
     for path in sorted(CONFIGS.rglob("*.yaml"), key=lambda p: (len(p.relative_to(CONFIGS).parts), p.as_posix())):
-        relative = path.relative_to(ROOT).as_posix()
+        relative = f"configs/{path.relative_to(CONFIGS).as_posix()}"
         group = path.parent.relative_to(CONFIGS).as_posix()
         lines = path.read_text().splitlines()
         if group == ".":
@@ -127,13 +130,23 @@ def configuration_reference() -> str:
     return "\n".join(out)
 
 
+@event_priority(100)  # before mkdocstrings, which makes its handlers in its own on_config
 def on_config(config, **_):
     """Point mkdocstrings' griffe at a folder where ``ferlens`` is the repository."""
     folder = Path(tempfile.mkdtemp(prefix="ferlens-docs-"))
     os.symlink(ROOT, folder / "ferlens")
     handlers = config["plugins"]["mkdocstrings"].config["handlers"]
     handlers.setdefault("python", {})["paths"] = [str(folder)]
+    _SEARCH_FOLDERS.append(folder)
     return config
+
+
+def on_post_build(config, **_):
+    """Remove the search folder of ``on_config`` (its symlink only, never the repository)."""
+    while _SEARCH_FOLDERS:
+        folder = _SEARCH_FOLDERS.pop()
+        (folder / "ferlens").unlink()
+        folder.rmdir()
 
 
 def on_page_markdown(markdown: str, page, **_):
