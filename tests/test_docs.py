@@ -73,12 +73,17 @@ def _flat(value: object, prefix: str) -> list[str]:
     return [prefix]
 
 
+def _file_keys(loaded: dict, package: str) -> list[str]:
+    """A file's keys as set on the command line; its defaults list stays ``defaults`` (not in the package)."""
+    return ["defaults"] * ("defaults" in loaded) + _flat({key: value for key, value in loaded.items() if key != "defaults"}, package)
+
+
 def _keys_in_configs() -> dict[str, list[str]]:
     keys = {}
     for path in sorted(CONFIGS.rglob("*.yaml")):
         text = path.read_text()
         loaded = yaml.safe_load(text)
-        keys[path.relative_to(ROOT).as_posix()] = sorted(_flat(loaded, _package(path, text))) if loaded else []
+        keys[path.relative_to(ROOT).as_posix()] = sorted(_file_keys(loaded, _package(path, text))) if loaded else []
     return keys
 
 
@@ -98,6 +103,7 @@ def test_every_key_in_the_configuration_reference_is_in_configs_and_the_reverse(
     assert sorted(in_reference) == sorted(in_configs)  # every yaml file has its section, and no other
     assert {name: keys for name, keys in in_reference.items() if keys != in_configs[name]} == {}
     assert sum(len(keys) for keys in in_configs.values()) > 300
+    assert "defaults" in in_reference["configs/data/rafdb.yaml"] and "data.defaults" not in in_reference["configs/data/rafdb.yaml"]
     assert "data.batch_size" in in_reference["configs/data/synthetic.yaml"] and "saliency.gradcampp.name" in in_reference["configs/saliency/gradcampp.yaml"]
 
 
@@ -106,10 +112,12 @@ def test_the_reference_shows_each_default_and_the_comment_written_beside_or_abov
     configs = tmp_path / "configs"
     (configs / "data").mkdir(parents=True)
     (configs / "data" / "mine.yaml").write_text(
-        "# My data set.\nroot: /data/mine   # the folder of class folders\n# faces per batch\nbatch_size: 32\naugment:\n  flip: true\nlist: [a, b]\n"
+        "# My data set.\ndefaults: [_real, _self_]\nroot: /data/mine   # the folder of class folders\n"
+        "# faces per batch\nbatch_size: 32\naugment:\n  flip: true\nlist: [a, b]\n"
     )
     monkeypatch.setattr(hooks, "CONFIGS", configs)
     assert hooks.config_keys(configs / "data" / "mine.yaml") == [
+        ("defaults", "[_real, _self_]", ""),
         ("data.root", "/data/mine", "the folder of class folders"),
         ("data.batch_size", "32", "faces per batch"),
         ("data.augment.flip", "true", ""),
@@ -118,6 +126,7 @@ def test_the_reference_shows_each_default_and_the_comment_written_beside_or_abov
     page = hooks.configuration_reference()
     assert "### configs/data/mine.yaml\n\n`data=mine`. My data set." in page
     assert "| `data.root` | <code>/data/mine</code> | the folder of class folders |" in page
+    assert "| `defaults` | <code>&#91;&#95;real, &#95;self&#95;&#93;</code> |  |" in page  # shown as written, not as Markdown
 
 
 def _hooks():
@@ -203,6 +212,15 @@ def test_every_command_of_the_getting_started_page_and_the_guides_passes_the_sta
     assert commands and problems == {}
 
 
+PYTHON_BLOCKS = [(page, text) for page in RECIPE_PAGES for language, text in _code_blocks(page) if language == "python"]
+
+
+@pytest.mark.parametrize(("page", "code"), PYTHON_BLOCKS, ids=[page.stem for page, _ in PYTHON_BLOCKS])
+def test_every_python_block_of_the_guides_runs_in_a_fresh_interpreter(page, code, tmp_path):
+    ran = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, f"{page.name}: {ran.stderr[-2000:]}"
+
+
 def test_a_command_that_names_no_setting_or_option_is_caught():
     assert "model" in _command_problem("python train.py model=vgg61")
     assert "trainer.max_epoch" in _command_problem("python train.py -m trainer.max_epoch=1,2")
@@ -219,6 +237,13 @@ def test_the_readme_links_only_to_files_that_exist():
     assert targets and [target for target in targets if not (ROOT / target).exists()] == []
 
 
+class QuietHandler(SimpleHTTPRequestHandler):
+    """``python -m http.server``'s handler without its line per request on stderr."""
+
+    def log_message(self, *args):
+        pass
+
+
 def _browser():
     if CHROMIUM is None:
         pytest.skip("no Chromium on PATH: install Debian's chromium (apt-get install chromium; .ci/run does) to open the built site in a browser")
@@ -227,7 +252,7 @@ def _browser():
 
 def test_the_served_site_opens_in_chromium_without_console_errors(site):
     sync_api = _browser()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(site)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     problems, failed = [], []

@@ -92,7 +92,8 @@ def config_keys(path: Path) -> list[tuple[str, str, str]]:
             if isinstance(value_node, yaml.MappingNode) and value_node.value:
                 walk(value_node, key, f"(`{'.'.join(key)}`: {comment}) " if comment else "")
                 continue
-            name = ".".join(([prefix] if prefix else []) + list(key))
+            # Hydra's defaults list is read where it stands, never placed in the package
+            name = ".".join(([prefix] if prefix and key != ("defaults",) else []) + list(key))
             rows.append((name, _shown(value_node), heading + comment))
             heading = ""
 
@@ -102,8 +103,11 @@ def config_keys(path: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _cell(text: str) -> str:
-    return html.escape(text).replace("|", "&#124;").replace("[", "&#91;").replace("]", "&#93;")
+def _cell(text: str, code: bool = False) -> str:
+    """Text for a table cell: HTML-escaped, the table's pipes and autorefs' brackets as
+    entities; in a code cell Markdown's emphasis and code marks too (``_self_`` stays itself)."""
+    text = html.escape(text).replace("|", "&#124;").replace("[", "&#91;").replace("]", "&#93;")
+    return text.replace("_", "&#95;").replace("*", "&#42;").replace("`", "&#96;") if code else text
 
 
 def configuration_reference() -> str:
@@ -125,7 +129,7 @@ def configuration_reference() -> str:
             out.append("No keys of its own.\n")
             continue
         out.append("| key | default | what |\n|---|---|---|")
-        out += [f"| `{key}` | <code>{_cell(value)}</code> | {_cell(comment)} |" for key, value, comment in rows]
+        out += [f"| `{key}` | <code>{_cell(value, code=True)}</code> | {_cell(comment)} |" for key, value, comment in rows]
         out.append("")
     return "\n".join(out)
 
