@@ -266,6 +266,8 @@ def test_the_served_site_opens_in_chromium_without_console_errors(site):
             page.goto(f"{base}/")
             page.wait_for_load_state("load")
             assert page.title().startswith("ferlens") and "ferlens" in page.inner_text("article")
+            pictures = page.eval_on_selector_all("article img", "images => images.map(image => image.complete && image.naturalWidth > 0)")
+            assert pictures and all(pictures)  # the heatmap grid is served and decodes
             page.goto(f"{base}/api/networks/")
             page.wait_for_load_state("load")
             assert "build_network" in page.inner_text("article")

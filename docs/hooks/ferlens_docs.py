@@ -153,6 +153,11 @@ def on_post_build(config, **_):
         folder.rmdir()
 
 
+def on_build_error(error, **_):
+    """A failed build removes the search folder too."""
+    on_post_build(None)
+
+
 def on_page_markdown(markdown: str, page, **_):
     """Fill the configuration page's placeholder with the keys of every config file."""
     if MARKER in markdown:
