@@ -275,3 +275,23 @@ def test_the_served_site_opens_in_chromium_without_console_errors(site):
     finally:
         server.shutdown()
     assert problems == [] and failed == []
+
+
+def test_the_reference_lists_every_config_group_with_its_options_and_describes_each(site):
+    page = (site / "reference" / "configuration" / "index.html").read_text()
+    generated, described = page.split("What each group configures")[0], page.split("What each group configures")[1].split('id="every-key"')[0]
+    rows = re.findall(r"<tr>\s*<td><code>([^<]+)</code></td>\s*<td>(.*?)</td>", generated, re.DOTALL)
+    options = {group: re.findall(r"<code>([^<]+)</code>", cell) for group, cell in rows}
+    folders = {path.parent for path in CONFIGS.rglob("*.yaml")} - {CONFIGS, CONFIGS / "sweep"}
+    expected = {folder.relative_to(CONFIGS).as_posix(): sorted(p.stem for p in folder.glob("*.yaml") if not p.stem.startswith("_")) for folder in folders}
+    assert options == expected
+    assert sorted(re.findall(r"<tr>\s*<td><code>([^<]+)</code></td>", described)) == sorted(expected)  # each group described, no other
+
+
+def test_the_refusal_the_configuration_page_quotes_is_the_one_train_py_gives():
+    from ferlens.user_errors import UserError
+
+    with pytest.raises(UserError) as refused:
+        check_start(["saliency=[shap]"], CONFIGS, "train")
+    page = re.sub(r"\s+", " ", (DOCS / "reference" / "configuration.md").read_text())
+    assert f"`saliency=[shap]` → \"{refused.value}\"" in page

@@ -23,6 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
 #: The placeholder in docs/reference/configuration.md that the generated keys replace.
 MARKER = "<!-- configuration keys: generated from configs/ by docs/hooks/ferlens_docs.py -->"
+#: The placeholder that the table of groups, their options and defaults replaces.
+GROUPS_MARKER = "<!-- configuration groups: generated from configs/ by docs/hooks/ferlens_docs.py -->"
+#: The primary configs, by the command that composes them.
+PRIMARY = {"train": "train.py", "analyze": "analyze.py", "prepare": "ferlens-prepare"}
 #: Folders of W&B sweep files (read by ``wandb sweep``, not by Hydra): keys as written.
 NOT_HYDRA = ("sweep",)
 #: The temporary folders holding the ``ferlens`` symlink, removed after the build.
@@ -134,6 +138,39 @@ def configuration_reference() -> str:
     return "\n".join(out)
 
 
+def config_groups() -> dict[str, list[str]]:
+    """Every Hydra config group of configs/ (a folder of yaml files; not the sweep files) and
+    its options (the files' names; a name starting with ``_`` is a shared base, not an option)."""
+    groups = {}
+    for folder in sorted({path.parent for path in CONFIGS.rglob("*.yaml")} - {CONFIGS}):
+        group = folder.relative_to(CONFIGS).as_posix()
+        if group.split("/")[0] not in NOT_HYDRA:
+            groups[group] = sorted(path.stem for path in folder.glob("*.yaml") if not path.stem.startswith("_"))
+    return groups
+
+
+def default_choices(primary: str) -> dict[str, str]:
+    """The options a primary config's defaults list chooses, by group (``override`` included)."""
+    entries = yaml.safe_load((CONFIGS / f"{primary}.yaml").read_text()).get("defaults", [])
+    chosen = {}
+    for entry in entries:
+        if isinstance(entry, dict):
+            for group, choice in entry.items():
+                chosen[group.removeprefix("override ").lstrip("/")] = yaml.safe_dump(choice, default_flow_style=True).strip().removesuffix("...").strip()
+    return chosen
+
+
+def groups_reference() -> str:
+    """The table of every config group: its options and what each entry script chooses."""
+    defaults = {primary: default_choices(primary) for primary in PRIMARY}
+    head = "| group | options | " + " | ".join(f"default of `{command}`" for command in PRIMARY.values()) + " |"
+    rows = [head, "|" + "---|" * (2 + len(PRIMARY))]
+    for group, options in config_groups().items():
+        chosen = [f"`{defaults[primary][group]}`" if group in defaults[primary] else "" for primary in PRIMARY]
+        rows.append(f"| `{group}` | {', '.join(f'`{option}`' for option in options)} | " + " | ".join(chosen) + " |")
+    return "\n".join(rows) + "\n"
+
+
 @event_priority(100)  # before mkdocstrings, which makes its handlers in its own on_config
 def on_config(config, **_):
     """Point mkdocstrings' griffe at a folder where ``ferlens`` is the repository."""
@@ -161,5 +198,7 @@ def on_build_error(error, **_):
 def on_page_markdown(markdown: str, page, **_):
     """Fill the configuration page's placeholder with the keys of every config file."""
     if MARKER in markdown:
-        return markdown.replace(MARKER, configuration_reference())
+        markdown = markdown.replace(MARKER, configuration_reference())
+    if GROUPS_MARKER in markdown:
+        markdown = markdown.replace(GROUPS_MARKER, groups_reference())
     return markdown
