@@ -295,3 +295,17 @@ def test_the_refusal_the_configuration_page_quotes_is_the_one_train_py_gives():
         check_start(["saliency=[shap]"], CONFIGS, "train")
     page = re.sub(r"\s+", " ", (DOCS / "reference" / "configuration.md").read_text())
     assert f"`saliency=[shap]` → \"{refused.value}\"" in page
+
+
+def test_the_picture_script_redraws_the_committed_heatmap_grid(tmp_path):
+    """``python scripts/docs_pictures.py`` makes the README's picture from the vendored heatmaps
+    (same size; pixels equal up to font rendering)."""
+    import numpy as np
+    from PIL import Image
+
+    command = [sys.executable, str(ROOT / "scripts" / "docs_pictures.py"), "--output", str(tmp_path / "grid.png")]
+    drawn = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert drawn.returncode == 0, drawn.stderr[-2000:]
+    new = np.asarray(Image.open(tmp_path / "grid.png").convert("RGB"), dtype=float)
+    committed = np.asarray(Image.open(DOCS / "images" / "heatmap-grid.png").convert("RGB"), dtype=float)
+    assert new.shape == committed.shape and np.abs(new - committed).mean() < 2.0
