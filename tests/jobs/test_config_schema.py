@@ -157,10 +157,10 @@ def _assert_refused(case: Case, message: str, seconds: float) -> None:
     assert message.startswith(f"Error: {typed.split('=', 1)[0].split('.')[0]}"), (typed, message)  # it names what was typed
 
 
-def test_the_fuzz_has_hundreds_of_cases_of_each_kind_and_the_readme_states_their_count():
+def test_the_fuzz_has_hundreds_of_cases_of_each_kind_and_the_configuration_reference_states_their_count():
     kinds = {kind: sum(case.kind == kind for case in CASES) for kind in ("wrong type", "out of range", "unknown key", "misspelt option")}
     assert len(CASES) >= 300 and min(kinds.values()) >= 10, kinds
-    assert f"{len(CASES)} generated overrides" in (ROOT / "README.md").read_text(), len(CASES)
+    assert f"{len(CASES)} generated overrides" in (ROOT / "docs" / "reference" / "configuration.md").read_text(), len(CASES)
 
 
 def test_every_wrong_type_and_out_of_range_value_is_one_sentence():
