@@ -243,3 +243,33 @@ def distance_matrices(clusterings: dict[str, Clustering]) -> Figure:
         colorbar.set_label("1 - Pearson r between the pooled heatmaps", fontsize=9)
         colorbar.ax.tick_params(labelsize=8)
     return figure
+
+
+def forest_plot(rows: pd.DataFrame, title: str, xlabel: str, zero: bool = True) -> Figure:
+    """A forest plot: one panel per ``panel`` (in order of appearance), one line per ``label``
+    (best ``value`` of the first panel on top, the same order in every panel), a dot at
+    ``value`` with a whisker from ``low`` to ``high`` where both are finite, a dashed line
+    at 0 when ``zero``. ``rows``: columns panel, label, value, low, high."""
+    panels = list(dict.fromkeys(rows.panel))
+    first = rows[rows.panel == panels[0]].set_index("label").value
+    labels = sorted(dict.fromkeys(rows.label), key=lambda label: -first.get(label, -np.inf) if np.isfinite(first.get(label, np.nan)) else np.inf)
+    figure = Figure(figsize=(min(1.7 * len(panels) + 1.4, 14.0), 1.0 + 0.2 * len(labels)), layout="constrained")
+    axes = figure.subplots(1, len(panels), sharey=True, sharex=True, squeeze=False)[0]
+    for axis, panel in zip(axes, panels, strict=True):
+        chosen = rows[rows.panel == panel].set_index("label").reindex(labels)
+        positions = np.arange(len(labels))
+        low, high = chosen.low.to_numpy(float), chosen.high.to_numpy(float)
+        known = np.isfinite(low) & np.isfinite(high)
+        axis.hlines(positions[known], low[known], high[known], color="tab:blue", linewidth=1.2)
+        axis.plot(chosen.value.to_numpy(float), positions, "o", color="black", markersize=3)
+        if zero:
+            axis.axvline(0, color="tab:red", linestyle="--", linewidth=0.8)
+        axis.set_title(str(panel), fontsize=8)
+        axis.tick_params(labelsize=7)
+        axis.xaxis.set_major_locator(MaxNLocator(nbins=3))
+        axis.grid(axis="x", linewidth=0.3, alpha=0.5)
+    axes[0].set_yticks(range(len(labels)), labels)
+    axes[0].invert_yaxis()
+    figure.suptitle(title, fontsize=9)
+    figure.supxlabel(xlabel, fontsize=7)
+    return figure

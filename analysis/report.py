@@ -26,11 +26,14 @@ import pandas as pd
 
 from ferlens.analysis.aggregate import FOLD_MEAN, count_table, network_table
 from ferlens.analysis.figures import dendrograms, distance_matrices, heatmap_grid, mask_grid, name_split, score_bars
+from ferlens.analysis.findings import MethodFindings, findings
+from ferlens.analysis.findings_text import findings_markdown
 from ferlens.analysis.heatmap_set import POOLED, POOLING_EQUAL
 from ferlens.analysis.pipeline import Analysis
+from ferlens.analysis.report_page import PageContext, write_html
 from ferlens.analysis.sanity_report import FAITHFULNESS_CAPTION, faithfulness_table, randomisation_curves, randomisation_table, sanity_text
 from ferlens.analysis.statistics import Statistics
-from ferlens.analysis.statistics_report import markdown, reliability_marks, statistics_markdown, write_html, write_statistics_figures, write_statistics_tables
+from ferlens.analysis.statistics_report import markdown, reliability_marks, statistics_markdown, write_statistics_figures, write_statistics_tables
 from ferlens.scoring.scores import METRICS
 
 # metric -> heading in summary.md (every metric is in scores.csv, tables/ and the grand means)
@@ -256,12 +259,13 @@ def summary_markdown(
     title: str,
     description: dict[str, str],
     statistics: Statistics | None = None,
+    answers: list[MethodFindings] | None = None,
 ) -> str:
-    """summary.md: the empty-class warning, what was analyzed, the grand means, the network x
+    """summary.md: the findings (with ``answers``), the empty-class warning, what was analyzed, the grand means, the network x
     expression tables with what their cells rest on, clustering, the statistics, skips."""
     networks = sorted({s.network for s in analysis.sets})
     folds = sorted({str(s.fold) for s in analysis.sets if s.fold != POOLED})
-    lines = [f"# {title}", "", *empty_warning(analysis), *flat_warning(analysis)]
+    lines = [f"# {title}", "", *empty_warning(analysis), *flat_warning(analysis), *(findings_markdown(answers) if answers else [])]
     equal = [method for method in analysis.methods if pooling_label(analysis, method)]
     if equal:
         lines += [f"> **Note: the pooled heatmaps of {', '.join(equal)} are the {POOLING_EQUAL}**: the folds give no image counts.", ""]
@@ -318,9 +322,11 @@ def write_report(
     description: dict[str, str],
     statistics: Statistics | None = None,
     run: dict[str, str] | None = None,
+    answers: list[MethodFindings] | None = None,
 ) -> Path:
     """Write the whole report into ``directory`` (created), with ``statistics`` their tables,
-    figures and sections, and report/index.html (``run``: the command and config that made it); returns it."""
+    figures and sections and the findings (``answers``, computed from them when not given),
+    and report/index.html (``run``: the command and config that made it); returns it."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     analysis.scores.to_csv(directory / "scores.csv", index=False, float_format="%.6f")
@@ -331,6 +337,8 @@ def write_report(
     if statistics is not None:
         write_statistics_tables(statistics, directory)
         write_statistics_figures(analysis, statistics, directory)
-    (directory / "summary.md").write_text(summary_markdown(analysis, tables, counts, clustering, title, description, statistics))
-    write_html(analysis, statistics, tables, directory, title, description, run or {})
+    if statistics is not None and answers is None:
+        answers = findings(analysis, statistics)
+    (directory / "summary.md").write_text(summary_markdown(analysis, tables, counts, clustering, title, description, statistics, answers))
+    write_html(PageContext(analysis, statistics, tables, answers or [], directory, description, run or {}), title)
     return directory
