@@ -205,6 +205,7 @@ def differences_section(page: Page, context: PageContext, method: str) -> None:
         page.table(
             difference_table(statistics, method, family, metric), "first - second", DIFFERENCE_CAPTION, summary=f"{family_name(family)} masks: differences"
         )
+    page.heading(f"{method}: dendrograms and cluster stability", 3)
     for linkage_name in statistics.settings.linkages:
         page.image(
             context.figures / f"dendrograms__{method}__{linkage_name}.png",
