@@ -41,8 +41,8 @@ def run(cfg: DictConfig) -> Analysis:
     from ferlens.analysis.report import write_report
     from ferlens.analysis.sources import Filters, checked_source
     from ferlens.analysis.sources.base import DEFAULT_LABEL
+    from ferlens.analysis.sources.random_weights import random_weight_sets
     from ferlens.analysis.statistics import StatisticsSettings, compute_statistics
-    from ferlens.analysis.statistics.baselines import random_weight_sets
     from ferlens.scoring.masks import load_families
     from ferlens.scoring.scores import Threshold
 

@@ -78,10 +78,11 @@ def mask_grid(families: dict[str, MaskFamily]) -> Figure:
     return figure
 
 
-def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:
+def score_bars(scores: pd.DataFrame, metric: str, title: str, intervals: dict[tuple[str, str], tuple[float, float]] | None = None) -> Figure:
     """One panel per expression, all on one x-range from 0: ``metric`` per network (mean over
     the rows given, with whiskers of ±1 sample standard deviation (ddof = 1) over folds when a network has
-    several, said in the caption); a network with no score (an empty class) is marked "(empty)"."""
+    several, said in the caption); with one score per network, whiskers from ``intervals``
+    ((network, expression) -> 95 % interval) where given; a network with no score (an empty class) is marked "(empty)"."""
     chosen = scores[scores.metric == metric]
     expressions = list(dict.fromkeys(chosen.expression))
     networks = list(dict.fromkeys(chosen.network))
@@ -93,6 +94,9 @@ def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:
         values = chosen[chosen.expression == expression].groupby("network", sort=False)["value"]
         means = values.mean().reindex(networks)
         spreads = values.std(ddof=1).reindex(networks).fillna(0).values if folds > 1 else None
+        if folds == 1 and intervals:
+            bounds = np.array([intervals.get((network, expression), (np.nan, np.nan)) for network in networks], float).T
+            spreads = np.nan_to_num(np.abs(bounds - means.to_numpy(float)[None, :]), nan=0.0)
         axis.barh(range(len(networks)), means.fillna(0).values, xerr=spreads, color="tab:gray", error_kw={"elinewidth": 0.8, "capsize": 1.5})
         for position in np.flatnonzero(means.isna().values):
             axis.text(0, position, " (empty)", va="center", fontsize=7)
@@ -106,7 +110,10 @@ def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:
     figure.suptitle(title, fontsize=9)
     per_network = str(folds) if fewest == folds else f"{fewest}-{folds}"
     spread = "whiskers: ±1 SD over folds (ddof = 1)"
-    whiskers = f"bars: mean over folds ({per_network} per network); {spread}" if folds > 1 else "bars: one score per network (no whiskers)"
+    if folds > 1:
+        whiskers = f"bars: mean over folds ({per_network} per network); {spread}"
+    else:
+        whiskers = "bars: one score per network; whiskers: 95 % interval over the faces" if intervals else "bars: one score per network (no whiskers)"
     figure.supxlabel(f"{metric}  ·  {whiskers}", fontsize=7)
     return figure
 

@@ -151,6 +151,20 @@ def pooling_label(analysis: Analysis, method: str) -> str | None:
     return POOLING_EQUAL if any(s.pooling == POOLING_EQUAL for s in analysis.pooled(method)) else None
 
 
+def row_label(analysis: Analysis, method: str, network: str) -> str:
+    """A heatmap-grid row: the network's label and, when the manifests say, the weights
+    explained and their validation accuracy (a random-weights run is told from a trained one)."""
+    weights = [
+        s.manifest.weights for s in analysis.sets
+        if s.method == method and s.network == network and s.fold != POOLED and s.manifest is not None and s.manifest.weights is not None
+    ]  # fmt: skip
+    if not weights:
+        return network
+    accuracy = [w.val_acc for w in weights if w.val_acc is not None]
+    kind = ", ".join(sorted({w.source for w in weights}))
+    return f"{network}\n{kind}" + (f", val acc {np.mean(accuracy):.3f}" if accuracy else ", no val acc")
+
+
 def write_figures(analysis: Analysis, directory: Path, statistics: Statistics | None = None) -> None:
     """The report's figures; an empty class is marked "(empty)" in the heatmap grid and the bars;
     no dendrograms or distance matrices for a method that is not ``clustered``. With
@@ -160,9 +174,11 @@ def write_figures(analysis: Analysis, directory: Path, statistics: Statistics | 
     mask_grid(analysis.families).savefig(figures / "masks.png", dpi=110)
     for method in analysis.methods:
         pooled = analysis.pooled(method)
-        grays = {s.network: [None if missing else gray for gray, missing in zip(s.gray(), s.missing(analysis.min_count), strict=True)] for s in pooled}
-        counts = {s.network: s.counts for s in pooled}
-        marks = reliability_marks(statistics, method, list(grays), analysis.classes) if statistics is not None else None
+        rows = {s.network: row_label(analysis, method, s.network) for s in pooled}
+        grays = {rows[s.network]: [None if missing else gray for gray, missing in zip(s.gray(), s.missing(analysis.min_count), strict=True)] for s in pooled}
+        counts = {rows[s.network]: s.counts for s in pooled}
+        marks = reliability_marks(statistics, method, list(rows), analysis.classes) if statistics is not None else None
+        marks = {rows[network]: values for network, values in marks.items()} if marks is not None else None
         threshold = statistics.settings.reliability_threshold if statistics is not None else 0.8
         grid = heatmap_grid(grays, analysis.classes, counts, analysis.min_count, marks, threshold, pooling_label(analysis, method))
         split = analysis.split_of(method)
@@ -174,7 +190,12 @@ def write_figures(analysis: Analysis, directory: Path, statistics: Statistics | 
             chosen = scores[scores.mask_family == family]
             if not chosen.empty:
                 how = primary if primary != POOLED or pooling_label(analysis, method) is None else f"pooled: {POOLING_EQUAL}"
-                bars = score_bars(chosen, "iou", f"{method} ({split}): IoU with the {family} masks ({how})")
+                intervals = None
+                if statistics is not None:  # used where each network has one score (one fold, or pooled)
+                    cells = statistics.cells
+                    cells = cells[(cells.method == method) & (cells.mask_family == family) & (cells.metric == "iou")]
+                    intervals = {(c.network, c.expression): (c.ci_low, c.ci_high) for c in cells.itertuples()} or None
+                bars = score_bars(chosen, "iou", f"{method} ({split}): IoU with the {family} masks ({how})", intervals)
                 bars.savefig(figures / f"bars__{method}__{family}.png", dpi=110)
         curves = randomisation_curves(analysis, method)
         if curves is not None:
