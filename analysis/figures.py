@@ -254,13 +254,13 @@ def distance_matrices(clusterings: dict[str, Clustering]) -> Figure:
 
 def forest_plot(rows: pd.DataFrame, title: str, xlabel: str, zero: bool = True) -> Figure:
     """A forest plot: one panel per ``panel`` (in order of appearance), one line per ``label``
-    (best ``value`` of the first panel on top, the same order in every panel), a dot at
+    (best ``value`` of the last panel, e.g. the network mean, on top; the same order in every panel), a dot at
     ``value`` with a whisker from ``low`` to ``high`` where both are finite, a dashed line
     at 0 when ``zero``. ``rows``: columns panel, label, value, low, high."""
     panels = list(dict.fromkeys(rows.panel))
-    first = rows[rows.panel == panels[0]].set_index("label").value
-    labels = sorted(dict.fromkeys(rows.label), key=lambda label: -first.get(label, -np.inf) if np.isfinite(first.get(label, np.nan)) else np.inf)
-    figure = Figure(figsize=(min(1.7 * len(panels) + 1.4, 14.0), 1.0 + 0.2 * len(labels)), layout="constrained")
+    last = rows[rows.panel == panels[-1]].set_index("label").value
+    labels = sorted(dict.fromkeys(rows.label), key=lambda label: -last.get(label, -np.inf) if np.isfinite(last.get(label, np.nan)) else np.inf)
+    figure = Figure(figsize=(min(max(1.7 * len(panels) + 1.4, 6.0), 14.0), 1.0 + 0.2 * len(labels)), layout="constrained")
     axes = figure.subplots(1, len(panels), sharey=True, sharex=True, squeeze=False)[0]
     for axis, panel in zip(axes, panels, strict=True):
         chosen = rows[rows.panel == panel].set_index("label").reindex(labels)

@@ -28,7 +28,7 @@ def make_report(run: str | None, directory: Path) -> Path:
 
 
 def screenshot(page_path: Path, out: Path, chromium: str) -> None:
-    """The first screen (1280x800) of ``page_path`` as a PNG at ``out``."""
+    """The first screen (1280x800) of ``page_path`` as a PNG at ``out`` (64 colours)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -39,6 +39,9 @@ def screenshot(page_path: Path, out: Path, chromium: str) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(out), full_page=False)
         browser.close()
+    from PIL import Image
+
+    Image.open(out).convert("RGB").quantize(colors=64).save(out, optimize=True)  # a small PNG for the repository
 
 
 def main() -> None:
