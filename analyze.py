@@ -36,9 +36,9 @@ def run(cfg: DictConfig) -> Analysis:
     """One analysis: collect the heatmap sets, score, cluster, write (and log) the report."""
     # the analysis stack (pandas, scipy, matplotlib) loads once the command line has passed its checks
     from ferlens.analysis.findings import findings
-    from ferlens.analysis.findings_text import console_lines
     from ferlens.analysis.pipeline import analyze_collection
-    from ferlens.analysis.report import write_report
+    from ferlens.analysis.report.directory import write_report
+    from ferlens.analysis.report.findings_text import console_lines
     from ferlens.analysis.sources import Filters, checked_source
     from ferlens.analysis.sources.base import DEFAULT_LABEL
     from ferlens.analysis.sources.random_weights import random_weight_sets
@@ -79,7 +79,7 @@ def run(cfg: DictConfig) -> Analysis:
     if empty:
         log.warning("%d empty class heatmap(s) scored NaN and left out of the means: see %s.", len(empty), directory / "summary.md")
     if cfg.wandb.log_report:
-        from ferlens.analysis.wandb_report import log_report
+        from ferlens.analysis.report.wandb_report import log_report
 
         run_dir = log_report(directory, cfg.wandb.project or "ferlens", cfg.name, cfg.wandb.mode, cfg.wandb.dir, OmegaConf.to_container(cfg, resolve=True))
         log.info("Report logged to W&B (%s): %s", cfg.wandb.mode, run_dir)

@@ -1,6 +1,6 @@
 """The report's answers, computed from the statistics: per method and network, is the map
 specific to the expression, is it above the face prior, is it reliable, does it pass the
-randomisation check, is it faithful, and how the networks rank (``analysis/findings_text.py``
+randomisation check, is it faithful, and how the networks rank (``analysis/report/findings_text.py``
 puts them into words and tables).
 
 Thresholds: a claim is specific when its Benjamini-Hochberg adjusted p is below
@@ -20,7 +20,7 @@ import pandas as pd
 
 from ferlens.analysis.heatmap_set import POOLED
 from ferlens.analysis.pipeline import Analysis
-from ferlens.analysis.sanity_report import FAILS, faithfulness_table, randomisation_table
+from ferlens.analysis.sanity import FAILS, faithfulness_table, randomisation_table
 from ferlens.analysis.statistics import Statistics
 from ferlens.analysis.statistics.baselines import FACE_PRIOR
 from ferlens.analysis.statistics.specificity import POOLED_NETWORKS
@@ -254,8 +254,6 @@ def method_findings(analysis: Analysis, statistics: Statistics, method: str) -> 
 def findings(analysis: Analysis, statistics: Statistics) -> list[MethodFindings]:
     """``method_findings`` of every method, in the report's order."""
     return [method_findings(analysis, statistics, method) for method in analysis.methods]
-
-
 
 
 def alignment_estimates(analysis: Analysis, statistics: Statistics, method: str, family: str) -> pd.DataFrame:

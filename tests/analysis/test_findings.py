@@ -6,8 +6,8 @@ import dataclasses
 import pytest
 
 from ferlens.analysis.findings import Estimate, Test, method_findings
-from ferlens.analysis.findings_text import console_lines, findings_markdown, paragraph, verdict_table
 from ferlens.analysis.pipeline import analyze_collection
+from ferlens.analysis.report.findings_text import console_lines, findings_markdown, paragraph, verdict_table
 from ferlens.analysis.sources import LocalSource
 from ferlens.analysis.sources.base import Filters
 from ferlens.analysis.statistics import StatisticsSettings, compute_statistics

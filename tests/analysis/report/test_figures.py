@@ -4,7 +4,7 @@ import pytest
 from matplotlib.container import BarContainer
 
 from ferlens.analysis.clustering import Clustering
-from ferlens.analysis.figures import distance_matrices, heatmap_grid, score_bars
+from ferlens.analysis.report.figures import distance_matrices, heatmap_grid, score_bars
 from ferlens.formats.template_figure import SALIENCY_LABEL
 
 GRAY = np.full((275, 224), 128, np.uint8)
@@ -95,7 +95,7 @@ def test_distance_matrices_are_a_legible_grid_with_one_colour_scale():
 def test_every_report_figure_can_name_the_explained_split():
     from matplotlib.figure import Figure
 
-    from ferlens.analysis.figures import name_split
+    from ferlens.analysis.report.figures import name_split
 
     titled = Figure()
     titled.suptitle("Dendrograms, average linkage")
@@ -104,7 +104,7 @@ def test_every_report_figure_can_name_the_explained_split():
 
 
 def test_the_forest_plot_sorts_by_the_last_panel_and_draws_only_known_intervals():
-    from ferlens.analysis.figures import forest_plot
+    from ferlens.analysis.report.figures import forest_plot
 
     rows = pd.DataFrame(
         [

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ferlens.analysis.findings import RANDOM_MAPS, Estimate, MethodFindings, Test, Verdict
-from ferlens.analysis.statistics_tables import MISSING, number, with_interval
+from ferlens.analysis.report.statistics_tables import MISSING, number, with_interval
 
 #: the sections of report/index.html a verdict links to: kind -> what the section holds
 ANCHORS = {
@@ -268,7 +268,7 @@ def console_lines(all_findings: list[MethodFindings]) -> list[str]:
 
 def findings_markdown(all_findings: list[MethodFindings]) -> list[str]:
     """summary.md's findings section: per method the paragraph, the thresholds and the verdict table."""
-    from ferlens.analysis.statistics_report import markdown
+    from ferlens.analysis.report.statistics_report import markdown
 
     lines = ["## Findings", ""]
     for findings in all_findings:

@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ferlens.analysis.figures import forest_plot, name_split, specificity_matrices, supported_dendrograms
 from ferlens.analysis.findings import alignment_estimates, difference_estimates, score_estimates
-from ferlens.analysis.statistics import Statistics
-from ferlens.analysis.statistics_tables import (
+from ferlens.analysis.report.figures import forest_plot, name_split, specificity_matrices, supported_dendrograms
+from ferlens.analysis.report.statistics_tables import (
     HEADLINE_PARTS,
     STATISTICS_METRICS,
     cluster_table,
@@ -39,6 +38,7 @@ from ferlens.analysis.statistics_tables import (
     reliability_table,
     specificity_table,
 )
+from ferlens.analysis.statistics import Statistics
 
 CSV_TABLES = (
     "cells", "means", "differences", "baselines", "specificity", "permutation", "reliability", "clusters", "groups", "fold_means", "fold_spread", "claims",

@@ -10,7 +10,7 @@ reports/<name>/
           dendrograms__<method>.png, distances__<method>.png
   summary.md                    empty-class warning, grand means, the tables as in the study,
                                 clustering, skipped inputs, and the statistics
-  statistics/, report/index.html  with statistics (``analysis/statistics_report.py``)
+  statistics/, report/index.html  with statistics (``statistics_report.py``)
 
 A method whose expressions never have two networks with a heatmap (one network, or all but one
 empty) has no clustering rows, distances/ or dendrogram and distance figures: summary.md says why.
@@ -25,15 +25,16 @@ import numpy as np
 import pandas as pd
 
 from ferlens.analysis.aggregate import FOLD_MEAN, count_table, network_table
-from ferlens.analysis.figures import dendrograms, distance_matrices, heatmap_grid, mask_grid, name_split, score_bars
 from ferlens.analysis.findings import MethodFindings, findings
-from ferlens.analysis.findings_text import findings_markdown
 from ferlens.analysis.heatmap_set import POOLED, POOLING_EQUAL
 from ferlens.analysis.pipeline import Analysis
-from ferlens.analysis.report_page import PageContext, write_html
-from ferlens.analysis.sanity_report import FAITHFULNESS_CAPTION, faithfulness_table, randomisation_curves, randomisation_table, sanity_text
+from ferlens.analysis.report.figures import dendrograms, distance_matrices, heatmap_grid, mask_grid, name_split, score_bars
+from ferlens.analysis.report.findings_text import findings_markdown
+from ferlens.analysis.report.sanity_report import FAITHFULNESS_CAPTION, randomisation_curves, sanity_text
+from ferlens.analysis.report.sections import PageContext, write_html
+from ferlens.analysis.report.statistics_report import markdown, reliability_marks, statistics_markdown, write_statistics_figures, write_statistics_tables
+from ferlens.analysis.sanity import faithfulness_table, randomisation_table
 from ferlens.analysis.statistics import Statistics
-from ferlens.analysis.statistics_report import markdown, reliability_marks, statistics_markdown, write_statistics_figures, write_statistics_tables
 from ferlens.scoring.scores import METRICS
 
 # metric -> heading in summary.md (every metric is in scores.csv, tables/ and the grand means)

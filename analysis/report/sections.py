@@ -16,12 +16,11 @@ from pathlib import Path
 import pandas as pd
 
 from ferlens.analysis.findings import MethodFindings
-from ferlens.analysis.findings_text import ANCHORS, anchor, family_name, metric_name, paragraph, thresholds, verdict_table
 from ferlens.analysis.heatmap_set import POOLED
-from ferlens.analysis.html_report import Page, slug, table_html
-from ferlens.analysis.sanity_report import FAITHFULNESS_CAPTION, faithfulness_table, randomisation_table, sanity_text
-from ferlens.analysis.statistics import Statistics
-from ferlens.analysis.statistics_report import (
+from ferlens.analysis.report.findings_text import ANCHORS, anchor, family_name, metric_name, paragraph, thresholds, verdict_table
+from ferlens.analysis.report.page import Page, slug, table_html
+from ferlens.analysis.report.sanity_report import FAITHFULNESS_CAPTION, sanity_text
+from ferlens.analysis.report.statistics_report import (
     BASELINE_NOTE,
     CLUSTER_CAPTION,
     DIFFERENCE_CAPTION,
@@ -31,7 +30,7 @@ from ferlens.analysis.statistics_report import (
     RELIABILITY_CAPTION,
     SPECIFICITY_CAPTION,
 )
-from ferlens.analysis.statistics_tables import (
+from ferlens.analysis.report.statistics_tables import (
     HEADLINE_PARTS,
     MISSING,
     cluster_table,
@@ -45,6 +44,8 @@ from ferlens.analysis.statistics_tables import (
     specificity_table,
     spread_table,
 )
+from ferlens.analysis.sanity import faithfulness_table, randomisation_table
+from ferlens.analysis.statistics import Statistics
 from ferlens.scoring.scores import METRICS
 
 

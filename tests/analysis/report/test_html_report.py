@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 from ferlens.analysis.pipeline import analyze_collection
-from ferlens.analysis.report import write_report
+from ferlens.analysis.report.directory import write_report
+from ferlens.analysis.report.statistics_tables import number, with_interval
 from ferlens.analysis.sources import LocalSource
 from ferlens.analysis.sources.base import Filters
 from ferlens.analysis.statistics import GRAND_MEAN, StatisticsSettings, compute_statistics
-from ferlens.analysis.statistics_tables import number, with_interval
 from ferlens.scoring.masks import load_families
 from ferlens.scoring.scores import Threshold
 from tests.analysis.helpers import blob_maps, make_evidence_artifact
