@@ -314,3 +314,10 @@ def test_train_two_models_then_analyze_local(tmp_path):
     media = {path.name.split("_")[0] for path in (logged / "files" / "media" / "images" / "figures").glob("*.png")}
     assert {"heatmaps", "masks", "dendrograms", "distances", "bars"} <= media
     assert list((logged / "files" / "media" / "table").glob("scores_*.table.json"))
+
+
+def test_the_report_names_the_command_as_typed():
+    from ferlens.analyze import command_line
+
+    assert command_line(["/x/analyze.py", "source=paper"]) == "python analyze.py source=paper"
+    assert command_line(["/venv/bin/ferlens-analyze", "name=a b"]) == "ferlens-analyze 'name=a b'"

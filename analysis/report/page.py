@@ -28,7 +28,7 @@ th[title] { text-decoration: underline dotted; }
 table.verdicts td, table.verdicts th { white-space: normal; text-align: left; } table.verdicts a { color: inherit; }
 th.sorted-up::after { content: ' \\25B2'; } th.sorted-down::after { content: ' \\25BC'; }
 tr:nth-child(even) td { background: #fafafa; }
-figure { margin: 0.8em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
+figure { margin: 0.8em 0; } figure img { max-width: 100%; box-sizing: border-box; border: 1px solid #ddd; }
 figcaption, .caption { color: #555; font-size: 0.85em; }
 .finding { font-size: 1.02em; margin: 0.3em 0; }
 .note { background: #fff6e0; border-left: 4px solid #e0a000; padding: 0.5em 1em; margin: 0.5em 0; }

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from ferlens.analysis.findings import Estimate, Test, method_findings
+from ferlens.analysis.findings import Estimate, Faithfulness, Test, method_findings
 from ferlens.analysis.pipeline import analyze_collection
 from ferlens.analysis.report.findings_text import console_lines, findings_markdown, paragraph, verdict_table
 from ferlens.analysis.sources import LocalSource
@@ -66,6 +66,13 @@ def test_the_findings_carry_the_statistics_numbers(made_up):
     assert f"The maps are {reliable} (lowest split-half {verdict.reliability:.3f}, bar 0.8)" in paragraph(found)
     # one text for summary.md, the page and the console
     assert paragraph(found) in "\n".join(findings_markdown([found])) and console_lines([found]) == [f"Findings: {paragraph(found)}"]
+
+
+def test_faithful_means_better_than_the_random_maps_on_deletion_and_road():
+    assert Faithfulness(0.2, 0.10, random_deletion=0.3, random_road=0.05).faithful is True
+    assert Faithfulness(0.35, 0.10, random_deletion=0.3, random_road=0.05).faithful is False  # deletion worse than random maps
+    assert Faithfulness(0.2, 0.01, random_deletion=0.3, random_road=0.05).faithful is False  # ROAD worse
+    assert Faithfulness(0.2, 0.10).faithful is None  # no random-map reference
 
 
 def test_an_interval_below_zero_and_a_missing_interval_say_so():

@@ -106,9 +106,10 @@ def paper(tmp_path_factory) -> tuple[Path, list[str]]:
     return directory, sorted({s.network for s in analysis.sets})
 
 
-def _check_at_1280(directory: Path, networks: list[str]) -> None:
+def _check_at_1280(directory: Path, networks: list[str], printed: Path | None = None) -> None:
     """At 1280x800: nothing wider than the page, the findings first and on the first screen
-    naming every network, every image with alt text, no console errors."""
+    naming every network, every image with alt text, no console errors; with ``printed``,
+    printed to that PDF without cut content."""
     sync_api = _browser()
     problems = []
     with sync_api.sync_playwright() as playwright:
@@ -130,17 +131,25 @@ def _check_at_1280(directory: Path, networks: list[str]) -> None:
         # every verdict links to a section of the page
         targets = page.eval_on_selector_all("table.verdicts a", "links => links.map(link => link.getAttribute('href').slice(1))")
         assert targets and all(page.locator(f"[id='{target}']").count() == 1 for target in targets)
+        if printed is not None:  # print to PDF: every folded section opens, nothing wider than an A4 page (794 CSS px)
+            page.pdf(path=str(printed), format="A4")
+            assert page.evaluate("document.querySelectorAll('details:not([open])').length") == 0 and printed.stat().st_size > 100_000
+            page.emulate_media(media="print")
+            page.set_viewport_size({"width": 794, "height": 1123})
+            assert page.evaluate("document.documentElement.scrollWidth") <= 794
         browser.close()
     assert problems == []
 
 
 def test_one_network_report_fits_1280_and_answers_first(one_network):
     _check_at_1280(*one_network)
+    page = (one_network[0] / "report" / "index.html").read_text()
+    assert "Network differences and dendrograms need at least two networks; this report has one (smallcnn)." in page  # says why they are missing
 
 
-def test_the_study_report_fits_1280_and_answers_first(paper):
+def test_the_study_report_fits_1280_answers_first_and_prints(paper, tmp_path):
     directory, networks = paper
     assert len(networks) == 12
-    _check_at_1280(directory, networks)
+    _check_at_1280(directory, networks, tmp_path / "report.pdf")
     summary = (directory / "summary.md").read_text()
     assert summary.index("## Findings") < summary.index("## Grand means") and "none of the 12 networks has maps specific" in summary
