@@ -78,3 +78,26 @@ def test_faithful_means_better_than_the_random_maps_on_deletion_and_road():
 def test_an_interval_below_zero_and_a_missing_interval_say_so():
     assert Estimate(-0.02, -0.03, -0.01).sign == -1 and Estimate(0.01, -0.01, 0.02).sign == 0 and Estimate(0.01).sign is None
     assert Test(0.2, float("nan")).significant(0.05) is None and Test(0.01, 0.049).significant(0.05) is True
+
+
+def test_randomisation_and_faithfulness_verdicts_come_from_the_artifacts_checks(tmp_path):
+    from ferlens.analysis.sources.local import collect_local
+    from ferlens.scoring.masks import ekman_family
+    from tests.analysis.helpers import make_artifact
+    from tests.analysis.report.test_sanity_report import _with_checks
+
+    _with_checks(make_artifact(tmp_path / "a", "weinet", 1, seed=1), {"Anger": (30, 0.2), "Happiness": (2, 0.6)}, [0.9, 0.4, 0.1], fails=False)
+    _with_checks(make_artifact(tmp_path / "b", "edges", 1, seed=2), {"Anger": (30, 0.2)}, [1.0, 0.98, 0.97], fails=True)
+    # weinet's random maps: deletion worse (0.5 > 0.4), ROAD better (0.5 > 0.4): not faithful beyond random maps
+    _with_checks(make_artifact(tmp_path / "r", "weinet", 1, method="random_cam", seed=3), {"Anger": (30, 0.5), "Happiness": (2, 0.5)}, [0.2], fails=False)
+    analysis = analyze_collection(collect_local([tmp_path], Filters()), {"ekman": ekman_family()}, Threshold(), progress=False)
+    statistics = compute_statistics(analysis, StatisticsSettings(resamples=20, permutations=20, linkages=("average",)))
+    found = method_findings(analysis, statistics, "gradcam")
+    verdicts = {v.network: v for v in found.verdicts}
+    assert verdicts["weinet"].randomisation is True and verdicts["edges"].randomisation is False and found.randomisation_threshold == 0.5
+    assert verdicts["weinet"].faithfulness == Faithfulness(0.4, 0.4, 0.5, 0.5) and verdicts["weinet"].faithfulness.faithful is False
+    assert verdicts["edges"].faithfulness.faithful is None  # no random_cam maps of edges
+    table = verdict_table(found).table
+    assert table.loc["weinet", "passes randomisation?"] == "passes" and table.loc["edges", "passes randomisation?"] == "fails"
+    assert table.loc["weinet", "faithful?"] == "no" and table.loc["edges", "faithful?"] == "no random-map reference"
+    assert "1 of 2 pass the randomisation check (fail: edges)" in paragraph(found)

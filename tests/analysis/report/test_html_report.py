@@ -101,7 +101,7 @@ def paper(tmp_path_factory) -> tuple[Path, list[str]]:
     from ferlens.analysis.sources import PaperSource
 
     analysis = analyze_collection(PaperSource().collect(Filters()), load_families({"ekman": "ekman", "au": "au"}), Threshold(), progress=False)
-    statistics = compute_statistics(analysis, StatisticsSettings(resamples=100, permutations=200))
+    statistics = compute_statistics(analysis, StatisticsSettings(resamples=100, permutations=200, linkages=("average",)))
     directory = write_report(analysis, tmp_path_factory.mktemp("paper") / "report", "paper", {"source": "paper"}, statistics)
     return directory, sorted({s.network for s in analysis.sets})
 
