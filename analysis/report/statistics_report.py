@@ -15,6 +15,7 @@ reports/<name>/
   statistics/groups.csv        pretrained vs from-scratch permutation tests
   statistics/fold_spread.csv   mean, SD (ddof = 1) and t-interval over folds per cell
   figures/specificity__<method>__<family>.png, figures/dendrograms__<method>__<linkage>.png
+  figures/forest__, headline__, differences__<method>__<family>.png   forest plots of the headline metric
   report/index.html
 """
 
