@@ -35,12 +35,14 @@ CONFIGS = Path(__file__).resolve().parent / "configs"
 def run(cfg: DictConfig) -> Analysis:
     """One analysis: collect the heatmap sets, score, cluster, write (and log) the report."""
     # the analysis stack (pandas, scipy, matplotlib) loads once the command line has passed its checks
+    from ferlens.analysis.findings import findings
     from ferlens.analysis.pipeline import analyze_collection
-    from ferlens.analysis.report import write_report
+    from ferlens.analysis.report.directory import write_report
+    from ferlens.analysis.report.findings_text import console_lines
     from ferlens.analysis.sources import Filters, checked_source
     from ferlens.analysis.sources.base import DEFAULT_LABEL
+    from ferlens.analysis.sources.random_weights import random_weight_sets
     from ferlens.analysis.statistics import StatisticsSettings, compute_statistics
-    from ferlens.analysis.statistics.baselines import random_weight_sets
     from ferlens.scoring.masks import load_families
     from ferlens.scoring.scores import Threshold
 
@@ -63,9 +65,12 @@ def run(cfg: DictConfig) -> Analysis:
     if settings.enabled:
         baselines = random_weight_sets(cfg.baseline, getattr(source, "label", DEFAULT_LABEL), analysis)
         statistics = compute_statistics(analysis, settings, baselines)
-    made = {"command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "config": OmegaConf.to_yaml(cfg, resolve=True)}
-    directory = write_report(analysis, cfg.report_dir, f"ferlens report {cfg.name}", description, statistics, made)
+    made = {"command": command_line(sys.argv), "config": OmegaConf.to_yaml(cfg, resolve=True)}
+    answers = findings(analysis, statistics) if statistics is not None else None
+    directory = write_report(analysis, cfg.report_dir, f"ferlens report {cfg.name}", description, statistics, made, answers)
     log.info("Report written to %s (%d heatmap sets, %d skipped).", directory, analysis.read, len(analysis.skipped))
+    for line in console_lines(answers or []):
+        log.info("%s", line)
     flat = analysis.flat_cells()
     if flat:
         named = ", ".join(f"{network} {method} fold {fold} {name}" for network, method, fold, name in flat)
@@ -74,7 +79,7 @@ def run(cfg: DictConfig) -> Analysis:
     if empty:
         log.warning("%d empty class heatmap(s) scored NaN and left out of the means: see %s.", len(empty), directory / "summary.md")
     if cfg.wandb.log_report:
-        from ferlens.analysis.wandb_report import log_report
+        from ferlens.analysis.report.wandb_report import log_report
 
         run_dir = log_report(directory, cfg.wandb.project or "ferlens", cfg.name, cfg.wandb.mode, cfg.wandb.dir, OmegaConf.to_container(cfg, resolve=True))
         log.info("Report logged to W&B (%s): %s", cfg.wandb.mode, run_dir)
@@ -91,6 +96,12 @@ def main(cfg: DictConfig) -> None:
             run(cfg)
     finally:
         remove_unwritten_report(Path(HydraConfig.get().runtime.output_dir))
+
+
+def command_line(argv: list[str]) -> str:
+    """The command as typed: ``python analyze.py ...`` for the script, ``ferlens-analyze ...`` for the console script."""
+    name = Path(argv[0]).name
+    return shlex.join([*(["python"] if name.endswith(".py") else []), name, *argv[1:]])
 
 
 def remove_unwritten_report(directory: Path) -> None:

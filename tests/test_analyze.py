@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import os
 import subprocess
 import sys
@@ -41,6 +42,10 @@ def paper_report(reference_dir, tmp_path_factory) -> Path:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"Report written to {report} (12 heatmap sets, 0 skipped)" in done.stdout
+    # the console's end lines carry the findings paragraph of summary.md and the page
+    (finding,) = [line.split("Findings: ", 1)[1] for line in done.stdout.splitlines() if "Findings: " in line]
+    assert finding.startswith("lime (split not recorded), 12 networks.") and finding in (report / "summary.md").read_text()
+    assert html.escape(finding) in (report / "report" / "index.html").read_text()
     return report
 
 
@@ -142,7 +147,7 @@ def test_paper_statistics_specificity_baselines_permutations_and_rank_stability(
     assert "not available: re-explain with ferlens >= 0.2.0" in summary
     page = (paper_report / "report" / "index.html").read_text()
     needles = ("specific alignment", "centre-bias Gaussian", "uniform face", "ranks first", "(exact, 720; adjusted", "over expressions (t)")
-    for needle in (*needles, "cluster stability", "<th>ward</th>"):
+    for needle in (*needles, "cluster stability", '">ward</th>'):
         assert needle in page, needle
 
 
@@ -309,3 +314,10 @@ def test_train_two_models_then_analyze_local(tmp_path):
     media = {path.name.split("_")[0] for path in (logged / "files" / "media" / "images" / "figures").glob("*.png")}
     assert {"heatmaps", "masks", "dendrograms", "distances", "bars"} <= media
     assert list((logged / "files" / "media" / "table").glob("scores_*.table.json"))
+
+
+def test_the_report_names_the_command_as_typed():
+    from ferlens.analyze import command_line
+
+    assert command_line(["/x/analyze.py", "source=paper"]) == "python analyze.py source=paper"
+    assert command_line(["/venv/bin/ferlens-analyze", "name=a b"]) == "ferlens-analyze 'name=a b'"

@@ -78,7 +78,7 @@ def test_importing_the_explainers_loads_no_timm():
 
 def test_importing_figures_does_not_choose_a_matplotlib_backend():
     code = (
-        "import matplotlib, ferlens.formats.template_figure, ferlens.analysis.figures, ferlens.lightning_modules.reporting\n"
+        "import matplotlib, ferlens.formats.template_figure, ferlens.analysis.report.figures, ferlens.lightning_modules.reporting\n"
         "print(matplotlib.rcParams._get('backend'))"
     )
     environment = {"MPLBACKEND": "svg", "PATH": ""}

@@ -11,20 +11,16 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import pandas as pd
 
-from ferlens.analysis.heatmap_set import POOLED, HeatmapSet
+from ferlens.analysis.heatmap_set import HeatmapSet
 from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, template_points
 from ferlens.scoring.masks import MaskFamily
 from ferlens.scoring.scores import METRICS, MaskRegions, Threshold, gray_levels, score_maps
-from ferlens.user_errors import UserError
-
-log = logging.getLogger(__name__)
 
 CENTRE_BIAS = "centre-bias Gaussian"
 UNIFORM_FACE = "uniform face"
@@ -111,41 +107,6 @@ def set_priors(heatmap_set: HeatmapSet, bank: MaskBank, threshold: Threshold, mi
 def architecture(heatmap_set: HeatmapSet) -> str:
     """The network a set was made with (the manifest's ``run.model``), else its label."""
     return heatmap_set.run.model if heatmap_set.run is not None and heatmap_set.run.model else heatmap_set.network
-
-
-def random_weight_sets(paths: str | list[str] | None, label: str, analysis) -> list[HeatmapSet]:
-    """The pooled heatmap sets of random-weights runs under ``paths`` (run directories or
-    artifacts), matched to the analysed sets by network (``architecture``) and method whatever
-    their run labels, one copy per analysed label it matches; a set that matches none is an
-    error naming what it could match."""
-    if not paths:
-        return []
-    from dataclasses import replace
-
-    from ferlens.analysis.aggregate import pool_folds
-    from ferlens.analysis.sources.base import Filters
-    from ferlens.analysis.sources.local import collect_local
-
-    collection = collect_local([paths] if isinstance(paths, str) else list(paths), Filters(), label)
-    labels: dict[tuple[str, str], list[str]] = {}
-    for s in analysis.sets:
-        if s.fold == POOLED and s.network not in labels.get((architecture(s), s.method), []):
-            labels.setdefault((architecture(s), s.method), []).append(s.network)
-    predicted = sorted({s.network for s in collection.sets if s.manifest is not None and s.manifest.selection.target == "predicted" and any(s.missing(1))})
-    if predicted:
-        log.warning(
-            "The random-weights baseline %s was explained for its predicted classes and misses some: explain it for the true class "
-            "(python train.py train=false callbacks.global_saliency.target=label ...), so that every class has a map.",
-            ", ".join(predicted),
-        )
-    pooled = [s for s in pool_folds(collection.sets, analysis.min_count) if s.fold == POOLED]
-    unmatched = sorted({f"{architecture(s)} · {s.method}" for s in pooled if (architecture(s), s.method) not in labels})
-    if unmatched:
-        networks = ", ".join(sorted(f"{network} · {method}" for network, method in labels))
-        raise UserError(
-            f"baseline heatmaps {', '.join(unmatched)} match no analysed network and method ({networks}): give random-weights runs of the same networks."
-        )
-    return [replace(s, network=name) for s in pooled for name in labels[architecture(s), s.method]]
 
 
 def baseline_scores(

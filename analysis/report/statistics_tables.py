@@ -231,7 +231,8 @@ def cluster_table(statistics: Statistics, method: str) -> pd.DataFrame | None:
 
 
 def _top_two(tree) -> str:
-    """The two clusters below the root, each with its BP: ``{a, b} 94 % | {c, d, e} 88 %``."""
+    """The two clusters below the root, each with its BP: ``{a, b} 94 % vs {c, d, e} 88 %``
+    (no ``|``, which would split a markdown cell)."""
     n = len(tree.labels)
     members = [frozenset([i]) for i in range(n)]
     for left, right, _, _ in tree.linkage:
@@ -242,7 +243,7 @@ def _top_two(tree) -> str:
         names = "{" + ", ".join(sorted(tree.labels[i] for i in members[node])) + "}"
         support = "" if node < n else f" {share(tree.bp[node - n])}"
         parts.append(names + support)
-    return " | ".join(parts)
+    return " vs ".join(parts)
 
 
 def groups_table(statistics: Statistics, method: str) -> pd.DataFrame | None:

@@ -15,6 +15,7 @@ reports/<name>/
   statistics/groups.csv        pretrained vs from-scratch permutation tests
   statistics/fold_spread.csv   mean, SD (ddof = 1) and t-interval over folds per cell
   figures/specificity__<method>__<family>.png, figures/dendrograms__<method>__<linkage>.png
+  figures/forest__, headline__, differences__<method>__<family>.png   forest plots of the headline metric
   report/index.html
 """
 
@@ -24,12 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ferlens.analysis.figures import name_split, specificity_matrices, supported_dendrograms
-from ferlens.analysis.heatmap_set import POOLED
-from ferlens.analysis.html_report import Page
-from ferlens.analysis.sanity_report import FAITHFULNESS_CAPTION, faithfulness_table, randomisation_table, sanity_text
-from ferlens.analysis.statistics import Statistics
-from ferlens.analysis.statistics_tables import (
+from ferlens.analysis.findings import alignment_estimates, difference_estimates, score_estimates
+from ferlens.analysis.report.figures import forest_plot, name_split, specificity_matrices, supported_dendrograms
+from ferlens.analysis.report.statistics_tables import (
     HEADLINE_PARTS,
     STATISTICS_METRICS,
     cluster_table,
@@ -40,9 +38,8 @@ from ferlens.analysis.statistics_tables import (
     interval_note,
     reliability_table,
     specificity_table,
-    spread_table,
 )
-from ferlens.scoring.scores import METRICS
+from ferlens.analysis.statistics import Statistics
 
 CSV_TABLES = (
     "cells", "means", "differences", "baselines", "specificity", "permutation", "reliability", "clusters", "groups", "fold_means", "fold_spread", "claims",
@@ -92,12 +89,35 @@ def write_statistics_figures(analysis, statistics: Statistics, directory: Path) 
             p_values = dict(zip(tests.network, tests.p_adjusted, strict=True))  # the headline metric's p, adjusted over every claim
             figure = specificity_matrices(matrices, metric, family_name, p_values, "adjusted p")
             name_split(figure, f"{method} · {analysis.split_of(method)}").savefig(figures / f"specificity__{method}__{family_name}.png", dpi=110)
+        write_forest_plots(analysis, statistics, method, figures)
         pretrained = {s.network: s.pretrained for s in pooled}
         for linkage_name in statistics.settings.linkages:
             trees = {expression: tree for (m, expression, name), tree in statistics.trees.items() if m == method and name == linkage_name}
             if trees:
                 figure = name_split(supported_dendrograms(trees, pretrained, linkage_name), f"{method} · {analysis.split_of(method)}")
                 figure.savefig(figures / f"dendrograms__{method}__{linkage_name}.png", dpi=110)
+
+
+def write_forest_plots(analysis, statistics: Statistics, method: str, figures: Path) -> None:
+    """Per mask family: the specific alignment (``forest__``), the headline scores
+    (``headline__``) and, with several networks, their paired differences (``differences__``)."""
+    split = f"{method} · {analysis.split_of(method)}"
+    for family in analysis.families:
+        metric = statistics.settings.headline_of(family)
+        rows = alignment_estimates(analysis, statistics, method, family)
+        if not rows.empty:
+            figure = forest_plot(
+                rows, f"{method}: specific alignment, {metric} - face prior ({family} masks)", f"{metric} - face-prior {metric} (95 % interval)"
+            )
+            name_split(figure, split).savefig(figures / f"forest__{method}__{family}.png", dpi=90)
+        rows = score_estimates(analysis, statistics, method, family)
+        if not rows.empty:
+            figure = forest_plot(rows, f"{method}: {metric} per network and expression ({family} masks)", f"{metric} (95 % interval)", zero=False)
+            name_split(figure, split).savefig(figures / f"headline__{method}__{family}.png", dpi=90)
+        rows = difference_estimates(statistics, method, family)
+        if not rows.empty:
+            figure = forest_plot(rows, f"{method}: paired network differences of {metric} ({family} masks)", f"first - second {metric} (95 % interval)")
+            name_split(figure, split).savefig(figures / f"differences__{method}__{family}.png", dpi=90)
 
 
 def _escaped(value) -> str:
@@ -186,92 +206,3 @@ RANDOMISATION_CAPTION = (
 GROUPS_CAPTION = (
     "Mean 1 - r between networks of the same group and of different groups; p: the pretrained labels permuted over the networks (one-sided: closer within)."
 )
-
-
-def write_html(
-    analysis, statistics: Statistics | None, summary_tables: dict, directory: Path, title: str, description: dict[str, str], run: dict[str, str]
-) -> Path:
-    """report/index.html; ``summary_tables`` are the study's tables ((method, family, metric,
-    aggregation) -> DataFrame); ``run`` holds the ``command`` and ``config`` that made the report."""
-    page = Page(title)
-    page.bullets([f"{key}: {value}" for key, value in description.items()])
-    warnings = [
-        f"{s.network} · {s.method}: pooled maps are the {s.pooling}" for s in analysis.sets if s.fold == POOLED and s.pooling and "not the study" in s.pooling
-    ]
-    for text in [*warnings, *(statistics.notes if statistics is not None else [])]:
-        page.paragraph(text, "note")
-    figures = directory / "figures"
-    for method in analysis.methods:
-        page.heading(f"{method}: scores with uncertainty and baselines")
-        if statistics is not None:
-            page.paragraph(interval_note(statistics, method) + ". " + BASELINE_NOTE.format(sigma=statistics.settings.centre_sigma), "caption")
-            for family in analysis.families:
-                for metric in METRICS:
-                    tables = headline_tables(statistics, analysis.scores, method, family, metric) or {}
-                    for part, table in tables.items():
-                        page.table(table, "network", summary=f"{metric} · {family} masks · {HEADLINE_PARTS[part]}", open_=metric == "iou")
-        else:
-            for (m, family, metric, aggregation), table in summary_tables.items():
-                if m == method:
-                    page.table(
-                        table.map(lambda v: "n/a" if v != v else f"{v:.4f}"),
-                        "network",
-                        summary=f"{metric} · {family} masks · {aggregation}",
-                        open_=metric == "iou",
-                    )
-        if statistics is not None:
-            for family in analysis.families:
-                metric = statistics.settings.headline_of(family)
-                page.table(
-                    difference_table(statistics, method, family, metric),
-                    "first - second",
-                    DIFFERENCE_CAPTION,
-                    summary=f"network differences · {metric} · {family} masks",
-                )
-                page.table(
-                    fold_mean_table(statistics, method, family, metric), "network", FOLD_CAPTION, summary=f"means over folds · {metric} · {family} masks"
-                )
-            page.heading(f"{method}: specificity", 3)
-            page.paragraph(SPECIFICITY_CAPTION, "caption")
-            for family in analysis.families:
-                page.image(figures / f"specificity__{method}__{family}.png", f"specificity {method} {family}")
-                for metric in METRICS:
-                    page.table(
-                        specificity_table(statistics, method, family, metric),
-                        "network",
-                        summary=f"specificity · {metric} · {family} masks",
-                        open_=metric == "iou",
-                    )
-        page.heading(f"{method}: heatmaps", 3)
-        page.image(figures / f"heatmaps__{method}.png", f"heatmaps {method}")
-        if statistics is not None:
-            page.table(reliability_table(statistics, method), "network", RELIABILITY_CAPTION.format(t=statistics.settings.reliability_threshold))
-            page.heading(f"{method}: dendrograms and cluster stability", 3)
-            for linkage_name in statistics.settings.linkages:
-                page.image(figures / f"dendrograms__{method}__{linkage_name}.png", f"dendrograms {method} {linkage_name}")
-            page.table(cluster_table(statistics, method), "expression", CLUSTER_CAPTION)
-            page.table(groups_table(statistics, method), "expression", GROUPS_CAPTION)
-            for family in analysis.families:
-                page.table(
-                    spread_table(statistics, method, family, "iou"),
-                    "network",
-                    "Fold-level spread: mean ± SD over folds (ddof = 1).",
-                    summary=f"fold spread · iou · {family} masks",
-                )
-    for method in analysis.methods:
-        family = next(iter(analysis.families))
-        faithful, randomised = faithfulness_table(analysis, method, family), randomisation_table(analysis, method)
-        if faithful is None and randomised is None:
-            continue
-        page.heading(f"{method}: do the heatmaps explain the model?")
-        if faithful is not None:
-            page.table(sanity_text(faithful), "network", FAITHFULNESS_CAPTION)
-        if randomised is not None:
-            page.image(figures / f"randomisation__{method}.png", f"randomisation {method}")
-            page.table(sanity_text(randomised), "network", RANDOMISATION_CAPTION)
-    page.heading("How this report was made")
-    page.paragraph("Command:")
-    page.code(run.get("command", ""))
-    page.paragraph("Composed configuration:")
-    page.code(run.get("config", ""))
-    return page.write(directory / "report" / "index.html")

@@ -4,7 +4,7 @@ import pytest
 from matplotlib.container import BarContainer
 
 from ferlens.analysis.clustering import Clustering
-from ferlens.analysis.figures import distance_matrices, heatmap_grid, score_bars
+from ferlens.analysis.report.figures import distance_matrices, heatmap_grid, score_bars
 from ferlens.formats.template_figure import SALIENCY_LABEL
 
 GRAY = np.full((275, 224), 128, np.uint8)
@@ -95,9 +95,27 @@ def test_distance_matrices_are_a_legible_grid_with_one_colour_scale():
 def test_every_report_figure_can_name_the_explained_split():
     from matplotlib.figure import Figure
 
-    from ferlens.analysis.figures import name_split
+    from ferlens.analysis.report.figures import name_split
 
     titled = Figure()
     titled.suptitle("Dendrograms, average linkage")
     assert name_split(titled, "gradcam · test split")._suptitle.get_text() == "Dendrograms, average linkage · gradcam · test split"
     assert name_split(Figure(), "gradcam · test and val splits")._suptitle.get_text() == "gradcam · test and val splits"
+
+
+def test_the_forest_plot_sorts_by_the_last_panel_and_draws_only_known_intervals():
+    from ferlens.analysis.report.figures import forest_plot
+
+    rows = pd.DataFrame(
+        [
+            ("Anger", "a", 0.1, 0.0, 0.2), ("Anger", "b", 0.3, np.nan, np.nan),
+            ("mean", "a", 0.05, -0.01, 0.11), ("mean", "b", 0.2, 0.1, 0.3),
+        ],
+        columns=["panel", "label", "value", "low", "high"],
+    )  # fmt: skip
+    figure = forest_plot(rows, "title", "x")
+    anger, mean = figure.axes[:2]
+    assert [label.get_text() for label in anger.get_yticklabels()] == ["b", "a"]  # b has the higher mean
+    assert [len(collection.get_segments()) for collection in anger.collections] == [1]  # b's Anger interval is unknown: no whisker
+    assert [len(collection.get_segments()) for collection in mean.collections] == [2]
+    assert any(line.get_xdata()[0] == 0 and line.get_linestyle() == "--" for line in mean.lines)  # the zero line

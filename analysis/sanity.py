@@ -1,7 +1,7 @@
 """The sanity checks the heatmap artifacts carry (``callbacks/sanity.py``), per method and
-network, beside the localisation scores: faithfulness (deletion / insertion AUC, ROAD) and the
-model-parameter randomisation check (Spearman with the fully randomised network's maps, the
-verdict, the curve over the randomised depth).
+network, as tables beside the localisation scores: faithfulness (deletion / insertion AUC,
+ROAD) and the model-parameter randomisation check (Spearman with the fully randomised
+network's maps, the verdict); ``analysis/report/sanity_report.py`` presents them.
 
 Faithfulness is compared across networks on the normalised scores (each image's score divided
 by its unperturbed target probability, ``saliency.faithfulness``): the raw AUCs scale with a
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from ferlens.analysis.heatmap_set import POOLED
 from ferlens.formats.manifest import FaithfulnessCheck, RandomisationCheck
@@ -25,19 +24,12 @@ FAITHFULNESS_COLUMNS = {
     "normalised_insertion_auc": "insertion AUC / p (higher)",
     "normalised_road_combined": "ROAD combined / p (higher)",
 }
-FAITHFULNESS_CAPTION = (
-    "Normalised faithfulness: each image's score divided by p, its unperturbed target probability (the raw scores scale with the network's "
-    "confidence). Deletion / insertion: the target probability as the most salient pixels are set to black / restored from black, area under the "
-    "curve over the fraction of pixels; ROAD combined: the mean over 10-90 % of (LeRF - MoRF) / 2 with linearly imputed pixels (Rong et al. 2022). "
-    "Each class weighs equally, as in the localisation scores beside them (per class the mean over its images of all folds, then the mean over "
-    "the classes); n/a: an artifact written before the normalised scores (explain it again)."
-)
 LOCALISATION_BESIDE = ("mass_accuracy", "roc_auc")
 FAILS = "fails the model-randomisation check"
 PASSES = "passes"
 
 
-def _fold_sets(analysis, method: str) -> dict[str, list]:
+def fold_sets(analysis, method: str) -> dict[str, list]:
     """Per network: the method's sets as the sources gave them (the folds, or the one pooled set)."""
     chosen: dict[str, list] = {}
     for heatmap_set in analysis.sets:
@@ -51,7 +43,7 @@ def _faithfulness(sets: list) -> list[FaithfulnessCheck]:
     return [s.manifest.faithfulness for s in sets if s.manifest is not None and s.manifest.faithfulness is not None]
 
 
-def _randomisation(sets: list) -> RandomisationCheck | None:
+def randomisation_check(sets: list) -> RandomisationCheck | None:
     """The first randomisation check the sets' manifests carry, else None."""
     return next((s.manifest.randomisation for s in sets if s.manifest is not None and s.manifest.randomisation is not None), None)
 
@@ -78,7 +70,7 @@ def faithfulness_table(analysis, method: str, family: str) -> pd.DataFrame | Non
     classes equally (``class_weighted``). None when no artifact carries faithfulness."""
     rows = {}
     scores = analysis.scores[(analysis.scores.method == method) & (analysis.scores.fold == POOLED) & (analysis.scores.mask_family == family)]
-    for network, sets in _fold_sets(analysis, method).items():
+    for network, sets in fold_sets(analysis, method).items():
         entries = _faithfulness(sets)
         if not entries:
             continue
@@ -94,8 +86,8 @@ def randomisation_table(analysis, method: str) -> pd.DataFrame | None:
     """Network x (layers, images, Spearman and SSIM with the fully randomised network's maps,
     the verdict): the check of each artifact (the first fold's when there are several)."""
     rows = {}
-    for network, sets in _fold_sets(analysis, method).items():
-        entry = _randomisation(sets)
+    for network, sets in fold_sets(analysis, method).items():
+        entry = randomisation_check(sets)
         if entry is None:
             continue
         overall = entry.overall
@@ -108,33 +100,3 @@ def randomisation_table(analysis, method: str) -> pd.DataFrame | None:
             "verdict": FAILS if entry.fails else PASSES,
         }
     return pd.DataFrame.from_dict(rows, orient="index") if rows else None
-
-
-def randomisation_curves(analysis, method: str) -> Figure | None:
-    """Spearman with the trained maps against the share of layers randomised from the top
-    (cascading), one line per network; None when no artifact carries the check."""
-    curves = {}
-    for network, sets in _fold_sets(analysis, method).items():
-        entry = _randomisation(sets)
-        if entry is not None:
-            curves[network] = (np.asarray(entry.overall["cascading_spearman"], float), entry.threshold)
-    if not curves:
-        return None
-    figure = Figure(figsize=(6.0, 3.6), layout="constrained")
-    axis = figure.subplots()
-    for network, (values, _) in curves.items():
-        axis.plot(np.arange(1, len(values) + 1) / len(values), values, marker=".", linewidth=1.0, label=network)
-    axis.axhline(next(iter(curves.values()))[1], color="tab:red", linestyle="--", linewidth=0.8, label="failure threshold")
-    axis.set_xlabel("share of the layers randomised, from the output (cascading)", fontsize=8)
-    axis.set_ylabel("Spearman r with the trained maps", fontsize=8)
-    axis.set_ylim(-1.05, 1.05)
-    axis.grid(linewidth=0.3, alpha=0.5)
-    axis.tick_params(labelsize=7)
-    axis.legend(fontsize=6)
-    axis.set_title(f"{method}: model-parameter randomisation", fontsize=9)
-    return figure
-
-
-def sanity_text(table: pd.DataFrame) -> pd.DataFrame:
-    """A sanity table as text: counts as integers, scores with four decimals, words as they are."""
-    return table.map(lambda value: str(value) if isinstance(value, str | int | np.integer) else ("n/a" if value != value else f"{value:.4f}"))

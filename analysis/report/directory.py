@@ -10,7 +10,7 @@ reports/<name>/
           dendrograms__<method>.png, distances__<method>.png
   summary.md                    empty-class warning, grand means, the tables as in the study,
                                 clustering, skipped inputs, and the statistics
-  statistics/, report/index.html  with statistics (``analysis/statistics_report.py``)
+  statistics/, report/index.html  with statistics (``statistics_report.py``)
 
 A method whose expressions never have two networks with a heatmap (one network, or all but one
 empty) has no clustering rows, distances/ or dendrogram and distance figures: summary.md says why.
@@ -25,12 +25,16 @@ import numpy as np
 import pandas as pd
 
 from ferlens.analysis.aggregate import FOLD_MEAN, count_table, network_table
-from ferlens.analysis.figures import dendrograms, distance_matrices, heatmap_grid, mask_grid, name_split, score_bars
+from ferlens.analysis.findings import MethodFindings, findings
 from ferlens.analysis.heatmap_set import POOLED, POOLING_EQUAL
 from ferlens.analysis.pipeline import Analysis
-from ferlens.analysis.sanity_report import FAITHFULNESS_CAPTION, faithfulness_table, randomisation_curves, randomisation_table, sanity_text
+from ferlens.analysis.report.figures import dendrograms, distance_matrices, heatmap_grid, mask_grid, name_split, score_bars
+from ferlens.analysis.report.findings_text import findings_markdown
+from ferlens.analysis.report.sanity_report import FAITHFULNESS_CAPTION, randomisation_curves, sanity_text
+from ferlens.analysis.report.sections import PageContext, write_html
+from ferlens.analysis.report.statistics_report import markdown, reliability_marks, statistics_markdown, write_statistics_figures, write_statistics_tables
+from ferlens.analysis.sanity import faithfulness_table, randomisation_table
 from ferlens.analysis.statistics import Statistics
-from ferlens.analysis.statistics_report import markdown, reliability_marks, statistics_markdown, write_html, write_statistics_figures, write_statistics_tables
 from ferlens.scoring.scores import METRICS
 
 # metric -> heading in summary.md (every metric is in scores.csv, tables/ and the grand means)
@@ -148,6 +152,20 @@ def pooling_label(analysis: Analysis, method: str) -> str | None:
     return POOLING_EQUAL if any(s.pooling == POOLING_EQUAL for s in analysis.pooled(method)) else None
 
 
+def row_label(analysis: Analysis, method: str, network: str) -> str:
+    """A heatmap-grid row: the network's label and, when the manifests say, the weights
+    explained and their validation accuracy (a random-weights run is told from a trained one)."""
+    weights = [
+        s.manifest.weights for s in analysis.sets
+        if s.method == method and s.network == network and s.fold != POOLED and s.manifest is not None and s.manifest.weights is not None
+    ]  # fmt: skip
+    if not weights:
+        return network
+    accuracy = [w.val_acc for w in weights if w.val_acc is not None]
+    kind = ", ".join(sorted({w.source for w in weights}))
+    return f"{network}\n{kind}" + (f", val acc {np.mean(accuracy):.3f}" if accuracy else ", no val acc")
+
+
 def write_figures(analysis: Analysis, directory: Path, statistics: Statistics | None = None) -> None:
     """The report's figures; an empty class is marked "(empty)" in the heatmap grid and the bars;
     no dendrograms or distance matrices for a method that is not ``clustered``. With
@@ -157,9 +175,11 @@ def write_figures(analysis: Analysis, directory: Path, statistics: Statistics | 
     mask_grid(analysis.families).savefig(figures / "masks.png", dpi=110)
     for method in analysis.methods:
         pooled = analysis.pooled(method)
-        grays = {s.network: [None if missing else gray for gray, missing in zip(s.gray(), s.missing(analysis.min_count), strict=True)] for s in pooled}
-        counts = {s.network: s.counts for s in pooled}
-        marks = reliability_marks(statistics, method, list(grays), analysis.classes) if statistics is not None else None
+        rows = {s.network: row_label(analysis, method, s.network) for s in pooled}
+        grays = {rows[s.network]: [None if missing else gray for gray, missing in zip(s.gray(), s.missing(analysis.min_count), strict=True)] for s in pooled}
+        counts = {rows[s.network]: s.counts for s in pooled}
+        marks = reliability_marks(statistics, method, list(rows), analysis.classes) if statistics is not None else None
+        marks = {rows[network]: values for network, values in marks.items()} if marks is not None else None
         threshold = statistics.settings.reliability_threshold if statistics is not None else 0.8
         grid = heatmap_grid(grays, analysis.classes, counts, analysis.min_count, marks, threshold, pooling_label(analysis, method))
         split = analysis.split_of(method)
@@ -171,7 +191,12 @@ def write_figures(analysis: Analysis, directory: Path, statistics: Statistics | 
             chosen = scores[scores.mask_family == family]
             if not chosen.empty:
                 how = primary if primary != POOLED or pooling_label(analysis, method) is None else f"pooled: {POOLING_EQUAL}"
-                bars = score_bars(chosen, "iou", f"{method} ({split}): IoU with the {family} masks ({how})")
+                intervals = None
+                if statistics is not None:  # used where each network has one score (one fold, or pooled)
+                    cells = statistics.cells
+                    cells = cells[(cells.method == method) & (cells.mask_family == family) & (cells.metric == "iou")]
+                    intervals = {(c.network, c.expression): (c.ci_low, c.ci_high) for c in cells.itertuples()} or None
+                bars = score_bars(chosen, "iou", f"{method} ({split}): IoU with the {family} masks ({how})", intervals)
                 bars.savefig(figures / f"bars__{method}__{family}.png", dpi=110)
         curves = randomisation_curves(analysis, method)
         if curves is not None:
@@ -256,12 +281,13 @@ def summary_markdown(
     title: str,
     description: dict[str, str],
     statistics: Statistics | None = None,
+    answers: list[MethodFindings] | None = None,
 ) -> str:
-    """summary.md: the empty-class warning, what was analyzed, the grand means, the network x
+    """summary.md: the findings (with ``answers``), the empty-class warning, what was analyzed, the grand means, the network x
     expression tables with what their cells rest on, clustering, the statistics, skips."""
     networks = sorted({s.network for s in analysis.sets})
     folds = sorted({str(s.fold) for s in analysis.sets if s.fold != POOLED})
-    lines = [f"# {title}", "", *empty_warning(analysis), *flat_warning(analysis)]
+    lines = [f"# {title}", "", *empty_warning(analysis), *flat_warning(analysis), *(findings_markdown(answers) if answers else [])]
     equal = [method for method in analysis.methods if pooling_label(analysis, method)]
     if equal:
         lines += [f"> **Note: the pooled heatmaps of {', '.join(equal)} are the {POOLING_EQUAL}**: the folds give no image counts.", ""]
@@ -318,9 +344,11 @@ def write_report(
     description: dict[str, str],
     statistics: Statistics | None = None,
     run: dict[str, str] | None = None,
+    answers: list[MethodFindings] | None = None,
 ) -> Path:
     """Write the whole report into ``directory`` (created), with ``statistics`` their tables,
-    figures and sections, and report/index.html (``run``: the command and config that made it); returns it."""
+    figures and sections and the findings (``answers``, computed from them when not given),
+    and report/index.html (``run``: the command and config that made it); returns it."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     analysis.scores.to_csv(directory / "scores.csv", index=False, float_format="%.6f")
@@ -331,6 +359,8 @@ def write_report(
     if statistics is not None:
         write_statistics_tables(statistics, directory)
         write_statistics_figures(analysis, statistics, directory)
-    (directory / "summary.md").write_text(summary_markdown(analysis, tables, counts, clustering, title, description, statistics))
-    write_html(analysis, statistics, tables, directory, title, description, run or {})
+    if statistics is not None and answers is None:
+        answers = findings(analysis, statistics)
+    (directory / "summary.md").write_text(summary_markdown(analysis, tables, counts, clustering, title, description, statistics, answers))
+    write_html(PageContext(analysis, statistics, tables, answers or [], directory, description, run or {}), title)
     return directory

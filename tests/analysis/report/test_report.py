@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import ferlens.analysis.report as report_module
-from ferlens.analysis.figures import heatmap_grid
+import ferlens.analysis.report.directory as report_module
 from ferlens.analysis.pipeline import analyze_collection
-from ferlens.analysis.report import write_report
+from ferlens.analysis.report.directory import write_report
+from ferlens.analysis.report.figures import heatmap_grid
 from ferlens.analysis.sources import Filters
 from ferlens.analysis.sources.local import collect_local
 from ferlens.formats.heatmap_artifact import read_manifest, write_artifact

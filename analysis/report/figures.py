@@ -78,10 +78,11 @@ def mask_grid(families: dict[str, MaskFamily]) -> Figure:
     return figure
 
 
-def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:
+def score_bars(scores: pd.DataFrame, metric: str, title: str, intervals: dict[tuple[str, str], tuple[float, float]] | None = None) -> Figure:
     """One panel per expression, all on one x-range from 0: ``metric`` per network (mean over
     the rows given, with whiskers of ±1 sample standard deviation (ddof = 1) over folds when a network has
-    several, said in the caption); a network with no score (an empty class) is marked "(empty)"."""
+    several, said in the caption); with one score per network, whiskers from ``intervals``
+    ((network, expression) -> 95 % interval) where given; a network with no score (an empty class) is marked "(empty)"."""
     chosen = scores[scores.metric == metric]
     expressions = list(dict.fromkeys(chosen.expression))
     networks = list(dict.fromkeys(chosen.network))
@@ -93,6 +94,9 @@ def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:
         values = chosen[chosen.expression == expression].groupby("network", sort=False)["value"]
         means = values.mean().reindex(networks)
         spreads = values.std(ddof=1).reindex(networks).fillna(0).values if folds > 1 else None
+        if folds == 1 and intervals:
+            bounds = np.array([intervals.get((network, expression), (np.nan, np.nan)) for network in networks], float).T
+            spreads = np.nan_to_num(np.abs(bounds - means.to_numpy(float)[None, :]), nan=0.0)
         axis.barh(range(len(networks)), means.fillna(0).values, xerr=spreads, color="tab:gray", error_kw={"elinewidth": 0.8, "capsize": 1.5})
         for position in np.flatnonzero(means.isna().values):
             axis.text(0, position, " (empty)", va="center", fontsize=7)
@@ -106,7 +110,10 @@ def score_bars(scores: pd.DataFrame, metric: str, title: str) -> Figure:
     figure.suptitle(title, fontsize=9)
     per_network = str(folds) if fewest == folds else f"{fewest}-{folds}"
     spread = "whiskers: ±1 SD over folds (ddof = 1)"
-    whiskers = f"bars: mean over folds ({per_network} per network); {spread}" if folds > 1 else "bars: one score per network (no whiskers)"
+    if folds > 1:
+        whiskers = f"bars: mean over folds ({per_network} per network); {spread}"
+    else:
+        whiskers = "bars: one score per network; whiskers: 95 % interval over the faces" if intervals else "bars: one score per network (no whiskers)"
     figure.supxlabel(f"{metric}  ·  {whiskers}", fontsize=7)
     return figure
 
@@ -242,4 +249,34 @@ def distance_matrices(clusterings: dict[str, Clustering]) -> Figure:
         colorbar = figure.colorbar(image, ax=axes, shrink=0.6, fraction=0.03)
         colorbar.set_label("1 - Pearson r between the pooled heatmaps", fontsize=9)
         colorbar.ax.tick_params(labelsize=8)
+    return figure
+
+
+def forest_plot(rows: pd.DataFrame, title: str, xlabel: str, zero: bool = True) -> Figure:
+    """A forest plot: one panel per ``panel`` (in order of appearance), one line per ``label``
+    (best ``value`` of the last panel, e.g. the network mean, on top; the same order in every panel), a dot at
+    ``value`` with a whisker from ``low`` to ``high`` where both are finite, a dashed line
+    at 0 when ``zero``. ``rows``: columns panel, label, value, low, high."""
+    panels = list(dict.fromkeys(rows.panel))
+    last = rows[rows.panel == panels[-1]].set_index("label").value
+    labels = sorted(dict.fromkeys(rows.label), key=lambda label: -last.get(label, -np.inf) if np.isfinite(last.get(label, np.nan)) else np.inf)
+    figure = Figure(figsize=(min(max(1.7 * len(panels) + 1.4, 6.0), 14.0), 1.0 + 0.2 * len(labels)), layout="constrained")
+    axes = figure.subplots(1, len(panels), sharey=True, sharex=True, squeeze=False)[0]
+    for axis, panel in zip(axes, panels, strict=True):
+        chosen = rows[rows.panel == panel].set_index("label").reindex(labels)
+        positions = np.arange(len(labels))
+        low, high = chosen.low.to_numpy(float), chosen.high.to_numpy(float)
+        known = np.isfinite(low) & np.isfinite(high)
+        axis.hlines(positions[known], low[known], high[known], color="tab:blue", linewidth=1.2)
+        axis.plot(chosen.value.to_numpy(float), positions, "o", color="black", markersize=3)
+        if zero:
+            axis.axvline(0, color="tab:red", linestyle="--", linewidth=0.8)
+        axis.set_title(str(panel), fontsize=8)
+        axis.tick_params(labelsize=7)
+        axis.xaxis.set_major_locator(MaxNLocator(nbins=3))
+        axis.grid(axis="x", linewidth=0.3, alpha=0.5)
+    axes[0].set_yticks(range(len(labels)), labels)
+    axes[0].invert_yaxis()
+    figure.suptitle(title, fontsize=9)
+    figure.supxlabel(xlabel, fontsize=7)
     return figure

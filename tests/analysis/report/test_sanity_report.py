@@ -3,8 +3,9 @@ import json
 import numpy as np
 
 from ferlens.analysis.pipeline import analyze_collection
-from ferlens.analysis.report import write_report
-from ferlens.analysis.sanity_report import FAILS, FAITHFULNESS_CAPTION, PASSES, faithfulness_table, randomisation_curves, randomisation_table
+from ferlens.analysis.report.directory import write_report
+from ferlens.analysis.report.sanity_report import FAITHFULNESS_CAPTION, randomisation_curves
+from ferlens.analysis.sanity import FAILS, PASSES, faithfulness_table, randomisation_table
 from ferlens.analysis.sources import Filters
 from ferlens.analysis.sources.local import collect_local
 from ferlens.formats.heatmap_artifact import sign_manifest

@@ -2,8 +2,8 @@ from types import SimpleNamespace
 
 from ferlens.analysis.aggregate import score_sets
 from ferlens.analysis.heatmap_set import POOLED, HeatmapSet
+from ferlens.analysis.report.statistics_tables import MISSING, specificity_table
 from ferlens.analysis.statistics.specificity import POOLED_NETWORKS, specificity
-from ferlens.analysis.statistics_tables import MISSING, specificity_table
 from ferlens.scoring.scores import Threshold
 from tests.analysis.helpers import CLASSES, band_masks_and_maps
 
@@ -28,7 +28,7 @@ def test_the_specificity_table_gives_the_own_score_the_others_and_a_whole_rank_p
 
 
 def test_every_interval_method_has_a_name_in_the_report():
+    from ferlens.analysis.report.statistics_tables import INTERVAL_NAMES
     from ferlens.analysis.statistics.intervals import INTERVALS
-    from ferlens.analysis.statistics_tables import INTERVAL_NAMES
 
     assert set(INTERVAL_NAMES) == set(INTERVALS)

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 from ferlens.analysis.pipeline import analyze_collection
-from ferlens.analysis.report import write_report
+from ferlens.analysis.report.directory import write_report
+from ferlens.analysis.report.statistics_tables import number, with_interval
 from ferlens.analysis.sources import LocalSource
 from ferlens.analysis.sources.base import Filters
 from ferlens.analysis.statistics import GRAND_MEAN, StatisticsSettings, compute_statistics
-from ferlens.analysis.statistics_tables import number, with_interval
 from ferlens.scoring.masks import load_families
 from ferlens.scoring.scores import Threshold
 from tests.analysis.helpers import blob_maps, make_evidence_artifact
@@ -81,3 +81,75 @@ def test_the_report_renders_in_chromium_without_errors_and_shows_its_numbers(rep
         page.screenshot(path=str(tmp_path / "report.png"), full_page=False)
         browser.close()
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def one_network(tmp_path_factory) -> tuple[Path, list[str]]:
+    """The report of one network with per-image evidence (as the default run's)."""
+    root = tmp_path_factory.mktemp("one")
+    make_evidence_artifact(root / "runs" / "a", "smallcnn", class_maps=blob_maps(0), seed=1)
+    analysis = analyze_collection(
+        LocalSource(paths=[str(root / "runs")]).collect(Filters()), load_families({"ekman": "ekman", "au": "au"}), Threshold(), progress=False
+    )
+    statistics = compute_statistics(analysis, StatisticsSettings(resamples=100, split_halves=20))
+    return write_report(analysis, root / "report", "one network", {"source": "local (runs)"}, statistics), ["smallcnn"]
+
+
+@pytest.fixture(scope="module")
+def paper(tmp_path_factory) -> tuple[Path, list[str]]:
+    """The study's report (source=paper: 12 networks, no per-image evidence)."""
+    from ferlens.analysis.sources import PaperSource
+
+    analysis = analyze_collection(PaperSource().collect(Filters()), load_families({"ekman": "ekman", "au": "au"}), Threshold(), progress=False)
+    statistics = compute_statistics(analysis, StatisticsSettings(resamples=100, permutations=200, linkages=("average",)))
+    directory = write_report(analysis, tmp_path_factory.mktemp("paper") / "report", "paper", {"source": "paper"}, statistics)
+    return directory, sorted({s.network for s in analysis.sets})
+
+
+def _check_at_1280(directory: Path, networks: list[str], printed: Path | None = None) -> None:
+    """At 1280x800: nothing wider than the page, the findings first and on the first screen
+    naming every network, every image with alt text, no console errors; with ``printed``,
+    printed to that PDF without cut content."""
+    sync_api = _browser()
+    problems = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.on("console", lambda message: problems.append(message.text) if message.type in ("error", "warning") else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.goto((directory / "report" / "index.html").as_uri())
+        page.wait_for_load_state("load")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+        first = page.locator("h2").first
+        assert first.inner_text() == "Findings" and first.get_attribute("id") == "findings"
+        finding = page.locator("p.finding").first.bounding_box()
+        assert finding["y"] + finding["height"] <= 800  # the answer in words on the first screen
+        findings = page.locator("#verdicts-gradcam, #verdicts-lime").first.inner_text() + page.locator("p.finding").first.inner_text()
+        assert all(network in findings for network in networks)
+        alts = page.eval_on_selector_all("img", "images => images.map(image => image.getAttribute('alt') || '')")
+        assert alts and all(alt.strip() for alt in alts)
+        # every verdict links to a section of the page
+        targets = page.eval_on_selector_all("table.verdicts a", "links => links.map(link => link.getAttribute('href').slice(1))")
+        assert targets and all(page.locator(f"[id='{target}']").count() == 1 for target in targets)
+        if printed is not None:  # print to PDF: every folded section opens, nothing wider than an A4 page (794 CSS px)
+            page.pdf(path=str(printed), format="A4")
+            assert page.evaluate("document.querySelectorAll('details:not([open])').length") == 0 and printed.stat().st_size > 100_000
+            page.emulate_media(media="print")
+            page.set_viewport_size({"width": 794, "height": 1123})
+            assert page.evaluate("document.documentElement.scrollWidth") <= 794
+        browser.close()
+    assert problems == []
+
+
+def test_one_network_report_fits_1280_and_answers_first(one_network):
+    _check_at_1280(*one_network)
+    page = (one_network[0] / "report" / "index.html").read_text()
+    assert "Network differences and dendrograms need at least two networks; this report has one (smallcnn)." in page  # says why they are missing
+
+
+def test_the_study_report_fits_1280_answers_first_and_prints(paper, tmp_path):
+    directory, networks = paper
+    assert len(networks) == 12
+    _check_at_1280(directory, networks, tmp_path / "report.pdf")
+    summary = (directory / "summary.md").read_text()
+    assert summary.index("## Findings") < summary.index("## Grand means") and "none of the 12 networks has maps specific" in summary
