@@ -1,7 +1,7 @@
 """The pictures of the README and the documentation site, from files in the repository:
 ``python scripts/docs_pictures.py`` rewrites ``docs/images/heatmap-grid.png``.
 
-The heatmap grid is ferlens' own report figure (``analysis.figures.heatmap_grid``, what
+The heatmap grid is ferlens' own report figure (``analysis.report.figures.heatmap_grid``, what
 ``analyze.py`` writes to ``figures/heatmaps__<method>.png``) over Study 1's vendored global
 LIME heatmaps (``reference/ekman/heatmaps_by_net``, pooled over the folds): the study's best
 and worst networks by IoU against the Ekman masks (ResNet50, AlexNet) and two others.
@@ -25,7 +25,7 @@ NETWORKS = ["ResNet50", "VGG16", "WeiNet", "AlexNet"]
 
 def heatmap_grid_picture(output: Path, dpi: int = 72) -> Path:
     """Draw the study's pooled LIME heatmaps of ``NETWORKS`` (rows) for its six expressions."""
-    from ferlens.analysis.figures import heatmap_grid
+    from ferlens.analysis.report.figures import heatmap_grid
 
     collection = collect_paper(ROOT / "reference" / "ekman" / "heatmaps_by_net", Filters())
     sets = {heatmap_set.network: heatmap_set for heatmap_set in collection.sets}

@@ -60,7 +60,8 @@ def test_the_findings_carry_the_statistics_numbers(made_up):
     claim = statistics.claims[(statistics.claims.metric == "iou") & statistics.claims.claim.str.startswith("alpha")].iloc[0]
     assert verdict.specificity["ekman"] == Test(claim.p_value, claim.p_adjusted)
     mean = statistics.means[(statistics.means.network == "alpha") & (statistics.means.metric == "iou")].iloc[0]
-    assert verdict.alignment["ekman"] == Estimate(mean.alignment, mean.alignment_ci_low, mean.alignment_ci_high)
+    expected = Estimate(mean.alignment, mean.alignment_ci_low, mean.alignment_ci_high)
+    assert dataclasses.astuple(verdict.alignment["ekman"]) == pytest.approx(dataclasses.astuple(expected), nan_ok=True)
     assert verdict.reliability == pytest.approx(statistics.reliability.reliability.min())
     reliable = "reliable" if verdict.reliability >= 0.8 else "not reliable"
     assert f"The maps are {reliable} (lowest split-half {verdict.reliability:.3f}, bar 0.8)" in paragraph(found)
