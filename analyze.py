@@ -65,6 +65,10 @@ def run(cfg: DictConfig) -> Analysis:
         statistics = compute_statistics(analysis, settings, baselines)
     made = {"command": shlex.join(["python", Path(sys.argv[0]).name, *sys.argv[1:]]), "config": OmegaConf.to_yaml(cfg, resolve=True)}
     directory = write_report(analysis, cfg.report_dir, f"ferlens report {cfg.name}", description, statistics, made)
+    if settings.enabled:
+        from ferlens.analysis.importance_report import write_importance_report
+
+        write_importance_report(analysis, Path(directory), settings, source.kind, cfg.importance.codebook)
     log.info("Report written to %s (%d heatmap sets, %d skipped).", directory, analysis.read, len(analysis.skipped))
     flat = analysis.flat_cells()
     if flat:
