@@ -23,8 +23,13 @@ if TYPE_CHECKING:
 IMPORTANCE_NAME = "au_regions"
 #: the codebooks an expression's own AU regions come from: Study 2's, or the generating AUs of
 #: the distinct-prototype synthetic faces (``data.source.prototypes=distinct``, known truth)
-CODEBOOKS = {"study": dict(AU_CODEBOOK), "distinct": {name: tuple(au for alternative in aus for au in alternative) for name, aus in DISTINCT_PROTOTYPES.items()}}
-NO_NETWORKS = "Region importance by intervention needs the networks themselves; the study's published heatmaps (source=paper) come without them, so there is none here."
+CODEBOOKS = {
+    "study": dict(AU_CODEBOOK),
+    "distinct": {name: tuple(au for alternative in aus for au in alternative) for name, aus in DISTINCT_PROTOTYPES.items()},
+}
+NO_NETWORKS = (
+    "Region importance by intervention needs the networks themselves; the study's published heatmaps (source=paper) come without them, so there is none here."
+)
 
 
 def importance_runs(analysis: Analysis, name: str = IMPORTANCE_NAME) -> list[ImportanceRun]:
@@ -87,7 +92,9 @@ def importance_markdown(results: ImportanceResults, codebook: str) -> str:
     )
     lines += ["", "| network | regions | statistic | null mean | p | adjusted p |", "|---|---|---|---|---|---|"]
     for row in results.codebook.itertuples():
-        lines.append(f"| {row.network} | {row.family} ({row.codebook}) | {row.statistic:.4f} | {row.null_mean:.4f} | {row.p_value:.4f} | {row.p_adjusted:.4f} |")
+        lines.append(
+            f"| {row.network} | {row.family} ({row.codebook}) | {row.statistic:.4f} | {row.null_mean:.4f} | {row.p_value:.4f} | {row.p_adjusted:.4f} |"
+        )
     best = _own_best(results.profile)
     if len(best):
         lines += ["", "Most important AU region per expression (largest excess; * = one of the expression's own):", ""]

@@ -98,7 +98,7 @@ def _pool(runs: Sequence[ImportanceRun], unit: str) -> _Networks:
     for run in runs:
         by_network.setdefault(run.network, []).append(run)
     cells = []
-    for n, (network, network_runs) in enumerate(by_network.items()):
+    for n, network_runs in enumerate(by_network.values()):
         values, ids, targets = [], [], []
         for run in network_runs:
             evidence = run.evidence
@@ -170,7 +170,9 @@ def compute_region_importance(
     matrices = {}  # network -> ([C, R] mean excess, [B, C, R] replicates)
     for n, network in enumerate(pooled.names):
         evidence = [run.evidence for run in pooled.runs[network]]
-        drop, control, logit_drop, logit_control = (np.concatenate([getattr(e, a) for e in evidence]) for a in ("drop", "control_drop", "logit_drop", "control_logit_drop"))
+        drop, control, logit_drop, logit_control = (
+            np.concatenate([getattr(e, a) for e in evidence]) for a in ("drop", "control_drop", "logit_drop", "control_logit_drop")
+        )
         targets = np.concatenate([e.target for e in evidence])
         matrix = np.full((len(pooled.classes), len(pooled.regions)), np.nan)
         replicates = np.full((resamples, len(pooled.classes), len(pooled.regions)), np.nan)
