@@ -76,12 +76,16 @@ def region_names(families: Sequence[str] = FAMILIES) -> tuple[str, ...]:
 
 def own_regions(names: Sequence[str], expression: str, aus: Sequence[int]) -> np.ndarray:
     """bool [R]: the regions of ``names`` that belong to ``expression``: an AU region holding
-    one of its ``aus`` (the codebook's), an Ekman part of its Friesen & Ekman mask."""
+    one of its ``aus`` (the codebook's), an Ekman part of its Friesen & Ekman mask, a region
+    ``class:<expression>`` (a known-truth region where one class acts, e.g.
+    ``SyntheticFaces.class_regions``)."""
     own = []
     for name in names:
         family, region = name.split(":", 1)
         if family == "au":
             own.append(bool(set(AU_REGION_GROUPS[region]) & set(aus)))
+        elif family == "class":
+            own.append(region == expression)
         else:
             own.append(region in EKMAN_MASK_REGIONS.get(expression, ()))
     return np.array(own, bool)

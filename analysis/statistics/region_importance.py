@@ -164,8 +164,8 @@ def compute_region_importance(
     families = sorted({name.split(":", 1)[0] for name in pooled.regions})
     family_of = np.array([name.split(":", 1)[0] for name in pooled.regions])
     own = _own_matrix(pooled.regions, pooled.classes, codebook)
-    ekman_own = _own_matrix(pooled.regions, pooled.classes, {c: () for c in pooled.classes})  # Ekman parts only: AU ownership off
-    own = np.where(family_of[None] == "au", own, ekman_own)
+    fixed_own = _own_matrix(pooled.regions, pooled.classes, {c: () for c in pooled.classes})  # Ekman parts and class regions: no codebook
+    own = np.where(family_of[None] == "au", own, fixed_own)
     profile_rows = []
     matrices = {}  # network -> ([C, R] mean excess, [B, C, R] replicates)
     for n, network in enumerate(pooled.names):
@@ -207,7 +207,7 @@ def compute_region_importance(
             tests.append((POOLED, float(np.mean(list(observed.values()))), np.mean(np.stack(list(nulls.values())), axis=0)))
         for network, statistic, null in tests:
             p = (1 + np.sum(null >= statistic - 1e-12)) / (1 + len(null)) if np.isfinite(statistic) else np.nan
-            label = "Study 1 masks" if family == "ekman" else "AU codebook"
+            label = {"ekman": "Study 1 masks", "au": "AU codebook"}.get(family, "own class regions")
             codebook_rows.append([network, family, label, len(pooled.classes), len(columns), statistic, float(np.nanmean(null)), p, np.nan, permutations])
         # the codebook statistic per network on the paired replicates, and the group differences
         per_network = {
