@@ -59,7 +59,8 @@ def test_variance_components_recover_simulated_population_values():
         effect = lambda name, *shape: rng.normal(0, np.sqrt(population[name]), shape)  # noqa: E731
         cube = (
             effect("method", a, 1, 1) + effect("network", 1, b, 1) + effect("expression", 1, 1, c)
-            + effect("method x network", a, b, 1) + effect("method x expression", a, 1, c) + effect("network x expression", 1, b, c) + effect("residual", a, b, c)
+            + effect("method x network", a, b, 1) + effect("method x expression", a, 1, c)
+            + effect("network x expression", 1, b, c) + effect("residual", a, b, c)
         )  # fmt: skip
         estimates.append(variance_components(cells(cube)).set_index("component").variance)
     mean = pd.concat(estimates, axis=1).mean(axis=1)
