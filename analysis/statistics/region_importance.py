@@ -26,6 +26,7 @@ are on the excess of the probability (the logit's is in the profile table beside
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -138,10 +139,18 @@ def _own_matrix(names: tuple[str, ...], classes: list[str], codebook: Mapping[st
 
 
 def _codebook_statistic(matrix: np.ndarray, own: np.ndarray) -> float:
-    """Mean over expressions with own and other regions of (own - others) on the double-centred ``matrix``."""
-    centred = double_centred(matrix)
-    gaps = [np.nanmean(centred[e, own[e]]) - np.nanmean(centred[e, ~own[e]]) for e in range(len(own)) if own[e].any() and (~own[e]).any()]
-    return float(np.mean(gaps)) if gaps else float("nan")
+    """Mean over expressions with own and other regions of (own - others) on the double-centred
+    ``matrix``; NaN with fewer than two expressions scored."""
+    scored = np.isfinite(matrix).any(axis=1)  # expressions without images are left out
+    if scored.sum() < 2:  # one expression: double-centring leaves nothing to compare
+        return float("nan")
+    own = own[scored]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # regions outside every image, expressions whose own regions all are
+        centred = double_centred(matrix[scored])
+        gaps = np.array([np.nanmean(centred[e, own[e]]) - np.nanmean(centred[e, ~own[e]]) for e in range(len(own)) if own[e].any() and (~own[e]).any()])
+    gaps = gaps[np.isfinite(gaps)]
+    return float(np.mean(gaps)) if len(gaps) else float("nan")
 
 
 def compute_region_importance(
