@@ -19,9 +19,9 @@ are on the excess of the probability (the logit's is in the profile table beside
   Carlo permutation of the regions (the same for every expression, keeping the codebook's
   structure). Per network, and pooled over networks (each network's labels permuted
   independently, the statistic their mean); Benjamini-Hochberg adjusted over all tests.
-- ``group_comparisons``: the codebook statistic per network with its bootstrap interval, and
-  the differences pretrained - scratch and AU-guided - unguided of the group means, on the
-  same paired replicates.
+- comparisons (the ``groups`` table): the codebook statistic per network with its bootstrap
+  interval, the difference of every pair of networks, and the differences pretrained -
+  scratch and AU-guided - unguided of the group means, all on the same paired replicates.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -227,6 +228,10 @@ def compute_region_importance(
         for network, (estimate, distribution) in per_network.items():
             bounds = bootstrap_intervals(distribution[None], np.array([estimate]), np.array([units]), confidence, method)
             group_rows.append([f"{network}: own - other regions", family, estimate, bounds.low[0], bounds.high[0], units])
+        for first, second in combinations(per_network, 2):  # the networks against each other, paired replicates
+            estimate = per_network[first][0] - per_network[second][0]
+            bounds = bootstrap_intervals((per_network[first][1] - per_network[second][1])[None], np.array([estimate]), np.array([units]), confidence, method)
+            group_rows.append([f"{first} - {second}", family, estimate, bounds.low[0], bounds.high[0], units])
         for name, member in (("pretrained - scratch", lambda run: run.pretrained), ("AU-guided - unguided", lambda run: run.guided)):
             inside = [network for network in per_network if member(pooled.runs[network][0])]
             outside = [network for network in per_network if not member(pooled.runs[network][0])]

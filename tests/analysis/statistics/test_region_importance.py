@@ -78,6 +78,8 @@ def test_the_group_comparison_recovers_the_planted_difference(planted):
     groups = planted.groups.set_index("comparison")
     difference = groups.loc["pretrained - scratch"]
     assert difference.low < 0.3 < difference.high and difference.low > 0.1
+    pair = groups.loc["trained - random"]  # the networks against each other
+    assert pair.estimate == pytest.approx(difference.estimate) and pair.low > 0.1
     assert any("AU-guided" in note for note in planted.notes)  # no guided network: said, not computed
 
 
