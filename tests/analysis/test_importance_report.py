@@ -18,7 +18,7 @@ from tests.test_analyze import run_analyze
 PASS = [
     *SMALL_DATA,
     "trainer.max_epochs=1",
-    "saliency=[gradcam,ig]",
+    "saliency=[gradcam,gradcampp,ig,occlusion]",  # the four methods of the acceptance
     "callbacks.global_saliency.per_class=2",
     "callbacks.global_saliency.target=label",  # every class explained, whatever a one-epoch network predicts
     "callbacks.global_saliency.faithfulness=null",
@@ -69,9 +69,9 @@ def test_analyze_reports_the_profile_the_codebook_test_and_the_explainer_depende
     variance = pd.read_csv(report / "importance" / "explainer_variance.csv")
     assert variance.groupby(["mask_family", "metric"]).share.sum().round(10).eq(1).all()
     fidelity = pd.read_csv(report / "importance" / "explainer_fidelity.csv")
-    assert set(fidelity.method) == {"gradcam", "ig"} and fidelity.fidelity.between(-1, 1).all()
+    assert set(fidelity.method) == {"gradcam", "gradcampp", "ig", "occlusion"} and fidelity.fidelity.between(-1, 1).all()
     agreement = pd.read_csv(report / "importance" / "explainer_agreement.csv")
-    assert (agreement.methods == 2).all() and (agreement.networks == 2).all()
+    assert (agreement.methods == 4).all() and (agreement.networks == 2).all()
     summary = (report / "summary.md").read_text()
     assert "## Region importance by intervention" in summary and "## How much the conclusions owe to the explainer" in summary
     assert (report / "figures" / "region_importance.png").stat().st_size > 10_000
