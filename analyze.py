@@ -68,6 +68,10 @@ def run(cfg: DictConfig) -> Analysis:
     made = {"command": command_line(sys.argv), "config": OmegaConf.to_yaml(cfg, resolve=True)}
     answers = findings(analysis, statistics) if statistics is not None else None
     directory = write_report(analysis, cfg.report_dir, f"ferlens report {cfg.name}", description, statistics, made, answers)
+    if settings.enabled:
+        from ferlens.analysis.importance_report import write_importance_report
+
+        write_importance_report(analysis, Path(directory), settings, source.kind, cfg.importance.codebook)
     log.info("Report written to %s (%d heatmap sets, %d skipped).", directory, analysis.read, len(analysis.skipped))
     for line in console_lines(answers or []):
         log.info("%s", line)

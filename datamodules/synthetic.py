@@ -192,6 +192,30 @@ class SyntheticFaces:
         changed = np.abs(expressive.astype(np.int16) - neutral.astype(np.int16)).sum(axis=2) > _REGION_THRESHOLD
         return changed
 
+    def class_regions(self, index: int) -> np.ndarray:
+        """[C, H, W] bool: per class, the pixels its prototype's AUs (the first alternative, at
+        the top of ``intensity_range``) change on the face of image ``index``, drawn as it is
+        (pose, scale, background) without its own AUs: where each class would act on this face
+        (known truth for interventions, ``saliency.region_importance.intervene``)."""
+        shape, look = self._identity(index % self.num_subjects)
+        scene = self._scene(index, int(self.labels[index]))
+        size = self.image_size * _SUPERSAMPLE
+        placement = self._placement(scene, size)
+
+        def drawn(aus: dict[int, float]) -> np.ndarray:
+            canvas = np.empty((size, size, 3), np.uint8)
+            canvas[:] = np.array(scene.background, np.uint8)
+            _draw_clutter(canvas, scene)
+            draw_face(canvas, displace(shape, aus), placement, look, aus)
+            return cv2.resize(canvas, (self.image_size, self.image_size), interpolation=cv2.INTER_AREA).astype(np.int16)
+
+        neutral = drawn({})
+        regions = []
+        for name in self.class_names:
+            aus = {au: self.intensity_range[1] for au in self.prototypes[name][0]}
+            regions.append(np.abs(drawn(aus) - neutral).sum(axis=2) > _REGION_THRESHOLD if aus else np.zeros((self.image_size,) * 2, bool))
+        return np.stack(regions)
+
 
 def _draw_clutter(canvas: np.ndarray, scene: _Scene) -> None:
     """A few random rectangles, discs and lines on the background."""

@@ -172,7 +172,12 @@ def render_regions(regions: list[str], scale: float = 1.0, points: np.ndarray | 
     """bool [round(275*scale), round(224*scale)]: the union of named regions on the template
     (or on other 89 ``points`` given in template pixels), at any scale."""
     points = template_points() if points is None else points
-    height, width = round(TEMPLATE_HEIGHT * scale), round(TEMPLATE_WIDTH * scale)
+    return draw_regions(regions, points, round(TEMPLATE_HEIGHT * scale), round(TEMPLATE_WIDTH * scale), scale)
+
+
+def draw_regions(regions: list[str], points: np.ndarray, height: int, width: int, scale: float = 1.0) -> np.ndarray:
+    """bool [height, width]: the union of named regions of a face whose 89 ``points`` (the 68
+    landmarks plus ``faces.template.add_extra_points``'), times ``scale``, are in the canvas' pixels."""
     canvas = np.zeros((height, width), np.uint8)
     for name in regions:
         for triangle in REGIONS[name]:
