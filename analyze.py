@@ -43,8 +43,8 @@ def run(cfg: DictConfig) -> Analysis:
     from ferlens.analysis.sources.base import DEFAULT_LABEL
     from ferlens.analysis.sources.random_weights import random_weight_sets
     from ferlens.analysis.statistics import StatisticsSettings, compute_statistics
-    from ferlens.scoring.masks import load_families
-    from ferlens.scoring.scores import Threshold
+    from ferlens.evaluation.localisation.masks import load_families
+    from ferlens.evaluation.localisation.scores import Threshold
 
     source = checked_source(hydra.utils.instantiate(cfg.source, _convert_="all"), cfg.source.get("_target_"))
     filters = Filters(**OmegaConf.to_container(cfg.filters, resolve=True))
@@ -69,7 +69,7 @@ def run(cfg: DictConfig) -> Analysis:
     answers = findings(analysis, statistics) if statistics is not None else None
     directory = write_report(analysis, cfg.report_dir, f"ferlens report {cfg.name}", description, statistics, made, answers)
     if settings.enabled:
-        from ferlens.analysis.importance_report import write_importance_report
+        from ferlens.analysis.report.importance import write_importance_report
 
         write_importance_report(analysis, Path(directory), settings, source.kind, cfg.importance.codebook)
     log.info("Report written to %s (%d heatmap sets, %d skipped).", directory, analysis.read, len(analysis.skipped))

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ferlens.callbacks.checkpoints import best_checkpoint_callback
 from ferlens.callbacks.global_saliency import DEBUG_PER_CLASS, GlobalSaliency
+from ferlens.evaluation.localisation.quick import score_artifact
 from ferlens.formats.heatmap_artifact import read_artifact
 from ferlens.jobs.config_resolvers import register_config_resolvers
 from ferlens.jobs.console_log import FILE_ONLY
@@ -30,7 +31,6 @@ from ferlens.jobs.ddp import ddp_job_scope
 from ferlens.jobs.overrides import refuse_unread_additions
 from ferlens.jobs.run_directory import completion, damaged_last_checkpoint, last_checkpoint, mark_completed, wandb_run_id
 from ferlens.jobs.summary import HeatmapSummary, print_summary
-from ferlens.scoring.quick import score_artifact
 from ferlens.user_errors import UserError, exit_on_user_error
 
 log = logging.getLogger("ferlens.train")

@@ -10,9 +10,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from ferlens.analysis.heatmap_set import POOLED, POOLING_BY_COUNTS, POOLING_EQUAL, HeatmapSet
+from ferlens.evaluation.localisation.masks import MaskFamily
+from ferlens.evaluation.localisation.scores import MaskRegions, Threshold, missing_scores, score_maps
 from ferlens.formats.evidence import ImageEvidence
-from ferlens.scoring.masks import MaskFamily
-from ferlens.scoring.scores import MaskRegions, Threshold, missing_scores, score_maps
 
 log = logging.getLogger(__name__)
 

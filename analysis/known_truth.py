@@ -25,9 +25,9 @@ from omegaconf import OmegaConf
 from ferlens.analysis.statistics.specificity import permutation_p, specificity_rows
 from ferlens.datamodules.synthetic import SyntheticFaces
 from ferlens.datamodules.synthetic_truth import change_frequency, truth_regions
+from ferlens.evaluation.localisation.scores import LOCALISATION_METRICS, Threshold, gray_levels, score_maps
 from ferlens.formats.heatmap_artifact import read_artifact
 from ferlens.jobs.config_resolvers import register_config_resolvers
-from ferlens.scoring.scores import LOCALISATION_METRICS, Threshold, gray_levels, score_maps
 from ferlens.user_errors import UserError, exit_on_user_error
 
 

@@ -11,8 +11,8 @@ from ferlens.analysis.aggregate import ScoreMatrices, pool_folds, score_sets
 from ferlens.analysis.clustering import Clustering, cluster_maps
 from ferlens.analysis.heatmap_set import POOLED, HeatmapSet
 from ferlens.analysis.sources import Collection
-from ferlens.scoring.masks import MaskFamily
-from ferlens.scoring.scores import Threshold
+from ferlens.evaluation.localisation.masks import MaskFamily
+from ferlens.evaluation.localisation.scores import Threshold
 from ferlens.user_errors import UserError
 
 TEMPLATE_KEYS = ("name", "width", "height", "points_sha256")  # compared where both sets give them

@@ -4,7 +4,7 @@ ROAD) and the model-parameter randomisation check (Spearman with the fully rando
 network's maps, the verdict); ``analysis/report/sanity_report.py`` presents them.
 
 Faithfulness is compared across networks on the normalised scores (each image's score divided
-by its unperturbed target probability, ``saliency.faithfulness``): the raw AUCs scale with a
+by its unperturbed target probability, ``evaluation.faithfulness.curves``): the raw AUCs scale with a
 network's confidence. A network's value weighs its classes equally, as its localisation
 scores do: per class the image-weighted mean over its artifacts (folds), then the mean over
 its classes with images. The raw scores stay in the manifests.

@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_lime import seconds  # noqa: E402  (best of repeated timings)
 
 from ferlens.datamodules.synthetic import SyntheticFaces  # noqa: E402
+from ferlens.evaluation.faithfulness.curves import DELETION_STEPS, ROAD_FRACTIONS, deletion_insertion, removed_count, road, saliency_ranks, tie_breaks  # noqa: E402
+from ferlens.evaluation.faithfulness.imputation import linear_imputation  # noqa: E402
 from ferlens.networks.registry import build_network  # noqa: E402
 from ferlens.saliency import build_explainer  # noqa: E402
-from ferlens.saliency.faithfulness import DELETION_STEPS, ROAD_FRACTIONS, deletion_insertion, removed_count, road, saliency_ranks, tie_breaks  # noqa: E402
-from ferlens.saliency.imputation import linear_imputation  # noqa: E402
 
 #: (network, input side): the default network and a 224-px timm model (random weights)
 NETWORKS = (("smallcnn", 64), ("resnet18", 224))

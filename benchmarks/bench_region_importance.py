@@ -1,6 +1,6 @@
 """Region-importance cost on this CPU, measured in the same run on the same network and images:
 every AU region and Friesen & Ekman part of each image imputed, with ``draws`` area-matched
-controls each (``saliency.region_importance.region_importance``), against the floor: the
+controls each (``evaluation.region_importance.intervention.region_importance``), against the floor: the
 forward passes it needs (the same number of images through the network at the same batch
 size, the two alternated). Goal: ours / floor <= 1.5 on 2 CPU cores. Also printed: where the
 time goes (region and control masks, the batched sparse imputation, forward passes).
@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_lime import seconds  # noqa: E402  (best of repeated timings)
 
 from ferlens.datamodules.synthetic import SyntheticFaces  # noqa: E402
+from ferlens.evaluation.faithfulness.curves import image_seeds  # noqa: E402
+from ferlens.evaluation.faithfulness.imputation import impute_jobs  # noqa: E402
+from ferlens.evaluation.region_importance.intervention import control_masks, face_mask, region_importance, region_masks, region_names  # noqa: E402
 from ferlens.networks.registry import build_network  # noqa: E402
-from ferlens.saliency.faithfulness import image_seeds  # noqa: E402
-from ferlens.saliency.imputation import impute_jobs  # noqa: E402
-from ferlens.saliency.region_importance import control_masks, face_mask, region_importance, region_masks, region_names  # noqa: E402
 
 #: (network, input side): the default network and a 224-px timm model (random weights)
 NETWORKS = (("smallcnn", 64), ("resnet18", 224))

@@ -40,8 +40,8 @@ def stages(root: Path, resamples: int) -> dict[str, float]:
     from ferlens.analysis.sources import LocalSource
     from ferlens.analysis.sources.base import Filters
     from ferlens.analysis.statistics import StatisticsSettings, compute_statistics
-    from ferlens.scoring.masks import load_families
-    from ferlens.scoring.scores import Threshold
+    from ferlens.evaluation.localisation.masks import load_families
+    from ferlens.evaluation.localisation.scores import Threshold
 
     started = time.perf_counter()
     collection = LocalSource(paths=[str(root)]).collect(Filters())

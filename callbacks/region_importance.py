@@ -1,6 +1,6 @@
 """RegionImportancePass (``+importance=au_regions``): after fit (the best checkpoint), or on
 the given weights (``explain=<run>``, ``train=false``), intervene on every face region of the
-explained images (``saliency/region_importance.py``) and write the per-image evidence to
+explained images (``evaluation/region_importance/intervention.py``) and write the per-image evidence to
 ``<run dir>/importance/<name>/`` (``formats/importance_evidence.py``), which analyze.py reads.
 
 The images are those of the heatmap pass: the explained split's samples, at most
@@ -25,10 +25,10 @@ from tqdm.auto import tqdm
 
 from ferlens.callbacks.checkpoints import best_checkpoint_callback
 from ferlens.callbacks.global_saliency import SPLIT_NAMES, SPLITS, _gather, code_version, select_samples
-from ferlens.callbacks.importance_accumulator import RegionImportanceAccumulator
+from ferlens.evaluation.faithfulness.curves import ROAD_NOISE
+from ferlens.evaluation.region_importance.accumulator import RegionImportanceAccumulator
+from ferlens.evaluation.region_importance.intervention import CONTROL_DRAWS, FAMILIES, RegionImportance, region_importance, region_names
 from ferlens.formats.importance_evidence import ImportanceEvidence, write_importance
-from ferlens.saliency.faithfulness import ROAD_NOISE
-from ferlens.saliency.region_importance import CONTROL_DRAWS, FAMILIES, RegionImportance, region_importance, region_names
 from ferlens.user_errors import UserError
 
 log = logging.getLogger(__name__)

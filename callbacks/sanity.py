@@ -2,10 +2,10 @@
 
 - Faithfulness (on by default, ``callbacks.global_saliency.faithfulness``): deletion and
   insertion curves with their AUCs and ROAD (MoRF, LeRF, combined) of every explained image
-  (``saliency/faithfulness.py``), per class.
+  (``evaluation/faithfulness/curves.py``), per class.
 - Model-parameter randomisation (``+sanity=mprt``): the first ``per_class`` explained images
   of each class re-explained under cascading (top-down) and independent randomisation of
-  every layer (``saliency/randomisation.py``), Spearman and SSIM of each map with the trained
+  every layer (``evaluation/randomisation/mprt.py``), Spearman and SSIM of each map with the trained
   network's per layer and class; a method whose maps stay correlated above ``threshold`` with
   those of the fully randomised network "fails the model-randomisation check".
 
@@ -25,11 +25,18 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from ferlens.callbacks.faithfulness_accumulator import FaithfulnessAccumulator
-from ferlens.callbacks.randomisation_accumulator import RandomisationAccumulator
+from ferlens.evaluation.faithfulness.accumulator import FaithfulnessAccumulator
+from ferlens.evaluation.faithfulness.curves import DELETION_STEPS, NORMALISATION, ROAD_FRACTIONS, ROAD_NOISE, deletion_insertion, road
+from ferlens.evaluation.randomisation.accumulator import RandomisationAccumulator
+from ferlens.evaluation.randomisation.mprt import (
+    DRAWS,
+    FAILURE_THRESHOLD,
+    MODES,
+    fails_randomisation_check,
+    model_parameter_randomisation,
+    randomisation_layers,
+)
 from ferlens.formats.manifest import FaithfulnessCheck, RandomisationCheck
-from ferlens.saliency.faithfulness import DELETION_STEPS, NORMALISATION, ROAD_FRACTIONS, ROAD_NOISE, deletion_insertion, road
-from ferlens.saliency.randomisation import DRAWS, FAILURE_THRESHOLD, MODES, fails_randomisation_check, model_parameter_randomisation, randomisation_layers
 from ferlens.user_errors import UserError
 
 RANDOMISATION_FIGURE = "randomisation.png"

@@ -196,7 +196,7 @@ class SyntheticFaces:
         """[C, H, W] bool: per class, the pixels its prototype's AUs (the first alternative, at
         the top of ``intensity_range``) change on the face of image ``index``, drawn as it is
         (pose, scale, background) without its own AUs: where each class would act on this face
-        (known truth for interventions, ``saliency.region_importance.intervene``)."""
+        (known truth for interventions, ``evaluation.region_importance.intervention.intervene``)."""
         shape, look = self._identity(index % self.num_subjects)
         scene = self._scene(index, int(self.labels[index]))
         size = self.image_size * _SUPERSAMPLE

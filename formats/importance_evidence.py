@@ -1,6 +1,6 @@
 """The per-image evidence of a region-importance pass (``importance/<name>/``): for every
 explained image, the target class' probability and logit of the image, of the image with each
-face region imputed and of each area-matched control (``saliency.region_importance``).
+face region imputed and of each area-matched control (``evaluation.region_importance.intervention``).
 
 Files: ``importance.npz`` (the arrays of ``ImportanceEvidence``) and ``manifest.json`` (the
 run, the weights, the settings, the regions, the sha256 of ``importance.npz``, and its own

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ferlens.evaluation.localisation.scores import METRICS, Threshold, score_heatmap
 from ferlens.faces.ekman_masks import ekman_mask
 from ferlens.formats.heatmap_artifact import read_artifact, stretch
-from ferlens.scoring.scores import METRICS, Threshold, score_heatmap
 from tests.analysis.helpers import blob_maps, make_artifact, make_run, write_paper_layout
 from tests.conftest import REFERENCE, ROOT, SMALL_DATA, run_train
 

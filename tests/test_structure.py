@@ -17,10 +17,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("registry",),  # the one registry by name (explainers, networks, dataset readers): user_errors
     ("faces", "networks"),  # face geometry (landmarks, the template, warping, Ekman and AU masks); the networks
     ("formats", "jobs"),  # shared formats (heatmap artifact, manifest); run mechanics (config resolvers read the networks)
-    ("saliency", "scoring", "datamodules"),  # explainers (read networks' layers); masks and scores; data
+    ("saliency", "datamodules"),  # explainers (read networks' layers); data
+    ("evaluation",),  # what a map is worth, by what is measured: localisation (masks, scores), faithfulness, randomisation: saliency
     ("lightning_modules",),  # the LightningModule: networks, saliency (AU guidance)
     ("callbacks",),  # GlobalSaliency and friends: datamodules' transforms, saliency, formats, jobs
-    ("analysis",),  # sources, aggregation, statistics, reports: scoring, formats, datamodules (known truth)
+    ("analysis",),  # sources, aggregation, statistics, reports: evaluation, formats, datamodules (known truth)
     ("training",),  # the training job
     ("train", "analyze"),  # the entry scripts
 ]

@@ -16,9 +16,9 @@ from omegaconf import OmegaConf
 from ferlens import training
 from ferlens.datamodules.folds import fold_indices
 from ferlens.datamodules.synthetic import SyntheticFaces
+from ferlens.evaluation.localisation.quick import score_artifact
 from ferlens.formats.heatmap_artifact import read_artifact
 from ferlens.networks.registry import resolve_data_config
-from ferlens.scoring.quick import score_artifact
 from ferlens.user_errors import UserError, user_message
 from tests.conftest import CONFIGS, ROOT, SMALL_DATA, run_train
 

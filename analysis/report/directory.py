@@ -35,7 +35,7 @@ from ferlens.analysis.report.sections import PageContext, write_html
 from ferlens.analysis.report.statistics_report import markdown, reliability_marks, statistics_markdown, write_statistics_figures, write_statistics_tables
 from ferlens.analysis.sanity import faithfulness_table, randomisation_table
 from ferlens.analysis.statistics import Statistics
-from ferlens.scoring.scores import METRICS
+from ferlens.evaluation.localisation.scores import METRICS
 
 # metric -> heading in summary.md (every metric is in scores.csv, tables/ and the grand means)
 SUMMARY_METRICS = {

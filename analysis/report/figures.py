@@ -12,8 +12,8 @@ from matplotlib.ticker import MaxNLocator
 from scipy.cluster.hierarchy import dendrogram
 
 from ferlens.analysis.clustering import Clustering
+from ferlens.evaluation.localisation.masks import MaskFamily
 from ferlens.formats.template_figure import add_saliency_colorbar, draw_heatmap_panel, draw_template_landmarks
-from ferlens.scoring.masks import MaskFamily
 
 PRETRAINED_COLOURS = {True: "tab:blue", False: "tab:red", None: "black"}
 

@@ -46,7 +46,7 @@ from ferlens.analysis.report.statistics_tables import (
 )
 from ferlens.analysis.sanity import faithfulness_table, randomisation_table
 from ferlens.analysis.statistics import Statistics
-from ferlens.scoring.scores import METRICS
+from ferlens.evaluation.localisation.scores import METRICS
 
 
 @dataclass

@@ -64,8 +64,8 @@ from ferlens.analysis.statistics.results import (
 )
 from ferlens.analysis.statistics.settings import StatisticsSettings
 from ferlens.analysis.statistics.specificity import specificity
+from ferlens.evaluation.localisation.scores import METRICS
 from ferlens.formats.evidence import NO_EVIDENCE
-from ferlens.scoring.scores import METRICS
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from ferlens.analysis.heatmap_set import HeatmapSet
+from ferlens.evaluation.localisation.masks import MaskFamily
+from ferlens.evaluation.localisation.scores import METRICS, MaskRegions, Threshold, gray_levels, score_maps
 from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, template_points
-from ferlens.scoring.masks import MaskFamily
-from ferlens.scoring.scores import METRICS, MaskRegions, Threshold, gray_levels, score_maps
 
 CENTRE_BIAS = "centre-bias Gaussian"
 UNIFORM_FACE = "uniform face"

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ferlens.analysis.statistics.intervals import bootstrap_intervals, bootstrap_p, t_interval
 from ferlens.analysis.statistics.replicates import ReplicateOutcome, ReplicateStatistic, RowKey
-from ferlens.scoring.scores import METRIC_RANGES
+from ferlens.evaluation.localisation.scores import METRIC_RANGES
 
 #: metrics whose values are 0 or 1: their interval is the evidence grid's own, never moved
 BINARY_VALUED = ("pointing_game",)

@@ -38,8 +38,8 @@ from scipy.stats import false_discovery_control
 from ferlens.analysis.statistics.design import Cell, ResamplingDesign
 from ferlens.analysis.statistics.intervals import bootstrap_intervals
 from ferlens.analysis.statistics.specificity import double_centred
+from ferlens.evaluation.region_importance.intervention import own_regions
 from ferlens.formats.importance_evidence import ImportanceEvidence
-from ferlens.saliency.region_importance import own_regions
 
 PROFILE_COLUMNS = [
     "network", "expression", "region", "family", "own", "images", "units",

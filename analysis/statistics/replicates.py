@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ferlens.analysis.statistics.design import ResamplingDesign
+from ferlens.evaluation.localisation.masks import MaskFamily
+from ferlens.evaluation.localisation.scores import METRICS, MaskRegions, Threshold, gray_levels, score_maps
 from ferlens.formats.evidence import pool_mask
-from ferlens.scoring.masks import MaskFamily
-from ferlens.scoring.scores import METRICS, MaskRegions, Threshold, gray_levels, score_maps
 
 CELL_KINDS = ("cell", "prior", "align")
 NETWORK_KINDS = ("net", "net_align")

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ferlens.analysis.statistics.intervals import INTERVALS
-from ferlens.scoring.scores import METRICS
+from ferlens.evaluation.localisation.scores import METRICS
 from ferlens.user_errors import UserError
 
 #: resampling units: ``subjects`` when every image's subject is known (``auto``), else ``images``

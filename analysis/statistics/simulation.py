@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ferlens.analysis.heatmap_set import HeatmapSet
+from ferlens.evaluation.localisation.masks import MaskFamily
+from ferlens.evaluation.localisation.scores import Threshold, gray_levels, score_maps
 from ferlens.formats.evidence import EVIDENCE_BLOCK, EVIDENCE_HEIGHT, EVIDENCE_WIDTH, evidence_from_maps
 from ferlens.formats.manifest import HeatmapManifest, RunInfo, SaliencyInfo, SelectionInfo, WarpInfo
-from ferlens.scoring.masks import MaskFamily
-from ferlens.scoring.scores import Threshold, gray_levels, score_maps
 
 CLASSES = ["Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise"]
 #: each class's mask on the evidence grid: (top, left, height, width) in evidence pixels

@@ -22,7 +22,7 @@ from scipy.stats import permutation_test, rankdata
 
 from ferlens.analysis.aggregate import ScoreMatrices
 from ferlens.analysis.heatmap_set import HeatmapSet
-from ferlens.scoring.scores import METRICS
+from ferlens.evaluation.localisation.scores import METRICS
 
 SPECIFICITY_COLUMNS = ["network", "method", "mask_family", "metric", "expression", "matched", "mean_other", "max_other", "rank", "masks"]
 PERMUTATION_COLUMNS = [

@@ -9,10 +9,10 @@ from ferlens.analysis.pipeline import analyze_collection, check_compatible
 from ferlens.analysis.sources import Filters
 from ferlens.analysis.sources.local import collect_local
 from ferlens.analysis.sources.paper import collect_paper
+from ferlens.evaluation.localisation.masks import ekman_family
+from ferlens.evaluation.localisation.scores import METRICS, Threshold, score_heatmap
 from ferlens.faces.ekman_masks import ekman_mask
 from ferlens.formats.heatmap_artifact import sign_manifest, stretch
-from ferlens.scoring.masks import ekman_family
-from ferlens.scoring.scores import METRICS, Threshold, score_heatmap
 from ferlens.user_errors import UserError
 from tests.analysis.helpers import CLASSES, blob_maps, make_artifact, write_paper_layout
 

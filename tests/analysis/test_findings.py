@@ -11,8 +11,8 @@ from ferlens.analysis.report.findings_text import console_lines, findings_markdo
 from ferlens.analysis.sources import LocalSource
 from ferlens.analysis.sources.base import Filters
 from ferlens.analysis.statistics import StatisticsSettings, compute_statistics
-from ferlens.scoring.masks import load_families
-from ferlens.scoring.scores import Threshold
+from ferlens.evaluation.localisation.masks import load_families
+from ferlens.evaluation.localisation.scores import Threshold
 from tests.analysis.helpers import blob_maps, make_evidence_artifact
 
 
@@ -83,7 +83,7 @@ def test_an_interval_below_zero_and_a_missing_interval_say_so():
 
 def test_randomisation_and_faithfulness_verdicts_come_from_the_artifacts_checks(tmp_path):
     from ferlens.analysis.sources.local import collect_local
-    from ferlens.scoring.masks import ekman_family
+    from ferlens.evaluation.localisation.masks import ekman_family
     from tests.analysis.helpers import make_artifact
     from tests.analysis.report.test_sanity_report import _with_checks
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ferlens.analysis.known_truth import evaluate, method_summary
-from ferlens.scoring.scores import localisation_scores
+from ferlens.evaluation.localisation.scores import localisation_scores
 from tests.analysis.helpers import blob_maps, make_artifact
 from tests.conftest import ROOT, run_train
 

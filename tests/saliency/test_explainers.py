@@ -9,13 +9,13 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from ferlens import saliency
+from ferlens.evaluation.faithfulness.curves import deletion_insertion
+from ferlens.evaluation.randomisation.mprt import model_parameter_randomisation
 from ferlens.networks.registry import build_network
 from ferlens.saliency import EXPLAINERS, UnknownExplainerError, available_explainers, build_explainer, register_explainer
 from ferlens.saliency.base import Explainer
-from ferlens.saliency.faithfulness import deletion_insertion
 from ferlens.saliency.gradcampp import GradCAMPlusPlus
 from ferlens.saliency.lime import Lime
-from ferlens.saliency.randomisation import model_parameter_randomisation
 from ferlens.saliency.transformers import NoAttentionError
 from tests.saliency.tiny import TinyCNN
 

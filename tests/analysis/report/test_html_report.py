@@ -11,8 +11,8 @@ from ferlens.analysis.report.statistics_tables import number, with_interval
 from ferlens.analysis.sources import LocalSource
 from ferlens.analysis.sources.base import Filters
 from ferlens.analysis.statistics import GRAND_MEAN, StatisticsSettings, compute_statistics
-from ferlens.scoring.masks import load_families
-from ferlens.scoring.scores import Threshold
+from ferlens.evaluation.localisation.masks import load_families
+from ferlens.evaluation.localisation.scores import Threshold
 from tests.analysis.helpers import blob_maps, make_evidence_artifact
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

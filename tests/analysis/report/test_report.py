@@ -8,9 +8,9 @@ from ferlens.analysis.report.directory import write_report
 from ferlens.analysis.report.figures import heatmap_grid
 from ferlens.analysis.sources import Filters
 from ferlens.analysis.sources.local import collect_local
+from ferlens.evaluation.localisation.masks import au_family, directory_family, ekman_family
+from ferlens.evaluation.localisation.scores import Threshold
 from ferlens.formats.heatmap_artifact import read_manifest, write_artifact
-from ferlens.scoring.masks import au_family, directory_family, ekman_family
-from ferlens.scoring.scores import Threshold
 from tests.analysis.helpers import CLASSES, make_artifact
 
 

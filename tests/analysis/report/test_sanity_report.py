@@ -8,9 +8,9 @@ from ferlens.analysis.report.sanity_report import FAITHFULNESS_CAPTION, randomis
 from ferlens.analysis.sanity import FAILS, PASSES, faithfulness_table, randomisation_table
 from ferlens.analysis.sources import Filters
 from ferlens.analysis.sources.local import collect_local
+from ferlens.evaluation.localisation.masks import ekman_family
+from ferlens.evaluation.localisation.scores import Threshold
 from ferlens.formats.heatmap_artifact import sign_manifest
-from ferlens.scoring.masks import ekman_family
-from ferlens.scoring.scores import Threshold
 from tests.analysis.helpers import make_artifact
 
 NORMALISED = ("normalised_deletion_auc", "normalised_insertion_auc", "normalised_road_combined")

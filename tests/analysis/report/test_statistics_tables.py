@@ -4,7 +4,7 @@ from ferlens.analysis.aggregate import score_sets
 from ferlens.analysis.heatmap_set import POOLED, HeatmapSet
 from ferlens.analysis.report.statistics_tables import MISSING, specificity_table
 from ferlens.analysis.statistics.specificity import POOLED_NETWORKS, specificity
-from ferlens.scoring.scores import Threshold
+from ferlens.evaluation.localisation.scores import Threshold
 from tests.analysis.helpers import CLASSES, band_masks_and_maps
 
 

@@ -4,6 +4,7 @@ import pytest
 from ferlens.analysis.heatmap_set import POOLED, HeatmapSet
 from ferlens.analysis.pipeline import analyze_collection
 from ferlens.analysis.sources.base import Collection
+from ferlens.analysis.sources.random_weights import random_weight_sets
 from ferlens.analysis.statistics.baselines import (
     CENTRE_BIAS,
     FACE_PRIOR,
@@ -13,10 +14,9 @@ from ferlens.analysis.statistics.baselines import (
     centre_bias_map,
     face_prior,
     face_region,
-    random_weight_sets,
 )
+from ferlens.evaluation.localisation.scores import Threshold
 from ferlens.faces.template import template_points
-from ferlens.scoring.scores import Threshold
 from ferlens.user_errors import UserError
 from tests.analysis.helpers import CLASSES, blob_maps, make_artifact
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from ferlens.analysis.statistics.region_importance import POOLED, ImportanceRun, compute_region_importance, own_region_best
+from ferlens.evaluation.region_importance.intervention import own_regions, region_names
 from ferlens.formats.expressions import CLASSES_6
 from ferlens.formats.importance_evidence import ImportanceEvidence
-from ferlens.saliency.region_importance import own_regions, region_names
 
 REGIONS = region_names(("au",))
 #: each class owns two AU regions (a codebook of the test's own, known truth)

@@ -6,7 +6,7 @@ import pytest
 from ferlens.analysis.aggregate import score_sets
 from ferlens.analysis.heatmap_set import POOLED, HeatmapSet
 from ferlens.analysis.statistics.specificity import POOLED_NETWORKS, double_centred, permutation_p, specificity, specificity_rows
-from ferlens.scoring.scores import Threshold
+from ferlens.evaluation.localisation.scores import Threshold
 from tests.analysis.helpers import CLASSES, band_masks_and_maps
 
 

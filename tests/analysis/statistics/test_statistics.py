@@ -7,10 +7,10 @@ from ferlens.analysis.pipeline import analyze_collection
 from ferlens.analysis.sources import LocalSource
 from ferlens.analysis.sources.base import Filters
 from ferlens.analysis.statistics import GRAND_MEAN, StatisticsSettings, compute_statistics, fold_spread
+from ferlens.evaluation.localisation.masks import MaskFamily, load_families
+from ferlens.evaluation.localisation.scores import Threshold
 from ferlens.formats.evidence import evidence_from_maps, pool_to_evidence
 from ferlens.formats.heatmap_artifact import write_artifact
-from ferlens.scoring.masks import MaskFamily, load_families
-from ferlens.scoring.scores import Threshold
 from ferlens.user_errors import UserError
 from tests.analysis.helpers import CLASSES, blob_maps, made_up_manifest, make_artifact, make_evidence_artifact
 
