@@ -372,7 +372,7 @@ class GlobalSaliency(L.Callback):
                 sweep=getattr(wandb_run, "sweep_id", None),  # set when a W&B agent started the run
                 dir=str(self._run_dir(trainer)),  # the run's identity without W&B: its directory and start
                 started=self.started,
-                model=net.get("name", type(pl_module.net).__name__),
+                model=net.get("name") or net.get("_target_") or type(pl_module.net).__name__,
                 pretrained=bool(net.get("pretrained", False)),
                 dataset=getattr(datamodule, "name", None),
                 fold=getattr(datamodule, "fold", None),

@@ -17,6 +17,7 @@ from ferlens import training
 from ferlens.datamodules.folds import fold_indices
 from ferlens.datamodules.synthetic import SyntheticFaces
 from ferlens.formats.heatmap_artifact import read_artifact
+from ferlens.networks.custom import resolve_custom_data_config
 from ferlens.networks.registry import resolve_data_config
 from ferlens.scoring.quick import score_artifact
 from ferlens.user_errors import UserError, user_message
@@ -32,10 +33,14 @@ REAL_DATA = [choice for choice in GROUPS["data"] if choice != "synthetic"]
 @pytest.mark.parametrize(("group", "choice"), [(g, c) for g, choices in GROUPS.items() for c in choices])
 def test_every_config_composes_and_resolves(compose_train, tmp_path, group, choice):
     extra = ["data.root=/some/data"] if group == "data" and choice in REAL_DATA else []
+    extra += ["model.net._target_=torch.nn.Identity", "model.input_size=40"] if (group, choice) == ("model", "custom") else []  # a user's own network
     cfg = compose_train(f"{group}={choice}", f"paths.output_dir={tmp_path}", *extra)
     container = OmegaConf.to_container(cfg, resolve=True)
     net = {key: value for key, value in container["model"]["net"].items() if key not in ("name", "pretrained", "weights")}
-    inputs = resolve_data_config(container["model"]["net"]["name"], container["model"]["input_size"], container["model"]["normalization"], **net)
+    if "_target_" in net:
+        inputs = resolve_custom_data_config(net, container["model"]["input_size"], container["model"]["normalization"])
+    else:
+        inputs = resolve_data_config(container["model"]["net"]["name"], container["model"]["input_size"], container["model"]["normalization"], **net)
     assert container["data"]["input_size"] == inputs.input_size >= 8  # the network's own input side, resolved by the config
     assert inputs.normalization in ("unit", "imagenet", "inception", "clip", "timm")
     assert container["data"]["au_maps"] == ("all" if (container["model"].get("au_guidance") or {}).get("weight") else "eval")
