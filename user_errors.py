@@ -34,7 +34,10 @@ def user_message(error: BaseException) -> str | None:
         if unlocated:
             under = _FULL_KEY.search(str(cause))
             key = f"{under['key']}._target_" if under else "_target_"
-            return f"{key}={unlocated['target']} names nothing importable: check its spelling (a class such as torch.optim.Adam)."
+            return (
+                f"{key}={unlocated['target']} names nothing importable: check its spelling (a class such as torch.optim.Adam) "
+                "and, for your own code, that the folder holding its package is on PYTHONPATH."
+            )
         cause = cause.__cause__ or cause.__context__
     return None
 

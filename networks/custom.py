@@ -17,7 +17,6 @@ mistake refused in one sentence.
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 import math
 from collections.abc import Callable, Mapping
@@ -29,6 +28,7 @@ from torch import nn
 
 from ferlens.networks.base import Network
 from ferlens.networks.data_config import NORMALIZATIONS, DataConfig, check_input_size, make_data_config
+from ferlens.registry import import_target
 from ferlens.user_errors import UserError
 
 #: ``model.net`` keys ferlens reads itself (``name``: how runs and reports name the network, by
@@ -67,19 +67,6 @@ class NetworkSpec:
         return {"_target_": self.target, "cam_layer": self.cam_layer, "cam_prefix_tokens": self.cam_prefix_tokens, **self.settings}
 
 
-def import_target(target: str) -> Callable[..., Any]:
-    """The class or function ``target`` names (``package.module.Name``)."""
-    module_name, _, attribute = target.rpartition(".")
-    fix = "check its spelling and put the folder that holds its package on PYTHONPATH (PYTHONPATH=/path/to/folder python train.py ...)"
-    try:
-        found = getattr(importlib.import_module(module_name), attribute) if module_name else None
-    except (ImportError, AttributeError) as error:
-        raise UserError(f"model.net._target_={target} does not import ({type(error).__name__}: {error}): {fix}.") from error
-    if not callable(found):
-        raise UserError(f"model.net._target_={target} names no class or function: {fix}.")
-    return found
-
-
 def declared_data_config(owner: object, name: str, input_size: int | None, normalization: str | None) -> DataConfig:
     """The input of network ``name``: ``input_size`` (pixels) and ``normalization`` (a name of
     ``NORMALIZATIONS``) where given, else what ``owner`` (the class or the built module)
@@ -107,7 +94,7 @@ def declared_data_config(owner: object, name: str, input_size: int | None, norma
 def resolve_custom_data_config(net: Mapping[str, Any], input_size: int | None, normalization: str | None) -> DataConfig:
     """The data config of ``model.net`` with ``_target_``, from the class alone (nothing built)."""
     spec = NetworkSpec.from_config(net)
-    return declared_data_config(import_target(spec.target), spec.target, input_size, normalization)
+    return declared_data_config(import_target(spec.target, "model.net._target_"), spec.target, input_size, normalization)
 
 
 class TokenGrid(nn.Module):
@@ -165,7 +152,7 @@ def build_custom_network(
     probe image: logits [1, num_classes], a ``cam_layer`` that exists and yields a grid (or
     tokens with ``cam_prefix_tokens``)."""
     spec = NetworkSpec.from_config(net)
-    factory = import_target(spec.target)
+    factory = import_target(spec.target, "model.net._target_")
     settings = dict(spec.settings)
     parameters = _parameters(factory)
     if parameters is not None and "num_classes" in parameters:

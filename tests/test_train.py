@@ -34,6 +34,7 @@ REAL_DATA = [choice for choice in GROUPS["data"] if choice != "synthetic"]
 def test_every_config_composes_and_resolves(compose_train, tmp_path, group, choice):
     extra = ["data.root=/some/data"] if group == "data" and choice in REAL_DATA else []
     extra += ["model.net._target_=torch.nn.Identity", "model.input_size=40"] if (group, choice) == ("model", "custom") else []  # a user's own network
+    extra += ["data.reader._target_=builtins.list"] if (group, choice) == ("data", "custom") else []  # a user's own reader
     cfg = compose_train(f"{group}={choice}", f"paths.output_dir={tmp_path}", *extra)
     container = OmegaConf.to_container(cfg, resolve=True)
     net = {key: value for key, value in container["model"]["net"].items() if key not in ("name", "pretrained", "weights")}

@@ -4,9 +4,6 @@ outside the clone, checked on a probe image, every mistake one sentence."""
 from __future__ import annotations
 
 import re
-import shutil
-import textwrap
-from pathlib import Path
 
 import pytest
 import torch
@@ -17,43 +14,14 @@ from ferlens.networks.custom import CustomNetwork, build_custom_network, resolve
 from ferlens.networks.features import capture_features
 from ferlens.saliency import build_explainer
 from ferlens.user_errors import UserError
-from tests.conftest import ROOT
-
-EXAMPLES = ROOT / "examples"
-BAD = '''
-import torch
-from torch import nn
-
-
-class GridOut(nn.Module):
-    """Returns its feature map, not logits."""
-
-    def __init__(self, num_classes):
-        super().__init__()
-        self.conv = nn.Conv2d(3, num_classes, 3, padding=1)
-
-    def forward(self, images):
-        return self.conv(images)
-
-
-def not_a_module(num_classes):
-    return "a network"
-'''
-
-
-def user_lab(folder: Path) -> Path:
-    """The examples' ``my_lab`` package copied into ``folder`` (outside the clone), plus ``my_lab.bad``."""
-    shutil.copytree(EXAMPLES / "my_lab", folder / "my_lab")
-    (folder / "my_lab" / "bad.py").write_text(textwrap.dedent(BAD))
-    return folder
+from tests.user_lab import forget_lab, user_lab
 
 
 @pytest.fixture
 def lab(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(user_lab(tmp_path)))
     yield tmp_path
-    for name in [n for n in __import__("sys").modules if n == "my_lab" or n.startswith("my_lab.")]:
-        __import__("sys").modules.pop(name)
+    forget_lab()
 
 
 def test_a_user_network_is_built_with_the_classes_wrapped_and_normalizes_its_raw_input(lab):
