@@ -12,6 +12,7 @@ images = torch.stack([torch.from_numpy(face.image).permute(2, 0, 1).float() / 25
 landmarks = torch.stack([torch.from_numpy(face.landmarks) for face in faces])  # [12, 68, 2] image pixels
 labels = torch.as_tensor([face.label for face in faces])
 
+torch.manual_seed(0)
 model = ferlens.build_network("smallcnn", num_classes=6).eval()  # or any nn.Module with a cam_layer
 maps = ferlens.build_explainer("gradcampp")(model, images, labels)  # [12, 64, 64]
 warped = ferlens.TemplateWarper().to_template(maps, landmarks)  # [12, 275, 224] template pixels

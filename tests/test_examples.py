@@ -113,3 +113,16 @@ def test_explain_in_a_notebook_prints_one_iou_per_face(tmp_path):
     line = done.stdout.strip().splitlines()[-1]
     values = [float(v) for v in line.split("[")[1].rstrip("]").split()]
     assert line.startswith("IoU with the Ekman mask of each face's own class:") and len(values) == 12 and all(0 <= v <= 1 for v in values)
+
+
+def test_the_notebook_holds_the_script_and_runs_in_a_kernel(tmp_path):
+    """``explain_in_a_notebook.ipynb`` is the script's code, cell by cell, and executes (nbclient)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(EXAMPLES / "explain_in_a_notebook.ipynb", as_version=4)
+    code = "\n\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    assert code == (EXAMPLES / "explain_in_a_notebook.py").read_text().split('"""', 2)[2].strip("\n")
+    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    printed = "".join(output.get("text", "") for output in notebook.cells[-1].outputs if output.get("name") == "stdout")
+    assert printed.startswith("IoU with the Ekman mask of each face's own class:") and len(printed.split("[")[1].split()) == 12
