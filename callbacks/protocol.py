@@ -29,8 +29,9 @@ from ferlens.user_errors import UserError
 ITEM_KEYS = ("image", "label", "landmarks")
 #: How to get the 68 landmarks of an image, named in the refusals.
 LANDMARKS_HOW = (
-    "add item['landmarks'] [68, 2] (x, y) in the image tensor's pixels, e.g. ferlens.prepare_face(image, FaceSettings()).points "
-    "(from ferlens.faces.prepare) mapped to your crop, or let ferlens prepare the faces (data=custom with your reader)"
+    "add item['landmarks'] [68, 2] (x, y) in the image tensor's pixels, e.g. the points of "
+    "ferlens.faces.prepare_face(image, FaceSettings(detector='dlib', landmarks='dlib')) scaled to your image, "
+    "or let ferlens prepare the faces (data=custom with your reader)"
 )
 
 

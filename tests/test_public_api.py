@@ -42,3 +42,13 @@ def test_score_maps_of_the_masks_themselves_is_perfect_on_the_diagonal():
     assert (off < 1).all()
     with pytest.raises(ferlens.UserError, match=r"takes maps \[B, 275, 224\] and masks \[M, 275, 224\]"):
         ferlens.score_maps(np.zeros((1, 64, 64)), family)
+
+
+def test_the_packages_export_their_public_names():
+    from ferlens.callbacks import GlobalSaliency
+    from ferlens.faces import FaceSettings, TemplateWarper, prepare_face
+    from ferlens.lightning_modules import FERModule
+
+    exported = (ferlens.GlobalSaliency, ferlens.FERModule, ferlens.TemplateWarper, ferlens.prepare_face)
+    assert (GlobalSaliency, FERModule, TemplateWarper, prepare_face) == exported
+    assert FaceSettings(detector="dlib", landmarks="dlib").detector == "dlib"  # as the landmarks refusal of callbacks.protocol names it
