@@ -24,6 +24,10 @@ def network_input_size(*, _root_: DictConfig) -> int | None:
     if model.get("net") is None:  # prepare.py's config: faces are prepared at their own size
         return model.get("input_size")
     net: dict[str, Any] = OmegaConf.to_container(model.net, resolve=True)
+    if net.get("_target_") == "???":
+        from ferlens.user_errors import UserError
+
+        raise UserError("model=custom needs your network's class: add model.net._target_=<package.module.Class> (its folder on PYTHONPATH).")
     if "_target_" in net:  # a user's own network: model.input_size, else what its class declares
         from ferlens.networks.custom import resolve_custom_data_config
 

@@ -105,7 +105,7 @@ def test_fast_dev_run_with_wandb_offline(tmp_path):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["model=nonet"], "Error: model has no option 'nonet': choose from alexnet, efficientnetv2b0,"),
+        (["model=nonet"], "Error: model has no option 'nonet': choose from alexnet, custom, efficientnetv2b0,"),
         (["saliency=[gradcam,shap]"], "Error: saliency has no option 'shap': did you mean kernelshap, gradientshap?"),
         (["data=folder"], "The setting 'data.root' is required"),
         (["data=rafdb", "data.root=/no/such/folder"], "Dataset folder '/no/such/folder' does not exist: set data.root to the folder where rafdb was unpacked."),
@@ -113,6 +113,9 @@ def test_fast_dev_run_with_wandb_offline(tmp_path):
         (["data=kdef", "data.root=/tmp", "data.augmnt=true"], "Error: data.augmnt is not a setting: did you mean data.augment? (+data.augmnt=true"),
         (["model.net.name=vgg17"], "Unknown network 'vgg17': choose one of"),
         (["saliency=[]"], "GlobalSaliency has no saliency method: add one, e.g. saliency=[gradcampp], or drop the callback with callbacks=default."),
+        (["model=custom"], "Error: model=custom needs your network's class: add model.net._target_=<package.module.Class> (its folder on PYTHONPATH)."),
+        (["model=custom", "model.net._target_=my_lab.Net"], "Error: model.net._target_=my_lab.Net does not import (ModuleNotFoundError: No module named"),
+        (["data=custom", "data.root=/tmp"], "Error: The setting 'data.reader._target_' is required: add data.reader._target_=<value> to the command line."),
     ],
 )
 def test_user_mistakes_end_in_one_sentence(tmp_path, overrides, message):
