@@ -26,6 +26,7 @@ _EXPORTS = {
     "available_explainers": ("ferlens.saliency", "available_explainers"),
     "build_network": ("ferlens.networks.registry", "build_network"),
     "build_custom_network": ("ferlens.networks.custom", "build_custom_network"),
+    "wrap_network": ("ferlens.networks.custom", "wrap_network"),
     # faces: template, warp, masks, landmarks
     "TemplateWarper": ("ferlens.faces.warp", "TemplateWarper"),
     "prepare_face": ("ferlens.faces.prepare", "prepare_face"),

@@ -165,8 +165,30 @@ def build_custom_network(
     model = factory(**settings)
     if not isinstance(model, nn.Module):
         raise UserError(f"model.net._target_={spec.target} returned a {type(model).__name__}, not a torch nn.Module: name the network's class.")
-    data_config = declared_data_config(model, spec.target, input_size, normalization)
-    network = CustomNetwork(model, data_config, spec)
+    return _wrapped(model, spec, num_classes, class_names, input_size, normalization)
+
+
+def wrap_network(
+    model: nn.Module,
+    num_classes: int,
+    cam_layer: str,
+    cam_prefix_tokens: int | None = None,
+    input_size: int | None = None,
+    normalization: str | None = None,
+) -> CustomNetwork:
+    """An ``nn.Module`` already built (normalized RGB [B, 3, S, S] -> logits [B, num_classes]) under
+    ferlens' contract, for the explainers from Python: raw [0, 1] input normalized first, the CAM
+    layer ``cam_layer`` (tokens laid on their grid with ``cam_prefix_tokens``), all checked on a
+    probe image as for ``model=custom``. ``input_size`` (pixels) and ``normalization``: as
+    ``declared_data_config``."""
+    spec = NetworkSpec(f"{type(model).__module__}.{type(model).__qualname__}", cam_layer, cam_prefix_tokens, {})
+    return _wrapped(model, spec, num_classes, None, input_size, normalization)
+
+
+def _wrapped(
+    model: nn.Module, spec: NetworkSpec, num_classes: int, class_names: list[str] | None, input_size: int | None, normalization: str | None
+) -> CustomNetwork:
+    network = CustomNetwork(model, declared_data_config(model, spec.target, input_size, normalization), spec)
     check_network(network, spec, num_classes, class_names)
     return network
 

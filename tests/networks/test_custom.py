@@ -104,3 +104,18 @@ def test_a_module_without_cam_layer_is_told_what_to_declare():
         build_explainer("gradcam")(model, torch.rand(1, 3, 16, 16), torch.tensor([0]))
     model.cam_layer = "0"
     assert build_explainer("gradcam")(model, torch.rand(1, 3, 16, 16), torch.tensor([1])).shape == (1, 16, 16)
+
+
+def test_a_built_token_model_is_refused_by_the_cams_until_wrapped(lab):
+    import my_lab.nets
+
+    from ferlens.networks.custom import wrap_network
+
+    model = my_lab.nets.TinyViT(num_classes=6).eval()
+    model.cam_layer = "blocks.0"
+    images, targets = torch.rand(2, 3, 32, 32), torch.tensor([1, 2])
+    with pytest.raises(UserError, match=r"^The cam_layer blocks.0 of TinyViT yields \[2, 17, 32\], not a \[B, C, h, w\] grid: .*ferlens.wrap_network"):
+        build_explainer("gradcampp")(model, images, targets)
+    wrapped = wrap_network(model, 6, "blocks.0", cam_prefix_tokens=1)
+    assert wrapped.data_config.input_size == 32 and wrapped.data_config.normalization == "inception"  # its pretrained_cfg
+    assert build_explainer("gradcampp")(wrapped, images, targets).shape == (2, 32, 32)
