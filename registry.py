@@ -9,6 +9,7 @@ refuses, in one sentence, keywords the registered callable does not take.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from types import MappingProxyType
@@ -120,3 +121,18 @@ class Registry(Generic[T]):
             return self.refusal(name, unknown, accepted)
         kind = self.kind[:1].upper() + self.kind[1:]
         return self.refusal.format(Kind=kind, kind=self.kind, name=name, unknown=", ".join(unknown), accepted=", ".join(accepted) or "none")
+
+
+def import_target(target: str, key: str) -> Callable[..., Any]:
+    """The class or function ``target`` (``package.module.Name``) names, the value of config key
+    ``key`` (``model.net._target_``): one sentence when it does not import, e.g. its folder is
+    not on PYTHONPATH."""
+    module_name, _, attribute = str(target).rpartition(".")
+    fix = "check its spelling and put the folder that holds its package on PYTHONPATH (PYTHONPATH=/path/to/folder python train.py ...)"
+    try:
+        found = getattr(importlib.import_module(module_name), attribute) if module_name else None
+    except (ImportError, AttributeError) as error:
+        raise UserError(f"{key}={target} does not import ({type(error).__name__}: {error}): {fix}.") from error
+    if not callable(found):
+        raise UserError(f"{key}={target} names no class or function: {fix}.")
+    return found

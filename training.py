@@ -108,9 +108,14 @@ def headline(cfg: DictConfig, module: L.LightningModule) -> str:
     else:
         schedule = "no training (train=false)"
     return (
-        f"ferlens: {cfg.model.net.name} ({size} parameters, {inputs.input_size} px, {inputs.normalization}) on {cfg.data.name} {split}; "
+        f"ferlens: {network_name(cfg)} ({size} parameters, {inputs.input_size} px, {inputs.normalization}) on {cfg.data.name} {split}; "
         f"{schedule}; seed {cfg.seed}; heatmaps: {saliency}; {guidance}; output {cfg.paths.output_dir}"
     )
+
+
+def network_name(cfg: DictConfig) -> str:
+    """The network's registry name, or the ``_target_`` of a user's own network."""
+    return str(cfg.model.net.get("name") or cfg.model.net.get("_target_"))
 
 
 def _log_interval(trainer: L.Trainer, batches: int) -> int:
@@ -198,7 +203,7 @@ def _finish(cfg: DictConfig, loggers: list, trainer: L.Trainer, best: str | None
             run.finish()
         else:
             places[f"metrics ({type(logger).__name__.removesuffix('Logger')})"] = logger.log_dir
-    title = f"{cfg.model.net.name} on {cfg.data.name}, fold {cfg.data.fold}"
+    title = f"{network_name(cfg)} on {cfg.data.name}, fold {cfg.data.fold}"
     validated = "last epoch" if cfg.train else "given weights"
     tested = "best checkpoint" if best else ("final weights" if cfg.train else "given weights")
     print_summary(title, results, places, seconds, _heatmap_summaries(trainer), logging.getLogger(FILE_ONLY), tested, validated)

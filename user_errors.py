@@ -10,11 +10,13 @@ import sys
 from collections.abc import Iterator
 
 from hydra.errors import InstantiationException
-from omegaconf.errors import MissingMandatoryValue
+from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
 
 #: Hydra's message for a ``_target_`` that does not import, and the config key it sits under.
 _UNLOCATED_TARGET = re.compile(r"Error locating target '(?P<target>[^']+)'")
 _FULL_KEY = re.compile(r"full_key: (?P<key>\S+)")
+#: OmegaConf's message for a ``???`` value, naming its key.
+_MISSING_KEY = re.compile(r"Missing mandatory value: (?P<key>[\w.\[\]]+)")
 
 
 class UserError(Exception):
@@ -28,13 +30,18 @@ def user_message(error: BaseException) -> str | None:
     while cause is not None:
         if isinstance(cause, UserError):
             return str(cause)
-        if isinstance(cause, MissingMandatoryValue):
-            return f"The setting '{cause.full_key}' is required: add {cause.full_key}=<value> to the command line."
+        if isinstance(cause, MissingMandatoryValue | InterpolationToMissingValueError):
+            named = _MISSING_KEY.search(str(cause))  # through an interpolation: the key that has no value, not the one that refers to it
+            key = named["key"] if named else cause.full_key
+            return f"The setting '{key}' is required: add {key}=<value> to the command line."
         unlocated = _UNLOCATED_TARGET.search(str(cause)) if isinstance(cause, InstantiationException) else None
         if unlocated:
             under = _FULL_KEY.search(str(cause))
             key = f"{under['key']}._target_" if under else "_target_"
-            return f"{key}={unlocated['target']} names nothing importable: check its spelling (a class such as torch.optim.Adam)."
+            return (
+                f"{key}={unlocated['target']} names nothing importable: check its spelling (a class such as torch.optim.Adam) "
+                "and, for your own code, that the folder holding its package is on PYTHONPATH."
+            )
         cause = cause.__cause__ or cause.__context__
     return None
 

@@ -22,6 +22,7 @@ import copy
 import logging
 import subprocess
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,16 @@ from ferlens.callbacks.checkpoints import best_checkpoint_callback
 from ferlens.callbacks.evidence_accumulator import ImageEvidenceAccumulator
 from ferlens.callbacks.heatmap_accumulator import GlobalHeatmapAccumulator
 from ferlens.callbacks.progress import step_aside
+from ferlens.callbacks.protocol import (
+    LANDMARKS_HOW,
+    ExplainedDataset,
+    check_item,
+    class_names_of,
+    explained_model,
+    has_test_split,
+    is_ferlens_datamodule,
+    split_dataset,
+)
 from ferlens.callbacks.sanity import FaithfulnessSettings, RandomisationSettings, SanityPass, randomisation_chosen, write_randomisation_figure
 from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
 from ferlens.faces.warp import TemplateWarper
@@ -120,6 +131,11 @@ class GlobalSaliency(L.Callback):
             (``callbacks.sanity.FaithfulnessSettings``); None: off.
         randomisation: the model-parameter randomisation check (``+sanity=mprt``,
             ``callbacks.sanity.RandomisationSettings``); None: off.
+        class_names: the classes in label order, for a project whose module and datamodule
+            have no ``class_names`` (``callbacks.protocol``).
+
+    Any LightningModule and LightningDataModule following ``callbacks.protocol`` work, not only
+    ferlens' own: items with ``image``, ``label`` and 68 ``landmarks``, a module returning logits.
     """
 
     def __init__(
@@ -139,6 +155,7 @@ class GlobalSaliency(L.Callback):
         output_dir: str | None = None,
         faithfulness: dict[str, Any] | None = None,
         randomisation: dict[str, Any] | None = None,
+        class_names: list[str] | None = None,
     ) -> None:
         if target not in ("predicted", "label"):
             raise UserError(f"Unknown saliency target '{target}': use predicted (the predicted class) or label (the true class).")
@@ -161,6 +178,7 @@ class GlobalSaliency(L.Callback):
         self.output_dir = output_dir
         self.faithfulness = FaithfulnessSettings(**faithfulness) if faithfulness is not None else None
         self.randomisation = RandomisationSettings(**randomisation) if randomisation is not None else None
+        self.class_names = class_names
         #: artifact directories written by this run, ``{key: [directory, ...]}`` (rank 0)
         self.written: dict[str, list[Path]] = {}
         self._explained_epochs: set[int] = set()
@@ -236,19 +254,32 @@ class GlobalSaliency(L.Callback):
         """``val`` or ``test``: the split explained (``auto``: test when the datamodule has a non-empty one)."""
         if self.split != "auto":
             return self.split
+        if not is_ferlens_datamodule(trainer.datamodule):
+            return "test" if has_test_split(trainer.datamodule) else "val"
         splits = getattr(trainer.datamodule, "splits", {}) or {}
         return "test" if len(splits.get("test", [])) else "val"
 
-    def _predictions(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> np.ndarray:
-        """[N, 3] (sample index, label, predicted class) of every sample of ``split``, all ranks."""
+    def _predictions(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str, dataset: ExplainedDataset, classes: int) -> np.ndarray:
+        """[N, 3] (sample index, label, predicted class) of every sample of ``split``, all ranks:
+        ferlens' datamodule through its loaders (each rank its share, none padded), any other
+        through the split's dataset (sample index = position; rank r takes positions r, r + world...)."""
         records = []
         training = pl_module.training
         pl_module.eval()
         with torch.no_grad():
-            loader = trainer.datamodule.val_dataloader() if split == "val" else trainer.datamodule.test_dataloader()
-            for batch in loader:  # each rank its share, none padded
-                predictions = pl_module(batch["image"].to(pl_module.device)).argmax(dim=1).cpu()
-                records.append(torch.stack([batch["index"], batch["label"], predictions], dim=1))
+            if is_ferlens_datamodule(trainer.datamodule):
+                loader = trainer.datamodule.val_dataloader() if split == "val" else trainer.datamodule.test_dataloader()
+                batches = ((batch["index"], batch["label"], batch["image"]) for batch in loader)
+            else:
+                batches = _dataset_batches(dataset, split, trainer.global_rank, trainer.world_size, self.batch_size)
+            for indices, labels, images in batches:
+                logits = pl_module(images.to(pl_module.device))
+                if logits.ndim != 2 or logits.shape[1] != classes:
+                    raise UserError(
+                        f"GlobalSaliency got outputs {list(logits.shape)} from the model for {classes} classes: the model must return logits [B, {classes}], "
+                        "one per class in label order; check its head or the class list."
+                    )
+                records.append(torch.stack([indices.cpu(), labels.cpu(), logits.argmax(dim=1).cpu()], dim=1))
         pl_module.train(training)
         local = torch.cat(records).numpy() if records else np.zeros((0, 3), np.int64)
         return np.concatenate(_gather(local))
@@ -258,7 +289,12 @@ class GlobalSaliency(L.Callback):
         method (and their sanity checks), then write one artifact per method
         (``heatmaps/<key>[/<subdirectory>]``)."""
         split = self.explained_split(trainer)
-        records = self._predictions(trainer, pl_module, split)
+        dataset = split_dataset(trainer.datamodule, split)
+        class_names = class_names_of(pl_module, trainer.datamodule, self.class_names)
+        if len(dataset):
+            check_item(dataset[0], split)
+        model = explained_model(pl_module)
+        records = self._predictions(trainer, pl_module, split, dataset, len(class_names))
         per_class = self.selected_per_class(trainer)
         indices, classes = select_samples(records[:, 0], records[:, 1], records[:, 2], self.target, self.correct_only, per_class, self.seed)
         truth = {int(index): (int(label), int(prediction)) for index, label, prediction in records}
@@ -267,10 +303,9 @@ class GlobalSaliency(L.Callback):
         mine_truth = torch.as_tensor([truth[int(i)] for i in mine_indices], dtype=torch.long).reshape(-1, 2)
         randomised = self.randomisation.per_class if self.randomisation else 0
         mine_randomised = torch.as_tensor(randomisation_chosen(classes, randomised)[rank::world])
-        dataset = trainer.datamodule.dataset(split, augment=False, au_maps=False)  # the heatmaps need no AU maps
-        position = {int(source_index): p for p, source_index in enumerate(dataset.indices)}
+        source_indices = getattr(dataset, "indices", None) if is_ferlens_datamodule(trainer.datamodule) else None
+        position = {int(source_index): p for p, source_index in enumerate(range(len(dataset)) if source_indices is None else source_indices)}
         warper = TemplateWarper(pl_module.device, self.triangulation)
-        class_names = list(pl_module.class_names)
         for number, (key, explainer) in enumerate(self.explainers.items(), start=1):
             accumulator = GlobalHeatmapAccumulator(len(class_names)).to(pl_module.device)
             evidence = ImageEvidenceAccumulator().to(pl_module.device)
@@ -278,24 +313,25 @@ class GlobalSaliency(L.Callback):
                 nothing = torch.zeros(0, dtype=torch.long)
                 evidence.update(torch.zeros(0, TEMPLATE_HEIGHT, TEMPLATE_WIDTH, device=pl_module.device), nothing, nothing, nothing, nothing, nothing.bool())
             sample = dataset[0]["image"] if self.randomisation and len(dataset) else None  # finds the layers to randomise
-            sanity = SanityPass(len(class_names), self.faithfulness, self.randomisation, pl_module.net, sample, pl_module.device)
+            sanity = SanityPass(len(class_names), self.faithfulness, self.randomisation, model, sample, pl_module.device)
             skipped_here: list[int] = []
             shown = self.progress and trainer.is_global_zero
             bar = tqdm(total=len(indices), desc=f"heatmaps {key} ({weights.source}, {split} split)", unit="image", disable=not shown)
             started = time.perf_counter()
             for start in range(0, len(mine_indices), self.batch_size):
-                items = [dataset[position[int(i)]] for i in mine_indices[start : start + self.batch_size]]
-                images = torch.stack([item["image"] for item in items]).to(pl_module.device)
-                landmarks = torch.stack([item["landmarks"] for item in items])
+                chunk = mine_indices[start : start + self.batch_size]
+                items = [dataset[position[int(i)]] for i in chunk]
+                images = torch.stack([torch.as_tensor(item["image"]) for item in items]).to(pl_module.device)
+                landmarks = torch.stack([torch.as_tensor(item["landmarks"], dtype=torch.float32) for item in items])
                 targets = torch.as_tensor(mine_classes[start : start + self.batch_size], device=pl_module.device)
                 valid = torch.isfinite(landmarks).flatten(1).all(dim=1)
-                skipped_here += [item["index"] for item, ok in zip(items, valid.tolist(), strict=True) if not ok]
-                raw = explainer(pl_module.net, images, targets)  # [B, H, W] in image pixels
-                sanity.update(pl_module.net, explainer, images, raw, targets, mine_randomised[start : start + self.batch_size])
+                skipped_here += [int(index) for index, ok in zip(chunk, valid.tolist(), strict=True) if not ok]
+                raw = explainer(model, images, targets)  # [B, H, W] in image pixels
+                sanity.update(model, explainer, images, raw, targets, mine_randomised[start : start + self.batch_size])
                 maps = warper.to_template(raw, landmarks, self.warp_mode)
                 accumulator.update(maps, targets, valid)
                 known = mine_truth[start : start + self.batch_size]
-                evidence.update(maps, torch.as_tensor([item["index"] for item in items]), targets, known[:, 0], known[:, 1], valid)
+                evidence.update(maps, torch.as_tensor(chunk, dtype=torch.long), targets, known[:, 0], known[:, 1], valid)
                 bar.update(len(items) * world)
                 if start == 0 and trainer.is_global_zero:
                     with logging_redirect_tqdm():  # above the bar, not through it
@@ -312,13 +348,13 @@ class GlobalSaliency(L.Callback):
                 found = self._evidence(trainer, *gathered)
                 means_np, counts_list = means.cpu().numpy(), counts.tolist()
                 explained = {"split": split, "evidence": found, "checks": checks}
+                explained["class_names"], explained["input_size"] = class_names, int(torch.as_tensor(dataset[0]["image"]).shape[-1])
                 self._publish(trainer, pl_module, directory, key, explainer, weights, means_np, counts_list, zero_maps.tolist(), skipped_indices, explained)
 
     @staticmethod
     def _evidence(trainer: L.Trainer, maps: np.ndarray, index: np.ndarray, target: np.ndarray, label: np.ndarray, prediction: np.ndarray) -> ImageEvidence:
         """The gathered per-image maps with each image's subject and name from the data source."""
-        source = trainer.datamodule.source
-        subjects = getattr(source, "subjects", None)
+        subjects = getattr(getattr(trainer.datamodule, "source", None), "subjects", None)
         subject = ["" if subjects is None or subjects[i] is None else str(subjects[i]) for i in index]
         return evidence_from_maps(maps, index, target, label, prediction, subject, _name_list(trainer, index.tolist()))
 
@@ -338,7 +374,8 @@ class GlobalSaliency(L.Callback):
         raise UserError(
             f"GlobalSaliency cannot warp {len(skipped)} of the {selected} selected {name} images into the template because they have no landmarks "
             f"(e.g. {_names(trainer, skipped[:3])}), above max_skipped_fraction={self.max_skipped_fraction:g}: use a dataset with landmarks "
-            "(the synthetic faces, or face preparation with dlib landmarks), or drop the callback with callbacks=default; the checkpoints were kept."
+            "(the synthetic faces, face preparation with dlib landmarks, or in your own project: "
+            f"{LANDMARKS_HOW}), or drop the callback with callbacks=default; the checkpoints were kept."
         )
 
     def _publish(
@@ -362,9 +399,10 @@ class GlobalSaliency(L.Callback):
         net = dict(hparams.get("net_init") or hparams.get("net") or {})
         datamodule = trainer.datamodule
         wandb_run = next((logger.experiment for logger in trainer.loggers if isinstance(logger, WandbLogger)), None)
-        data_config = pl_module.net.data_config
+        model = explained_model(pl_module)
+        data_config = getattr(model, "data_config", None)  # None: a network of someone else's project, which normalizes its input its own way
         au_guidance = getattr(pl_module, "au_guidance", None)
-        class_names = list(pl_module.class_names)
+        class_names = explained["class_names"]
         manifest = HeatmapManifest(
             run=RunInfo(
                 id=getattr(wandb_run, "id", None),
@@ -372,16 +410,16 @@ class GlobalSaliency(L.Callback):
                 sweep=getattr(wandb_run, "sweep_id", None),  # set when a W&B agent started the run
                 dir=str(self._run_dir(trainer)),  # the run's identity without W&B: its directory and start
                 started=self.started,
-                model=net.get("name", type(pl_module.net).__name__),
+                model=net.get("name") or net.get("_target_") or type(model).__name__,
                 pretrained=bool(net.get("pretrained", False)),
                 dataset=getattr(datamodule, "name", None),
                 fold=getattr(datamodule, "fold", None),
                 seed=self.seed,
                 epoch=weights.epoch,
-                input_size=data_config.input_size,
-                normalization=data_config.normalization,
-                mean=tuple(data_config.mean),
-                std=tuple(data_config.std),
+                input_size=data_config.input_size if data_config else explained["input_size"],
+                normalization=data_config.normalization if data_config else None,
+                mean=tuple(data_config.mean) if data_config else None,
+                std=tuple(data_config.std) if data_config else None,
                 au_guidance=float(getattr(au_guidance, "weight", 0.0)),
                 au_layers=tuple(au_guidance.layers) if getattr(au_guidance, "layers", None) else None,
             ),
@@ -451,6 +489,18 @@ def correct_shares(evidence: ImageEvidence, class_names: list[str]) -> dict[str,
     return shares
 
 
+def _dataset_batches(dataset: ExplainedDataset, split: str, rank: int, world: int, size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """(positions, labels, images) in batches of ``size``: this rank's share of ``dataset`` (positions rank, rank + world, ...)."""
+    mine = list(range(rank, len(dataset), world))
+    for start in range(0, len(mine), size):
+        chunk = mine[start : start + size]
+        items = [dataset[p] for p in chunk]
+        for item in items:
+            check_item(item, split)
+        images = torch.stack([torch.as_tensor(item["image"]) for item in items])
+        yield torch.as_tensor(chunk, dtype=torch.long), torch.as_tensor([int(item["label"]) for item in items], dtype=torch.long), images
+
+
 def _metric(trainer: L.Trainer, name: str) -> float | None:
     return _number(trainer.callback_metrics.get(name))
 
@@ -461,7 +511,7 @@ def _number(value: torch.Tensor | float | None) -> float | None:
 
 def _name_list(trainer: L.Trainer, indices: list[int]) -> list[str]:
     """Readable names of source samples: file names where the source has paths, else 'sample <index>'."""
-    paths = getattr(trainer.datamodule.source, "paths", None)
+    paths = getattr(getattr(trainer.datamodule, "source", None), "paths", None)
     return [str(paths[i]) if paths is not None else f"sample {i}" for i in indices]
 
 

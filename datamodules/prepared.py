@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +30,8 @@ class PreparedFaces:
     [size, size, 3], with their 68 landmarks in crop pixels.
 
     Args:
-        reader: registered reader name (``datamodules.readers``).
+        reader: registered reader name (``datamodules.readers``), or a user's own reader
+            (a callable: ``datamodules.readers.custom``).
         root: dataset folder, as downloaded.
         neutral: 7 classes (with Neutral) instead of 6.
         face: face-preparation settings (``configs/face``: the ``FaceSettings`` fields and
@@ -39,7 +42,13 @@ class PreparedFaces:
     """
 
     def __init__(
-        self, reader: str, root: str | Path, neutral: bool = False, face: dict | None = None, cache_dir: str | Path | None = None, **reader_options: object
+        self,
+        reader: str | Callable[..., Any],
+        root: str | Path,
+        neutral: bool = False,
+        face: dict | None = None,
+        cache_dir: str | Path | None = None,
+        **reader_options: object,
     ) -> None:
         self.index = read_dataset(reader, root, CLASSES_7 if neutral else CLASSES_6, **reader_options)
         self.class_names = self.index.class_names
@@ -114,7 +123,7 @@ class PreparedFaces:
 
 
 def prepared_datamodule(
-    reader: str, root: str, neutral: bool = False, face: dict | None = None, cache_dir: str | None = None, **options: object
+    reader: str | Callable[..., Any], root: str, neutral: bool = False, face: dict | None = None, cache_dir: str | None = None, **options: object
 ) -> FERDataModule:
     """A ``FERDataModule`` over ``PreparedFaces``: the keys of the real-dataset configs that
     ``FERDataModule`` takes go to it (split, fold, batch size, ...); the others are the

@@ -16,13 +16,22 @@ AU_MAPS = "ferlens.au_maps"
 
 def network_input_size(*, _root_: DictConfig) -> int | None:
     """``model.input_size``, or where it is null the network's own input side in pixels
-    (``networks.registry.resolve_data_config``: builds nothing, reads no weights)."""
+    (``networks.registry.resolve_data_config``, or for a ``_target_`` network what its class
+    declares, ``networks.custom``: builds nothing, reads no weights)."""
     from ferlens.networks.registry import resolve_data_config  # timm loads only when a job resolves it
 
     model = _root_.model
     if model.get("net") is None:  # prepare.py's config: faces are prepared at their own size
         return model.get("input_size")
     net: dict[str, Any] = OmegaConf.to_container(model.net, resolve=True)
+    if net.get("_target_") == "???":
+        from ferlens.user_errors import UserError
+
+        raise UserError("model=custom needs your network's class: add model.net._target_=<package.module.Class> (its folder on PYTHONPATH).")
+    if "_target_" in net:  # a user's own network: model.input_size, else what its class declares
+        from ferlens.networks.custom import resolve_custom_data_config
+
+        return resolve_custom_data_config(net, model.get("input_size"), model.get("normalization")).input_size
     extra = {key: value for key, value in net.items() if key not in ("name", "pretrained", "weights")}
     return resolve_data_config(net["name"], input_size=model.get("input_size"), normalization=model.get("normalization"), **extra).input_size
 

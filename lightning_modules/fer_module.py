@@ -19,6 +19,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 from ferlens.lightning_modules.au_guidance import AUGuidance, layer_attention
 from ferlens.lightning_modules.au_metrics import AUAlignmentScore
 from ferlens.lightning_modules.reporting import confusion_figure
+from ferlens.networks.custom import NetworkSpec, build_custom_network
 from ferlens.networks.features import capture_features
 from ferlens.networks.registry import build_network
 from ferlens.saliency import build_explainer
@@ -33,7 +34,10 @@ class FERModule(L.LightningModule):
 
     Args:
         net: ``{"name": <registry name or timm id>, "pretrained": bool, "weights": path | None,
-            **settings}`` (recorded, so checkpoints reload with no arguments) or any ``nn.Module``.
+            **settings}`` (recorded, so checkpoints reload with no arguments), a user's own network
+            ``{"_target_": "my_lab.nets.Net", "cam_layer": ..., **constructor arguments}`` or Hydra's
+            partial of it (``networks.custom``: built with ``num_classes``, wrapped and checked), or
+            any ``nn.Module`` taking raw RGB in [0, 1] (used as it is).
         num_classes, class_names: the dataset's classes, in label order.
         input_size: network input side, pixels; normalization: a name of
             ``networks.data_config.NORMALIZATIONS`` or ``timm``; None = the network's own.
@@ -68,7 +72,7 @@ class FERModule(L.LightningModule):
 
     def __init__(
         self,
-        net: dict[str, Any] | nn.Module,
+        net: dict[str, Any] | functools.partial | nn.Module,
         num_classes: int,
         class_names: list[str],
         input_size: int | None = None,
@@ -84,6 +88,10 @@ class FERModule(L.LightningModule):
         super().__init__()
         if isinstance(net, nn.Module):
             self.net = net
+        elif isinstance(net, functools.partial) or "_target_" in net:  # a user's own network (networks.custom)
+            net = NetworkSpec.from_config(net).to_config()  # plain data, recorded
+            self.net = build_custom_network(net, num_classes, class_names, input_size, normalization)
+            net_init = dict(net_init or net)
         else:
             self.net = build_network(num_classes=num_classes, input_size=input_size, normalization=normalization, **net)
             net_init = dict(net_init or net)
@@ -249,7 +257,7 @@ class FERModule(L.LightningModule):
         """Store the architecture only: ``net`` with ``pretrained: false, weights: null`` (the
         trained weights are in the checkpoint; ``net_init`` keeps how training began)."""
         hparams = checkpoint.get(self.CHECKPOINT_HYPER_PARAMS_KEY)
-        if hparams and isinstance(hparams.get("net"), Mapping):
+        if hparams and isinstance(hparams.get("net"), Mapping) and "_target_" not in hparams["net"]:
             checkpoint[self.CHECKPOINT_HYPER_PARAMS_KEY] = {**hparams, "net": {**hparams["net"], "pretrained": False, "weights": None}}
 
     def on_train_epoch_end(self) -> None:

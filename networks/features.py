@@ -8,12 +8,19 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from ferlens.user_errors import UserError
+
 
 @contextlib.contextmanager
 def capture_features(net: nn.Module, layer: str | None = None) -> Iterator[dict[str, torch.Tensor]]:
     """Within the block, ``captured["features"]`` is the output of ``layer`` (default:
     ``net.cam_layer``) in the latest forward pass: [B, C, h, w], still in the autograd
     graph (usable in a loss, e.g. AU guidance, or for Grad-CAM)."""
+    if layer is None and not isinstance(getattr(net, "cam_layer", None), str):
+        raise UserError(
+            f"The model {type(net).__name__} has no cam_layer: set its attribute cam_layer to the name of the module whose [B, C, h, w] output "
+            "the CAMs explain (e.g. model.cam_layer = 'layer4'), or train it with model=custom model.net.cam_layer=<layer>."
+        )
     with capture_layers(net, {layer or net.cam_layer: "features"}) as captured:
         yield captured
 

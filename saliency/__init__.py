@@ -45,6 +45,7 @@ def register_explainer(name: str) -> Callable[[ExplainerClass], ExplainerClass]:
 
 
 def available_explainers() -> list[str]:
+    """The registered saliency method names, sorted (``build_explainer``'s choices)."""
     return _explainers().names()
 
 

@@ -10,6 +10,7 @@ from torch import nn
 
 from ferlens.networks.features import capture_features
 from ferlens.saliency.base import Explainer
+from ferlens.user_errors import UserError
 
 
 def activations_and_gradients(model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -18,6 +19,11 @@ def activations_and_gradients(model: nn.Module, images: torch.Tensor, targets: t
     with capture_features(model) as captured:
         scores = model(images).gather(1, targets[:, None]).sum()
     activations = captured["features"]
+    if activations.ndim != 4:
+        raise UserError(
+            f"The cam_layer {model.cam_layer} of {type(model).__name__} yields {list(activations.shape)}, not a [B, C, h, w] grid: name a layer that "
+            "yields one, or for tokens [B, N, C] wrap the model with ferlens.wrap_network(model, num_classes, cam_layer, cam_prefix_tokens=<class tokens>)."
+        )
     (gradients,) = torch.autograd.grad(scores, activations)
     return activations.detach(), gradients
 

@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("callbacks",),  # GlobalSaliency and friends: datamodules' transforms, saliency, formats, jobs
     ("analysis",),  # sources, aggregation, statistics, reports: evaluation, formats, datamodules (known truth)
     ("training",),  # the training job
-    ("train", "analyze"),  # the entry scripts
+    ("train", "analyze", "__init__"),  # the entry scripts; the package's facade (the public API, each name imported on first use)
 ]
 RANK = {name: rank for rank, layer in enumerate(LAYERS) for name in layer}
 

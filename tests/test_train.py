@@ -18,6 +18,7 @@ from ferlens.datamodules.folds import fold_indices
 from ferlens.datamodules.synthetic import SyntheticFaces
 from ferlens.evaluation.localisation.quick import score_artifact
 from ferlens.formats.heatmap_artifact import read_artifact
+from ferlens.networks.custom import resolve_custom_data_config
 from ferlens.networks.registry import resolve_data_config
 from ferlens.user_errors import UserError, user_message
 from tests.conftest import CONFIGS, ROOT, SMALL_DATA, run_train
@@ -32,10 +33,15 @@ REAL_DATA = [choice for choice in GROUPS["data"] if choice != "synthetic"]
 @pytest.mark.parametrize(("group", "choice"), [(g, c) for g, choices in GROUPS.items() for c in choices])
 def test_every_config_composes_and_resolves(compose_train, tmp_path, group, choice):
     extra = ["data.root=/some/data"] if group == "data" and choice in REAL_DATA else []
+    extra += ["model.net._target_=torch.nn.Identity", "model.input_size=40"] if (group, choice) == ("model", "custom") else []  # a user's own network
+    extra += ["data.reader._target_=builtins.list"] if (group, choice) == ("data", "custom") else []  # a user's own reader
     cfg = compose_train(f"{group}={choice}", f"paths.output_dir={tmp_path}", *extra)
     container = OmegaConf.to_container(cfg, resolve=True)
     net = {key: value for key, value in container["model"]["net"].items() if key not in ("name", "pretrained", "weights")}
-    inputs = resolve_data_config(container["model"]["net"]["name"], container["model"]["input_size"], container["model"]["normalization"], **net)
+    if "_target_" in net:
+        inputs = resolve_custom_data_config(net, container["model"]["input_size"], container["model"]["normalization"])
+    else:
+        inputs = resolve_data_config(container["model"]["net"]["name"], container["model"]["input_size"], container["model"]["normalization"], **net)
     assert container["data"]["input_size"] == inputs.input_size >= 8  # the network's own input side, resolved by the config
     assert inputs.normalization in ("unit", "imagenet", "inception", "clip", "timm")
     assert container["data"]["au_maps"] == ("all" if (container["model"].get("au_guidance") or {}).get("weight") else "eval")
@@ -99,7 +105,7 @@ def test_fast_dev_run_with_wandb_offline(tmp_path):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["model=nonet"], "Error: model has no option 'nonet': choose from alexnet, efficientnetv2b0,"),
+        (["model=nonet"], "Error: model has no option 'nonet': choose from alexnet, custom, efficientnetv2b0,"),
         (["saliency=[gradcam,shap]"], "Error: saliency has no option 'shap': did you mean kernelshap, gradientshap?"),
         (["data=folder"], "The setting 'data.root' is required"),
         (["data=rafdb", "data.root=/no/such/folder"], "Dataset folder '/no/such/folder' does not exist: set data.root to the folder where rafdb was unpacked."),
@@ -107,6 +113,9 @@ def test_fast_dev_run_with_wandb_offline(tmp_path):
         (["data=kdef", "data.root=/tmp", "data.augmnt=true"], "Error: data.augmnt is not a setting: did you mean data.augment? (+data.augmnt=true"),
         (["model.net.name=vgg17"], "Unknown network 'vgg17': choose one of"),
         (["saliency=[]"], "GlobalSaliency has no saliency method: add one, e.g. saliency=[gradcampp], or drop the callback with callbacks=default."),
+        (["model=custom"], "Error: model=custom needs your network's class: add model.net._target_=<package.module.Class> (its folder on PYTHONPATH)."),
+        (["model=custom", "model.net._target_=my_lab.Net"], "Error: model.net._target_=my_lab.Net does not import (ModuleNotFoundError: No module named"),
+        (["data=custom", "data.root=/tmp"], "Error: The setting 'data.reader._target_' is required: add data.reader._target_=<value> to the command line."),
     ],
 )
 def test_user_mistakes_end_in_one_sentence(tmp_path, overrides, message):

@@ -21,7 +21,7 @@ def test_a_misspelt_target_and_a_missing_value_are_user_mistakes():
     config = OmegaConf.create({"model": {"optimizer": {"_target_": "torch.optim.Adamm", "lr": 1e-3}}, "source": {"project": "???"}})
     with pytest.raises(Exception) as raised:
         hydra.utils.instantiate(config.model.optimizer)
-    fix = "check its spelling (a class such as torch.optim.Adam)"
+    fix = "check its spelling (a class such as torch.optim.Adam) and, for your own code, that the folder holding its package is on PYTHONPATH"
     assert user_message(raised.value) == f"model.optimizer._target_=torch.optim.Adamm names nothing importable: {fix}."
     with pytest.raises(Exception) as raised:
         _ = config.source.project

@@ -2,7 +2,10 @@
 ``register_reader(name)`` on a function,
 ``available_readers()``, ``read_dataset(name, root, class_names, **options)``.
 
-A reader is ``fn(root: Path, class_names: list[str], **options) -> DatasetIndex``: it
+A user's own reader needs no registration: ``data=custom data.reader._target_=...``
+(``readers.custom``, which also states what its records hold).
+
+A registered reader is ``fn(root: Path, class_names: list[str], **options) -> DatasetIndex``: it
 parses the dataset's own files in its official layout, maps its labels to the canonical
 classes (dropping and counting the rest by name) and reports files it cannot find. One
 file per dataset.
@@ -14,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ferlens.datamodules.readers.base import DatasetIndex
+from ferlens.datamodules.readers.custom import read_with, reader_name
 from ferlens.datamodules.sources import DataError
 from ferlens.registry import Registry
 
@@ -34,14 +38,20 @@ def available_readers() -> list[str]:
     return READERS.names()
 
 
-def read_dataset(name: str, root: str | Path, class_names: list[str], **options: object) -> DatasetIndex:
+def read_dataset(name: str | Reader, root: str | Path, class_names: list[str], **options: object) -> DatasetIndex:
     """Index dataset ``name`` at ``root`` for ``class_names``; one sentence for an unknown
-    reader, an unknown option, a missing folder or a dataset with no usable face."""
-    READERS.check_keywords(name, options)
+    reader, an unknown option, a missing folder or a dataset with no usable face. ``name`` is a
+    registered reader, or a user's own reader (a callable, e.g. Hydra's partial of
+    ``data.reader._target_``: ``readers.custom``)."""
+    own = callable(name)
+    if not own:
+        READERS.check_keywords(name, options)
+    label = reader_name(name) if own else name
     location = Path(root).expanduser()
     if not location.is_dir():
-        raise DataError(f"Dataset folder '{location}' does not exist: set data.root to the folder where {name} was unpacked.")
-    index = READERS.get(name)(location, list(class_names), **options)
+        raise DataError(f"Dataset folder '{location}' does not exist: set data.root to the folder where {label} was unpacked.")
+    index = read_with(name, location, list(class_names), **options) if own else READERS.get(name)(location, list(class_names), **options)
+    name = label
     if not index.entries:
         raise DataError(
             f"No labelled faces of the classes {', '.join(class_names)} under '{location}' ({index.describe()}): check data.root and the dataset layout."

@@ -38,7 +38,7 @@ def test_the_help_resolver_fills_the_template(tmp_path: Path):
         (["model=vgg16,vgg17"], "model has no option 'vgg17': choose from alexnet,"),
         (["+experiment=papers"], "experiment has no option 'papers': choose from au_guided, au_guided_paper_ablation, known_truth, paper"),
         (["data=_real"], "data has no option '_real'"),
-        (["model=_backbone"], "model has no option '_backbone': choose from alexnet, efficientnetv2b0,"),
+        (["model=_backbone"], "model has no option '_backbone': choose from alexnet, custom, efficientnetv2b0,"),
     ],
 )
 def test_an_unknown_option_is_one_sentence_with_the_valid_ones(overrides, message):

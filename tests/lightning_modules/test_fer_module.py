@@ -34,6 +34,7 @@ MODEL_CONFIGS = {
     "mobilenetv3large": ("Adam", {"lr": 1e-6, "eps": 1e-7}, {"lr": 1e-6, **KERAS_ADAM}, None, 15, 128),
     "efficientnetv2b0": ("Adam", {"lr": 1e-6, "eps": 1e-7}, {"lr": 1e-6, **KERAS_ADAM}, None, 10, 128),
     "smallcnn": ("Adam", {"lr": 1e-3}, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8}, {"_target_": COSINE, "_partial_": True, "T_max": 12}, 12, None),
+    "custom": ("Adam", {"lr": 1e-3}, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8}, None, 12, None),
     "timm": ("AdamW", {"lr": 1e-4, "weight_decay": 0.05}, {"lr": 1e-4, "weight_decay": 0.05}, {"_target_": COSINE, "_partial_": True, "T_max": 10}, 10, None),
 }
 
@@ -102,10 +103,10 @@ def test_every_model_config_covers_the_table():
 @pytest.mark.parametrize("name", MODEL_CONFIGS)
 def test_each_model_config_builds_the_studys_optimizer_with_the_keras_constants(name, compose_train):
     kind, settings, held, scheduler, epochs, batch = MODEL_CONFIGS[name]
-    cfg = compose_train(f"model={name}")
+    cfg = compose_train(f"model={name}", *(["model.net._target_=torch.nn.Identity"] if name == "custom" else []))
     assert OmegaConf.to_container(cfg.model.optimizer) == {"_target_": f"torch.optim.{kind}", "_partial_": True, **settings}
     assert (cfg.model.scheduler and OmegaConf.to_container(cfg.model.scheduler, resolve=True)) == scheduler
-    assert cfg.model.net.name == name or name == "timm"
+    assert cfg.model.net.get("name") == name or name in ("timm", "custom")
     assert cfg.trainer.max_epochs == epochs and (batch is None or cfg.data.batch_size == batch)
     module = _module(optimizer=hydra.utils.instantiate(cfg.model.optimizer), scheduler=hydra.utils.instantiate(cfg.model.scheduler))
     configured = module.configure_optimizers()

@@ -1,0 +1,1 @@
+"""A user's own lab package, outside ferlens: a network (``nets``) and a dataset reader (``readers``)."""
