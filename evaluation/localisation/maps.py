@@ -7,13 +7,13 @@ from collections.abc import Mapping
 import numpy as np
 
 from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
-from ferlens.scoring import scores
-from ferlens.scoring.scores import Threshold
+from ferlens.evaluation.localisation import scores
+from ferlens.evaluation.localisation.scores import Threshold
 from ferlens.user_errors import UserError
 
 
 def score_template_maps(maps: np.ndarray, masks: np.ndarray | Mapping[str, np.ndarray], threshold: Threshold | None = None) -> dict[str, np.ndarray]:
-    """Every metric of ``scoring.scores.METRICS`` of B heatmaps ``maps`` (float [B, 275, 224]
+    """Every metric of ``evaluation.localisation.scores.METRICS`` of B heatmaps ``maps`` (float [B, 275, 224]
     template pixels, non-negative, any scale) against M ``masks`` (bool [M, 275, 224], or a
     mask family ``{expression: bool [275, 224]}`` such as ``ekman_family()``, its order kept):
     ``{metric: float64 [B, M]}``. The thresholded and soft scores read each map min-max
