@@ -198,13 +198,15 @@ def _start_check(arguments: list[str], primary: str) -> str | None:
 
 
 COMMAND = re.compile(r"^(python |ferlens-|wandb (sweep|agent) )")
+#: leading environment assignments (``PYTHONPATH=/path/to/my_lab python train.py ...``)
+ENVIRONMENT = re.compile(r"^(?:[A-Z_][A-Z0-9_]*=\S+\s+)+")
 
 
 @pytest.mark.parametrize("page", RECIPE_PAGES, ids=lambda page: page.stem)
 def test_every_command_of_the_getting_started_page_and_the_guides_passes_the_start_up_check(page):
     blocks = _code_blocks(page)
     lines = [part.strip() for language, text in blocks if language in ("bash", "text", "") for line in text.splitlines() for part in line.split("&&")]
-    commands = [line for line in lines if COMMAND.match(line)]
+    commands = [ENVIRONMENT.sub("", line) for line in lines if COMMAND.match(ENVIRONMENT.sub("", line))]
     for language, text in blocks:
         if language == "python":
             compile(text, str(page), "exec")

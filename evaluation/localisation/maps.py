@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
 from ferlens.evaluation.localisation import scores
 from ferlens.evaluation.localisation.scores import Threshold
+from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
 from ferlens.user_errors import UserError
 
 
