@@ -215,12 +215,30 @@ def test_every_command_of_the_getting_started_page_and_the_guides_passes_the_sta
 
 
 PYTHON_BLOCKS = [(page, text) for page in RECIPE_PAGES for language, text in _code_blocks(page) if language == "python"]
+#: a Python block opening with ``# excerpt of examples/<file>.py`` quotes that example (which the tests run)
+EXCERPT = re.compile(r"^# excerpt of (examples/[\w/]+\.py)\s*$")
+
+
+def _code_lines(text: str) -> list[str]:
+    """The code of each line, comments and surrounding space removed, blank lines left out."""
+    return [code for line in text.splitlines() if (code := re.sub(r"\s+#.*$", "", line).strip()) and not code.startswith("#")]
 
 
 @pytest.mark.parametrize(("page", "code"), PYTHON_BLOCKS, ids=[page.stem for page, _ in PYTHON_BLOCKS])
-def test_every_python_block_of_the_guides_runs_in_a_fresh_interpreter(page, code, tmp_path):
+def test_every_python_block_of_the_guides_runs_in_a_fresh_interpreter_or_quotes_its_example(page, code, tmp_path):
+    quoted = EXCERPT.match(code.splitlines()[0])
+    if quoted:  # every line as the example has it (tests/test_examples.py runs the example)
+        example = set(_code_lines((ROOT / quoted.group(1)).read_text()))
+        assert [line for line in _code_lines(code) if line not in example] == [], f"{page.name} misquotes {quoted.group(1)}"
+        return
     ran = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert ran.returncode == 0, f"{page.name}: {ran.stderr[-2000:]}"
+
+
+def test_a_misquoted_excerpt_is_caught():
+    example = set(_code_lines((ROOT / "examples/explain_in_a_notebook.py").read_text()))
+    assert "maps = ferlens.build_explainer(\"gradcam\")(model, images, labels)" not in example
+    assert "import ferlens" in example
 
 
 def test_a_command_that_names_no_setting_or_option_is_caught():
