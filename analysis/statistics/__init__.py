@@ -45,7 +45,7 @@ from ferlens.analysis.statistics.folds import fold_means, fold_scores, fold_spre
 from ferlens.analysis.statistics.intervals import t_interval
 from ferlens.analysis.statistics.levels import first_shares, fold_first_shares, full_values, over_expressions, row_intervals
 from ferlens.analysis.statistics.multiplicity import adjust_claims, is_claim
-from ferlens.analysis.statistics.reliability import specific_split_half, split_half
+from ferlens.analysis.statistics.reliability import specific_split_halves, split_half
 from ferlens.analysis.statistics.replicates import ReplicateStatistic, RowKey, run_replicates
 from ferlens.analysis.statistics.results import (
     ALL_EXPRESSIONS,
@@ -379,11 +379,10 @@ def _reliability(method: str, context: _Replicates, settings: StatisticsSettings
     for cell in context.design.cells:
         by_network.setdefault(cell.network, []).append(cell)
     for cells in by_network.values():
-        shared = _network_numbering(cells)
-        for cell, numbered in zip(cells, shared, strict=True):
+        specifics = specific_split_halves(_network_numbering(cells), settings.split_halves, rng)
+        for cell, specific in zip(cells, specifics, strict=True):
             heatmap_set = context.sets[cell.network]
             whole = split_half(_local(cell), settings.split_halves, rng)
-            specific = specific_split_half(numbered, [other for other in shared if other.cls != cell.cls], settings.split_halves, rng)
             rows.append((heatmap_set.network, method, heatmap_set.classes[cell.cls], context.design.unit, cell.n_units, whole.r, whole.reliability,
                          specific.r, specific.reliability))  # fmt: skip
     return pd.DataFrame(rows, columns=RELIABILITY_COLUMNS)

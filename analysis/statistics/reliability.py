@@ -7,7 +7,7 @@ the mean of all the images (Spearman 1910, Brown 1910). A map below 0.8 would lo
 different with another sample of faces.
 
 Whole maps share the face structure every class has (eyes, mouth, the network's favourite
-places), which makes their halves agree whatever the expression. ``specific_split_half``
+places), which makes their halves agree whatever the expression. ``specific_split_halves``
 therefore also measures the class-specific pattern: the class map minus the network's face
 prior, the prior being the mean over the *other* classes of their class mean maps, each
 class weighted equally (leave-one-class-out, so the class is not compared with itself and
@@ -81,35 +81,39 @@ def split_half(cell: Cell, splits: int, rng: np.random.Generator) -> SplitHalfRe
     return SplitHalfResult(mean, float(spearman_brown(mean)), cell.n_units)
 
 
-def specific_split_half(target: Cell, others: list[Cell], splits: int, rng: np.random.Generator) -> SplitHalfResult:
-    """The split-half reliability of ``target``'s class-specific map: its class mean minus the
-    leave-one-class-out face prior (the mean of the ``others``' class means, the other classes
-    of the same network, each weighted equally), both from the same half of the units.
+def specific_split_halves(cells: list[Cell], splits: int, rng: np.random.Generator) -> list[SplitHalfResult]:
+    """The split-half reliability of each cell's class-specific map (one result per cell, in
+    order): its class mean minus the leave-one-class-out face prior (the mean of the other
+    cells' class means, each weighted equally), both from the same half of the units.
 
-    The units of all the network's cells are numbered alike (one subject, one id in every
-    class) and halved once per split. A class missing from one half of a split leaves that
-    split's prior (in both halves); a split where the target or every other class misses a
-    half, or a specific map is constant, is skipped. NaN with no other class, fewer than two
-    target units, or no usable split."""
-    nan = SplitHalfResult(float("nan"), float("nan"), target.n_units)
-    if any(other.network != target.network or other.cls == target.cls for other in others):
-        raise ValueError("specific_split_half: others must be the other classes of the target's network")
-    if not others or target.n_units < 2:
-        return nan
-    halves = _halvings(max(cell.n_units for cell in (target, *others)), splits, rng)
-    target_a, target_b, usable = _half_means(target, halves)
-    prior_a, prior_b = np.zeros_like(target_a), np.zeros_like(target_b)
-    classes = np.zeros(splits, np.float32)  # [splits]: other classes present in both halves
-    for other in others:
-        a, b, present = _half_means(other, halves)
-        prior_a += np.where(present[:, None], a, 0)
-        prior_b += np.where(present[:, None], b, 0)
-        classes += present
-    usable &= classes > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = _pearson(target_a - prior_a / classes[:, None], target_b - prior_b / classes[:, None])[usable]
-    r = r[np.isfinite(r)]
-    if not len(r):
-        return nan
-    mean = float(np.mean(r))
-    return SplitHalfResult(mean, float(spearman_brown(mean)), target.n_units)
+    ``cells`` are the classes of one network, their units numbered alike (one subject, one id
+    in every class); the units are halved once per split for all of them, and each class's
+    half means are made once. A class missing from one half of a split leaves that split's
+    prior (in both halves); a split where the target or every other class misses a half, or a
+    specific map is constant, is skipped. NaN with no other class, fewer than two target
+    units, or no usable split."""
+    if len({cell.network for cell in cells}) > 1 or len({cell.cls for cell in cells}) < len(cells):
+        raise ValueError("specific_split_halves: the cells must be the distinct classes of one network")
+    halves = _halvings(max(cell.n_units for cell in cells), splits, rng)
+    means = [_half_means(cell, halves) for cell in cells]  # per cell: (first half, second half, both present)
+    total_a = sum(np.where(present[:, None], a, 0) for a, _, present in means)
+    total_b = sum(np.where(present[:, None], b, 0) for _, b, present in means)
+    present_count = sum(present.astype(np.float32) for _, _, present in means)
+    results = []
+    for cell, (a, b, present) in zip(cells, means, strict=True):
+        nan = SplitHalfResult(float("nan"), float("nan"), cell.n_units)
+        if len(cells) < 2 or cell.n_units < 2:
+            results.append(nan)
+            continue
+        own_a, own_b = np.where(present[:, None], a, 0), np.where(present[:, None], b, 0)
+        classes = present_count - present  # [splits]: other classes present in both halves
+        usable = present & (classes > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = _pearson(a - (total_a - own_a) / classes[:, None], b - (total_b - own_b) / classes[:, None])[usable]
+        r = r[np.isfinite(r)]
+        if not len(r):
+            results.append(nan)
+            continue
+        mean = float(np.mean(r))
+        results.append(SplitHalfResult(mean, float(spearman_brown(mean)), cell.n_units))
+    return results
