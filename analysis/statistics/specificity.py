@@ -7,8 +7,11 @@ plus the grand mean), so that a mask that scores high with every map, such as a 
 central one, does not win rows whatever the expression. A permutation test of the mask labels asks whether the matched masks score higher than
 chance: the statistic is the mean over expressions of the score of heatmap e against mask
 pi(e); under the null every assignment pi of masks to heatmaps is equally likely. Per network
-the test is exact (all 720 assignments of 6 masks); pooled over networks each network's
-labels are permuted independently (Monte Carlo). ``scipy.stats.permutation_test`` does both.
+the test is exact (all 720 assignments of 6 masks). Pooled over networks, one assignment is
+applied to every network's matrix at once, also exact: the networks explain the same faces,
+so their matrices are dependent, and permuting each network's labels independently
+understated the null's spread (under the simulated global null of ``simulation.py`` the
+pooled p fell below 0.05 in 20 % of 140 data sets). ``scipy.stats.permutation_test`` does both.
 Which p-values are claims, and their adjustment, is ``multiplicity.py``'s.
 """
 
@@ -60,11 +63,13 @@ def double_centred(matrix: np.ndarray) -> np.ndarray:
 
 def _matched_mean(matrices: list[np.ndarray]):
     """The permutation statistic over one or several networks' [E, E] matrices: the mean over
-    networks and expressions of matrix[e, pi(e)], vectorised over permutations (axis -1)."""
+    networks and expressions of matrix[e, pi(e)], one assignment pi for every network,
+    vectorised over permutations (axis -1)."""
+    stacked = np.stack(matrices)  # [N, E, E]
+    rows = np.arange(stacked.shape[1])
 
-    def statistic(*assignments: np.ndarray, axis: int = -1) -> np.ndarray:
-        rows = np.arange(len(matrices[0]))
-        return np.mean([matrix[rows, assignment].mean(axis=-1) for matrix, assignment in zip(matrices, assignments, strict=True)], axis=0)
+    def statistic(assignment: np.ndarray, axis: int = -1) -> np.ndarray:
+        return stacked[:, rows, assignment].mean(axis=-1).mean(axis=0)  # [N, (batch,) E] -> [(batch,)]
 
     return statistic
 
@@ -73,11 +78,11 @@ def permutation_p(matrices: list[np.ndarray], permutations: int, rng: np.random.
     """(statistic, mean of the null, p-value, permutations used, exact) of the mask-label
     test on the networks' score matrices (each [E, E], NaN-free), one-sided: matched masks score higher."""
     expressions = len(matrices[0])
-    data = tuple(np.arange(expressions) for _ in matrices)
+    statistic = _matched_mean(matrices)
     result = permutation_test(
-        data, _matched_mean(matrices), permutation_type="pairings", vectorized=True, n_resamples=permutations, alternative="greater", rng=rng
+        (np.arange(expressions),), statistic, permutation_type="pairings", vectorized=True, n_resamples=permutations, alternative="greater", rng=rng
     )
-    exact = math.factorial(expressions) ** len(matrices) <= permutations  # scipy then enumerates every assignment once
+    exact = math.factorial(expressions) <= permutations  # scipy then enumerates every assignment once
     return float(result.statistic), float(np.mean(result.null_distribution)), float(result.pvalue), len(result.null_distribution), bool(exact)
 
 
