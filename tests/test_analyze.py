@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -303,7 +304,10 @@ def test_train_two_models_then_analyze_local(tmp_path):
     scored_cells = scores[(scores.fold.astype(str) == "pooled")].dropna()
     assert len(cells.dropna(subset=["value"])) == len(scored_cells) and (cells.unit == "subjects").all()
     resampled = cells[cells.units >= 2].dropna(subset=["value"])
-    assert len(resampled) > 0 and resampled.ci_low.notna().all() and (resampled.ci_low <= resampled.ci_high).all()
+    given = resampled.dropna(subset=["ci_low"])
+    assert len(given) >= 0.8 * len(resampled) and (given.ci_low <= given.ci_high).all()
+    withheld = re.search(r"(\d+) of \d+ intervals of gradcam are not given", summary)
+    assert len(given) == len(resampled) or (withheld and int(withheld.group(1)) >= len(resampled) - len(given))  # bias-dominated ones, counted
     reliability = pd.read_csv(report / "statistics" / "reliability.csv")
     assert len(reliability) == len(cells.drop_duplicates(["network", "expression"])) and reliability.reliability.dropna().between(-1, 1).all()
     assert "## Faithfulness · gradcam · test split (beside the localisation scores)" in summary and "- explained split: gradcam: test" in summary
