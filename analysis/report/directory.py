@@ -28,6 +28,7 @@ from ferlens.analysis.aggregate import FOLD_MEAN, count_table, network_table
 from ferlens.analysis.findings import MethodFindings, findings
 from ferlens.analysis.heatmap_set import POOLED, POOLING_EQUAL
 from ferlens.analysis.pipeline import Analysis
+from ferlens.analysis.report.beside import drawn_beside
 from ferlens.analysis.report.figures import dendrograms, distance_matrices, heatmap_grid, mask_grid, name_split, score_bars
 from ferlens.analysis.report.findings_text import findings_markdown
 from ferlens.analysis.report.sanity_report import FAITHFULNESS_CAPTION, randomisation_curves, sanity_text
@@ -355,10 +356,12 @@ def write_report(
     tables = write_tables(analysis, directory)
     counts = write_count_tables(analysis, directory)
     clustering = write_clustering(analysis, directory)
-    write_figures(analysis, directory, statistics)
     if statistics is not None:
         write_statistics_tables(statistics, directory)
-        write_statistics_figures(analysis, statistics, directory)
+        with drawn_beside(lambda: write_statistics_figures(analysis, statistics, directory)):
+            write_figures(analysis, directory, statistics)
+    else:
+        write_figures(analysis, directory, statistics)
     if statistics is not None and answers is None:
         answers = findings(analysis, statistics)
     (directory / "summary.md").write_text(summary_markdown(analysis, tables, counts, clustering, title, description, statistics, answers))
