@@ -28,6 +28,7 @@ from ferlens.analysis.report.statistics_report import (
     GROUPS_CAPTION,
     RANDOMISATION_CAPTION,
     RELIABILITY_CAPTION,
+    SEED_CAPTION,
     SPECIFICITY_CAPTION,
 )
 from ferlens.analysis.report.statistics_tables import (
@@ -41,6 +42,7 @@ from ferlens.analysis.report.statistics_tables import (
     interval_note,
     number,
     reliability_table,
+    seed_mean_table,
     specificity_table,
     spread_table,
 )
@@ -124,6 +126,7 @@ def alignment_section(page: Page, context: PageContext, method: str) -> None:
         for part, table in tables.items():
             page.table(table, "network", summary=f"{name}: {HEADLINE_PARTS[part]}", open_=part != "baselines")
         page.table(fold_mean_table(statistics, method, family, metric), "network", FOLD_CAPTION, summary=f"{name}: means over folds")
+        page.table(seed_mean_table(statistics, method, family, metric), "architecture", SEED_CAPTION, summary=f"{name}: means over seeds")
 
 
 def specificity_section(page: Page, context: PageContext, method: str) -> None:

@@ -6,6 +6,7 @@ reports/<name>/
   statistics/means.csv         network means and the grand mean with CIs (and the level each covers), rank-first shares
   statistics/differences.csv   every pair of networks: paired difference, CI, p, adjusted p
   statistics/fold_means.csv    per network: mean over folds with its t-interval
+  statistics/seeds.csv         per architecture trained with several seeds: mean over seeds, differences, intervals of training and faces
   statistics/claims.csv        every p-value the report states as a finding, FDR-adjusted together
   statistics/baselines.csv     face prior, centre-bias Gaussian, uniform face, random weights
   statistics/specificity.csv   matched vs other masks, rank of the own mask
@@ -37,12 +38,14 @@ from ferlens.analysis.report.statistics_tables import (
     headline_tables,
     interval_note,
     reliability_table,
+    seed_mean_table,
     specificity_table,
 )
 from ferlens.analysis.statistics import Statistics
 
 CSV_TABLES = (
-    "cells", "means", "differences", "baselines", "specificity", "permutation", "reliability", "clusters", "groups", "fold_means", "fold_spread", "claims",
+    "cells", "means", "differences", "baselines", "specificity", "permutation", "reliability", "clusters", "groups", "fold_means", "seeds", "fold_spread",
+    "claims",
 )  # fmt: skip
 BASELINE_NOTE = (
     "Baselines: face prior = for each expression, the network's mean map over its other classes, each weighted equally; "
@@ -163,6 +166,9 @@ def statistics_markdown(analysis, statistics: Statistics) -> list[str]:
             table = fold_mean_table(statistics, method, family, metric)
             if table is not None:
                 lines += [f"### Means over folds · {metric} · {method} · {family} masks", "", FOLD_CAPTION, "", markdown(table, "network"), ""]
+            table = seed_mean_table(statistics, method, family, metric)
+            if table is not None:
+                lines += [f"### Means over seeds · {metric} · {method} · {family} masks", "", SEED_CAPTION, "", markdown(table, "architecture"), ""]
         table = reliability_table(statistics, method)
         if table is not None:
             lines += [
@@ -193,6 +199,11 @@ DIFFERENCE_CAPTION = (
     "the same faces resampled for both networks, or, with several folds, the paired t over folds."
 )
 FOLD_CAPTION = "The mean over folds of each fold's mean score over expressions (the study's aggregation), with the t-interval over folds (training and faces)."
+SEED_CAPTION = (
+    "Networks of one fold that differ only in their seed, each explained on the same faces, as one architecture: the mean over seeds of their means "
+    "over expressions, and differences of two architectures, with the interval of both levels: t with Welch-Satterthwaite df on the variance "
+    "SE training^2 (the seeds' SD^2 / seeds) + SE faces^2 (the paired bootstrap of the faces they share). The seeds' own rows above are given their models."
+)
 RELIABILITY_CAPTION = (
     "Whole map / class-specific pattern: split-half correlation over random halves of the units, Spearman-Brown corrected, of the map and of the map "
     "minus its leave-one-class-out face prior (the face structure all classes share inflates the first); (low) below {t:g}: the map would look "

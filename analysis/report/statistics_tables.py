@@ -294,6 +294,21 @@ def fold_mean_table(statistics: Statistics, method: str, family: str, metric: st
     return pd.DataFrame.from_dict(rows, orient="index", columns=["mean over folds, t-interval", "SD over folds", "folds"])
 
 
+def seed_mean_table(statistics: Statistics, method: str, family: str, metric: str) -> pd.DataFrame | None:
+    """Architecture (or difference of two): the mean over seeds with its interval (training and
+    faces, ``analysis.statistics.seeds``), the two standard errors and the seeds behind it."""
+    chosen = _select(statistics.seeds, method, family, metric)
+    if chosen.empty:
+        return None
+    rows = {
+        (row.architecture if not row.other else f"{row.architecture} - {row.other}"): [
+            with_interval(row.value, row.ci_low, row.ci_high, signed=bool(row.other)), number(row.seeds_se), number(row.faces_se), f"{row.df:.1f}", row.seeds,
+        ]
+        for row in chosen.itertuples()
+    }  # fmt: skip
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["mean over seeds, interval", "SE training", "SE faces", "df", "seeds"])
+
+
 def spread_table(statistics: Statistics, method: str, family: str, metric: str) -> pd.DataFrame | None:
     """Network x expression: the mean over folds ± the SD over folds (ddof = 1) with the fold count."""
     chosen = statistics.fold_spread
@@ -319,5 +334,5 @@ def notes(statistics: Statistics) -> list[str]:
 
 __all__ = [
     "NO_EVIDENCE", "STATISTICS_METRICS", "headline_tables", "specificity_table", "reliability_table", "cluster_table", "groups_table", "spread_table",
-    "difference_table", "fold_mean_table",
+    "difference_table", "fold_mean_table", "seed_mean_table",
 ]  # fmt: skip

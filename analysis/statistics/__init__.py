@@ -7,7 +7,8 @@
 - ``intervals.py``: replicate distributions to intervals (expanded percentile by default;
   percentile, basic, BCa) and t-intervals; ``levels.py``: the tables' intervals;
 - ``folds.py``: the training level (t over folds) for network means, differences and the
-  grand mean whenever several folds exist;
+  grand mean whenever several folds exist; ``seeds.py``: the training level of repeated
+  seeds on the same faces (seed SD and the paired bootstrap together);
 - ``baselines.py``, ``specificity.py``, ``reliability.py``, ``cluster_stability.py``: chance
   levels, the mask-label test, split-half reliability, tree support and the group test;
 - ``multiplicity.py``: the false-discovery control over every claim of the report;
@@ -62,6 +63,7 @@ from ferlens.analysis.statistics.results import (
     Statistics,
     Tree,
 )
+from ferlens.analysis.statistics.seeds import SEED_COLUMNS, seed_groups, seed_table
 from ferlens.analysis.statistics.settings import StatisticsSettings
 from ferlens.analysis.statistics.specificity import specificity
 from ferlens.evaluation.localisation.scores import METRICS
@@ -80,7 +82,7 @@ OVER_EXPRESSIONS = "the expressions (paired t over {count})"
 def compute_statistics(analysis, settings: StatisticsSettings, random_sets: list[HeatmapSet] | None = None) -> Statistics:
     """All statistics of ``analysis`` (an ``analysis.pipeline.Analysis``); ``random_sets``:
     pooled heatmaps of random-weights models (matched to networks by architecture and method)."""
-    names = ("cells", "means", "differences", "reliability", "clusters", "groups", "fold_means")
+    names = ("cells", "means", "differences", "reliability", "clusters", "groups", "fold_means", "seeds")
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in names}
     trees: dict[tuple[str, str, str], Tree] = {}
     notes: list[str] = []
@@ -97,7 +99,7 @@ def compute_statistics(analysis, settings: StatisticsSettings, random_sets: list
     frames = {name: pd.concat(frames, ignore_index=True) if frames else pd.DataFrame() for name, frames in parts.items()}
     columns = {
         "cells": CELL_COLUMNS, "means": MEAN_COLUMNS, "differences": DIFFERENCE_COLUMNS, "reliability": RELIABILITY_COLUMNS,
-        "clusters": CLUSTER_COLUMNS, "groups": GROUP_COLUMNS, "fold_means": FOLD_COLUMNS,
+        "clusters": CLUSTER_COLUMNS, "groups": GROUP_COLUMNS, "fold_means": FOLD_COLUMNS, "seeds": SEED_COLUMNS,
     }  # fmt: skip
     frames = {name: frame if not frame.empty else pd.DataFrame(columns=columns[name]) for name, frame in frames.items()}
     claims = adjust_claims(
@@ -120,6 +122,7 @@ def compute_statistics(analysis, settings: StatisticsSettings, random_sets: list
         clusters=frames["clusters"],
         groups=frames["groups"],
         fold_means=frames["fold_means"],
+        seeds=frames["seeds"],
         fold_spread=fold_spread(analysis.scores, settings.confidence),
         claims=claims,
         trees=trees,
@@ -149,7 +152,13 @@ def _method_statistics(analysis, method: str, settings: StatisticsSettings, base
                 "(typical of thresholded scores of noisy maps resting on few subjects); more subjects or images would give them."
             )
         parts["reliability"].append(_reliability(method, context, settings, rng))
-    parts["means"].append(_mean_table(analysis, method, context, per_fold, settings))
+    means = _mean_table(analysis, method, context, per_fold, settings)
+    parts["means"].append(means)
+    if context is not None:
+        folds = {s.network: len({str(f) for f in s.evidence_folds}) if s.evidence_folds is not None else 1 for s in context.sets}
+        groups = seed_groups(context.sets, folds)
+        if groups:
+            parts["seeds"].append(seed_table(groups, context.sets, means, context.network_replicates, method, settings.confidence, context.design.unit))
     parts["differences"].append(_difference_table(analysis, method, context, per_fold, settings))
     clusters, method_trees = _cluster_support(analysis, method, cases, context, settings, rng)
     parts["clusters"].append(clusters)
@@ -187,6 +196,11 @@ class _Replicates:
         self.rows = row_intervals(self.statistic, self.outcome, self.full, settings.confidence, settings.interval)
         self.index = {key: i for i, key in enumerate(self.statistic.keys)}
         self.level = CONDITIONAL.format(unit=self.design.unit)
+
+    def network_replicates(self, n: int, family: str, metric: str) -> np.ndarray | None:
+        """float [R]: network ``n``'s mean's replicates (evidence grid), None without that row."""
+        row = self.index.get(RowKey("net", n, None, family, metric))
+        return None if row is None else self.outcome.distribution[row]
 
     def row(self, key: RowKey) -> pd.Series | None:
         return self.rows.iloc[self.index[key]] if key in self.index else None

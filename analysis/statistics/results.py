@@ -57,7 +57,8 @@ class Statistics:
 
     cells, means, differences: scores, network means (and the grand mean) and paired network
     differences with their intervals; fold_means / fold_spread: the fold-level means with
-    t-intervals over folds; baselines, specificity, permutation: chance levels and the
+    t-intervals over folds; seeds: architectures trained with several seeds on the same faces,
+    their means over seeds and differences (``seeds.py``); baselines, specificity, permutation: chance levels and the
     mask-label tests; reliability, clusters, groups, trees: stability; claims: every p-value
     the report states as a finding, adjusted together (``multiplicity.py``).
     """
@@ -73,6 +74,7 @@ class Statistics:
     clusters: pd.DataFrame
     groups: pd.DataFrame
     fold_means: pd.DataFrame
+    seeds: pd.DataFrame
     fold_spread: pd.DataFrame
     claims: pd.DataFrame
     trees: dict[tuple[str, str, str], Tree] = field(default_factory=dict)

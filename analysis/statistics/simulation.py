@@ -56,7 +56,9 @@ class SimulationSettings:
     """What ``simulate`` draws: ``networks`` x ``folds`` models, ``subjects`` per fold, the
     planted ``effect`` (0: null), the fold-to-fold ``training_sd``, the subject blob's mass
     share ``subject_mass``, the ``noise`` level and each network's ``network_shift`` (its blob
-    moves this many evidence pixels right, which changes every score by a known amount)."""
+    moves this many evidence pixels right, which changes every score by a known amount);
+    ``seeds`` > 1: each network trained that many times per fold (its own training field each,
+    the same faces), labelled ``net<n>-s<seed>``."""
 
     networks: int = 2
     folds: int = 5
@@ -66,6 +68,7 @@ class SimulationSettings:
     subject_mass: float = 0.3
     noise: float = 0.6
     network_shift: float = 3.0
+    seeds: int = 1
 
 
 @dataclass
@@ -146,41 +149,52 @@ def simulate(settings: SimulationSettings, rng: np.random.Generator) -> Simulate
     base_mass = 1.0 - settings.subject_mass
     sets, truth = [], {}
     masks = evidence_masks()
+    floor_part = settings.subject_mass * expected_subject + base_mass * settings.noise / pixels
     for n in range(settings.networks):
-        given = np.zeros((len(CLASSES), EVIDENCE_HEIGHT, EVIDENCE_WIDTH))
-        given_images = np.zeros(len(CLASSES))
-        for k in range(settings.folds):
-            deltas = np.stack([_training_shift(settings.training_sd, rng) for _ in CLASSES])
-            model = mu[n] + deltas  # [6, H, W], mass 1 each
-            maps, target, subject_names = [], [], []
-            for subject in (s for s in subjects if s.fold == k):
-                for c in subject.classes:
-                    for _ in range(IMAGES_PER_CLASS[c]):
-                        noise = rng.uniform(0, 1, (EVIDENCE_HEIGHT, EVIDENCE_WIDTH))
-                        noise = (noise - noise.mean() + 1.0) / pixels  # mass 1, non-negative
-                        value = base_mass * (1 - settings.noise) * model[c] + settings.subject_mass * places[subject.place] + base_mass * settings.noise * noise
-                        maps.append(value)
-                        target.append(c)
-                        subject_names.append(subject.name)
-            maps, target = np.array(maps, np.float32), np.array(target, np.int64)
-            if maps.min() < 0:
-                raise ValueError(f"training_sd={settings.training_sd} makes negative maps: mass accuracy's truths would not be exact")
-            counts = np.bincount(target, minlength=len(CLASSES))
-            for c in range(len(CLASSES)):
-                given[c] += counts[c] * (base_mass * (1 - settings.noise) * model[c])
-                given_images[c] += counts[c]
-            index = np.arange(len(maps)) + k * 100_000  # the same image of every network has the same index
-            sets.append(_heatmap_set(n, k, maps, target, subject_names, index, counts))
-        floor_part = settings.subject_mass * expected_subject + base_mass * settings.noise / pixels
-        conditional = given / given_images[:, None, None] + floor_part
-        population = base_mass * (1 - settings.noise) * mu[n] + floor_part
-        for level, expected in (("given models", conditional), ("architecture", population)):
-            for c in range(len(CLASSES)):
-                flat = expected[c].reshape(1, -1)
-                scores = score_maps(gray_levels(flat), flat, masks[c : c + 1].reshape(1, -1), Threshold(), ranks="gray")
-                for metric, values in scores.items():
-                    truth[level, f"net{n}", CLASSES[c], metric] = float(values[0, 0])
+        for r in range(settings.seeds):
+            label = f"net{n}" if settings.seeds == 1 else f"net{n}-s{r}"
+            given = np.zeros((len(CLASSES), EVIDENCE_HEIGHT, EVIDENCE_WIDTH))
+            given_images = np.zeros(len(CLASSES))
+            for k in range(settings.folds):
+                deltas = np.stack([_training_shift(settings.training_sd, rng) for _ in CLASSES])
+                model = mu[n] + deltas  # [6, H, W], mass 1 each
+                maps, target, subject_names = _images(settings, model, [s for s in subjects if s.fold == k], places, rng)
+                if maps.min() < 0:
+                    raise ValueError(f"training_sd={settings.training_sd} makes negative maps: mass accuracy's truths would not be exact")
+                counts = np.bincount(target, minlength=len(CLASSES))
+                for c in range(len(CLASSES)):
+                    given[c] += counts[c] * (base_mass * (1 - settings.noise) * model[c])
+                    given_images[c] += counts[c]
+                index = np.arange(len(maps)) + k * 100_000  # the same image of every network has the same index
+                sets.append(_heatmap_set(label, n, r, k, maps, target, subject_names, index, counts))
+            _add_truths(truth, "given models", label, given / given_images[:, None, None] + floor_part, masks)
+        _add_truths(truth, "architecture", f"net{n}", base_mass * (1 - settings.noise) * mu[n] + floor_part, masks)
     return SimulatedData(sets, template_family(), truth)
+
+
+def _images(settings: SimulationSettings, model: np.ndarray, subjects: list[_Subject], places: list[np.ndarray], rng: np.random.Generator) -> tuple:
+    """(maps float32 [I, H, W], target int64 [I], subject names [I]): every image of ``subjects``
+    explained by one trained ``model`` [6, H, W] (its class maps, mass 1 each)."""
+    base_mass, pixels = 1.0 - settings.subject_mass, EVIDENCE_HEIGHT * EVIDENCE_WIDTH
+    maps, target, names = [], [], []
+    for subject in subjects:
+        for c in subject.classes:
+            for _ in range(IMAGES_PER_CLASS[c]):
+                noise = rng.uniform(0, 1, (EVIDENCE_HEIGHT, EVIDENCE_WIDTH))
+                noise = (noise - noise.mean() + 1.0) / pixels  # mass 1, non-negative
+                maps.append(base_mass * (1 - settings.noise) * model[c] + settings.subject_mass * places[subject.place] + base_mass * settings.noise * noise)
+                target.append(c)
+                names.append(subject.name)
+    return np.array(maps, np.float32), np.array(target, np.int64), names
+
+
+def _add_truths(truth: dict, level: str, network: str, expected: np.ndarray, masks: np.ndarray) -> None:
+    """truth[level, network, class, metric] of the expected class maps ``expected`` [6, H, W]."""
+    for c in range(len(CLASSES)):
+        flat = expected[c].reshape(1, -1)
+        scores = score_maps(gray_levels(flat), flat, masks[c : c + 1].reshape(1, -1), Threshold(), ranks="gray")
+        for metric, values in scores.items():
+            truth[level, network, CLASSES[c], metric] = float(values[0, 0])
 
 
 def _training_shift(sd: float, rng: np.random.Generator) -> np.ndarray:
@@ -192,13 +206,15 @@ def _training_shift(sd: float, rng: np.random.Generator) -> np.ndarray:
     return sd * np.sqrt(3.0) * rng.uniform(-1.0, 1.0) * (_blob(*first, 12.0) - _blob(*second, 12.0))
 
 
-def _heatmap_set(n: int, k: int, maps: np.ndarray, target: np.ndarray, subjects: list[str], index: np.ndarray, counts: np.ndarray) -> HeatmapSet:
-    """One network's fold: its evidence, and class heatmaps on the template (each evidence
+def _heatmap_set(
+    label: str, n: int, r: int, k: int, maps: np.ndarray, target: np.ndarray, subjects: list[str], index: np.ndarray, counts: np.ndarray
+) -> HeatmapSet:
+    """Network ``label``'s (architecture n, seed r) fold k: its evidence, and class heatmaps on the template (each evidence
     pixel spread over its 5 x 4 block, so the template maps pool back exactly)."""
     evidence = evidence_from_maps(maps, index, target, target, target, subjects, [f"{i}.png" for i in range(len(maps))])
     means = np.stack([maps[target == c].mean(axis=0) if counts[c] else np.zeros(maps.shape[1:], np.float32) for c in range(len(CLASSES))])
     heatmaps = np.kron(means, np.ones(EVIDENCE_BLOCK, np.float32))
-    run = RunInfo(id=f"net{n}-{k}", name=f"net{n}-fold{k + 1}", model=f"net{n}", pretrained=False, fold=k + 1, seed=0, epoch=0, dataset="simulated")
+    run = RunInfo(id=f"{label}-{k}", name=f"{label}-fold{k + 1}", model=f"net{n}", pretrained=False, fold=k + 1, seed=r, epoch=0, dataset="simulated")
     manifest = HeatmapManifest(
         run=run,
         saliency=SaliencyInfo(key=METHOD, method=METHOD, params={}),
@@ -208,9 +224,9 @@ def _heatmap_set(n: int, k: int, maps: np.ndarray, target: np.ndarray, subjects:
         code_version="simulation",
     )
     counts_list = [int(c) for c in counts]
-    origin = f"simulated net{n} fold {k + 1}"
+    origin = f"simulated {label} fold {k + 1}"
     return HeatmapSet(
-        f"net{n}", METHOD, k + 1, list(CLASSES), heatmaps.astype(np.float32), counts_list, False, {}, origin, manifest=manifest, evidence=evidence
+        label, METHOD, k + 1, list(CLASSES), heatmaps.astype(np.float32), counts_list, False, {}, origin, manifest=manifest, evidence=evidence
     )
 
 
@@ -235,14 +251,21 @@ def _inside(low: float, high: float, truth: float) -> bool:
     return bool(np.isfinite(low) and np.isfinite(high) and low <= truth <= high)
 
 
-def coverage_of_dataset(seed: int, resamples: int = 1000) -> dict[str, list[bool]]:
-    """{interval kind: [covers its truth]} for one simulated data set of five folds (cells
-    given the models; network means, differences, grand mean and fold-level means of the
-    architecture) and one of a single fold (network means, differences and grand mean given the model)."""
+#: the simulated data sets of ``coverage_of_dataset``: five folds (cells given the models; the
+#: architecture's network means, differences, grand mean and fold-level means), one fold (the
+#: same given the model) and one fold trained with three seeds (the architecture over seeds)
+COVERAGE_PARTS = ("folds", "model", "seeds")
+
+
+def coverage_of_dataset(seed: int, resamples: int = 1000, parts: tuple[str, ...] = COVERAGE_PARTS) -> dict[str, list[bool]]:
+    """{interval kind: [covers its truth]} for data set ``seed``'s ``parts`` (``COVERAGE_PARTS``;
+    each part the same data whichever others are run)."""
     rng = np.random.default_rng(seed)
     hits: dict[str, list[bool]] = {}
     for folds, level, suffix in ((5, "architecture", "over folds"), (1, "given models", "given the model")):
         data = simulate(SimulationSettings(folds=folds, subjects=8 if folds > 1 else 24), rng)
+        if ("folds" if folds > 1 else "model") not in parts:
+            continue
         _, statistics = analyse(data, resamples, seed)
         truth = data.truth
         networks = sorted({key[1] for key in truth})
@@ -262,6 +285,24 @@ def coverage_of_dataset(seed: int, resamples: int = 1000) -> dict[str, list[bool
         if folds > 1:
             for row in statistics.fold_means[statistics.fold_means.metric == HEADLINE].itertuples():
                 hits.setdefault("fold-level mean", []).append(_inside(row.ci_low, row.ci_high, means[row.network]))
+    if "seeds" in parts:
+        hits.update(_seed_coverage(seed, resamples))
+    return hits
+
+
+def _seed_coverage(seed: int, resamples: int) -> dict[str, list[bool]]:
+    """Coverage of the architecture's mean and difference over three seeds on 16 shared subjects (its own random stream)."""
+    data = simulate(SimulationSettings(folds=1, seeds=3, subjects=16), np.random.default_rng((seed, 3)))
+    _, statistics = analyse(data, resamples, seed)
+    means = {n: float(np.mean([data.truth["architecture", n, c, HEADLINE] for c in CLASSES])) for n in ("net0", "net1")}
+    hits: dict[str, list[bool]] = {}
+    for row in statistics.seeds[statistics.seeds.metric == HEADLINE].itertuples():
+        first = row.architecture.split()[0]  # "net0 (scratch)"
+        if row.other:
+            truth, kind = means[first] - means[row.other.split()[0]], "network difference (over seeds)"
+        else:
+            truth, kind = means[first], "network mean (over seeds)"
+        hits.setdefault(kind, []).append(_inside(row.ci_low, row.ci_high, truth))
     return hits
 
 
