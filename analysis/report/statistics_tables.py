@@ -302,7 +302,8 @@ def seed_mean_table(statistics: Statistics, method: str, family: str, metric: st
         return None
     rows = {
         (row.architecture if not row.other else f"{row.architecture} - {row.other}"): [
-            with_interval(row.value, row.ci_low, row.ci_high, signed=bool(row.other)), number(row.seeds_se), number(row.faces_se), f"{row.df:.1f}", row.seeds,
+            with_interval(row.value, row.ci_low, row.ci_high, signed=bool(row.other)), f"{row.seeds_se:.2g}", f"{row.faces_se:.2g}",
+            f"{row.df:.1f}" if row.df < 10 else f"{row.df:.0f}", row.seeds,
         ]
         for row in chosen.itertuples()
     }  # fmt: skip
