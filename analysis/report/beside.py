@@ -16,8 +16,9 @@ from contextlib import contextmanager
 
 
 def can_fork() -> bool:
-    """Whether ``drawn_beside`` draws in a child process here (Linux with the fork start method)."""
-    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+    """Whether ``drawn_beside`` draws in a child process here: Linux with the fork start method,
+    and not inside a daemonic process (a pool's worker), which may not have children."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
 
 
 @contextmanager

@@ -47,5 +47,18 @@ def test_a_child_that_fails_is_redrawn_here_so_the_error_or_the_files_are_not_lo
 
 def test_console_lines_printed_before_the_fork_appear_once():
     script = "from ferlens.analysis.report.beside import drawn_beside\nprint('before')\nwith drawn_beside(lambda: print('child')):\n    print('body')\n"
-    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout  # the two may interleave
     assert output.count("before") == 1 and output.count("body") == 1 and output.count("child") == 1
+
+
+def _drawer_in_a_pool_worker(folder: str) -> bool:
+    with drawn_beside(lambda: (Path(folder) / "drawn").write_text(str(os.getpid()))):
+        pass
+    return int((Path(folder) / "drawn").read_text()) == os.getpid()
+
+
+def test_a_daemonic_pool_worker_which_may_not_have_children_draws_itself(tmp_path: Path):
+    import multiprocessing
+
+    with multiprocessing.get_context("fork" if can_fork() else "spawn").Pool(1) as pool:  # multiprocessing.Pool's workers are daemonic
+        assert pool.apply(_drawer_in_a_pool_worker, (str(tmp_path),))
