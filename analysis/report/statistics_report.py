@@ -202,7 +202,8 @@ FOLD_CAPTION = "The mean over folds of each fold's mean score over expressions (
 SEED_CAPTION = (
     "Networks of one fold that differ only in their seed, each explained on the same faces, as one architecture: the mean over seeds of their means "
     "over expressions, and differences of two architectures, with the interval of both levels: t with Welch-Satterthwaite df on the variance "
-    "SE training^2 (the seeds' SD^2 / seeds) + SE faces^2 (the paired bootstrap of the faces they share). The seeds' own rows above are given their models."
+    "SE training^2 (the seeds' SD^2 / seeds) + SE faces^2 (the paired bootstrap of the faces they share); p of a difference: adjusted with every claim. "
+    "The seeds' own rows above are given their models."
 )
 RELIABILITY_CAPTION = (
     "Whole map / class-specific pattern: split-half correlation over random halves of the units, Spearman-Brown corrected, of the map and of the map "

@@ -303,11 +303,11 @@ def seed_mean_table(statistics: Statistics, method: str, family: str, metric: st
     rows = {
         (row.architecture if not row.other else f"{row.architecture} - {row.other}"): [
             with_interval(row.value, row.ci_low, row.ci_high, signed=bool(row.other)), f"{row.seeds_se:.2g}", f"{row.faces_se:.2g}",
-            f"{row.df:.1f}" if row.df < 10 else f"{row.df:.0f}", row.seeds,
+            f"{row.df:.1f}" if row.df < 10 else f"{row.df:.0f}", row.seeds, "" if not row.other else f"{row.p_value:.4f} ({adjusted_text(row.p_adjusted)})",
         ]
         for row in chosen.itertuples()
     }  # fmt: skip
-    return pd.DataFrame.from_dict(rows, orient="index", columns=["mean over seeds, interval", "SE training", "SE faces", "df", "seeds"])
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["mean over seeds, interval", "SE training", "SE faces", "df", "seeds", "p"])
 
 
 def spread_table(statistics: Statistics, method: str, family: str, metric: str) -> pd.DataFrame | None:

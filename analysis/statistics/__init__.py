@@ -107,6 +107,7 @@ def compute_statistics(analysis, settings: StatisticsSettings, random_sets: list
             "permutation": (permutation, "p_value", is_claim(permutation, settings)),
             "differences": (frames["differences"], "p_value", is_claim(frames["differences"], settings)),
             "groups": (frames["groups"], "p_value", np.ones(len(frames["groups"]), bool)),
+            "seeds": (frames["seeds"], "p_value", is_claim(frames["seeds"], settings) & (frames["seeds"].other != "").to_numpy(bool)),
         },
         settings,
     )

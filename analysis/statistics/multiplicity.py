@@ -3,7 +3,8 @@
 The report's verdicts rest on one declared headline metric per mask family
 (``StatisticsSettings.headline``). Every p-value of that metric that the report states as a
 finding (the mask-label permutation test of each network and pooled, every network
-difference, and the pretrained-vs-scratch tests) enters one Benjamini-Hochberg adjustment
+difference, every difference of two architectures over their seeds, and the
+pretrained-vs-scratch tests) enters one Benjamini-Hochberg adjustment
 (``scipy.stats.false_discovery_control``) across methods, families and tables, so that the
 expected share of false findings among everything the report calls significant is at most
 ``StatisticsSettings.fdr``. P-values of other metrics are exploratory: shown unadjusted,
@@ -59,4 +60,6 @@ def _describe(table: str, row: pd.Series) -> str:
         return f"{row.network} - {row.other} ({row.comparison})"
     if table == "groups":
         return f"pretrained and scratch networks form two groups ({row.expression})"
+    if table == "seeds":
+        return f"{row.architecture} - {row.other} (over seeds)"
     return table

@@ -44,7 +44,7 @@ from ferlens.analysis.statistics.baselines import architecture
 
 SEED_COLUMNS = [
     "architecture", "other", "method", "mask_family", "metric", "seeds", "value", "seeds_se", "faces_se", "df", "ci_low", "ci_high",
-    "p_value", "level",
+    "p_value", "level", "p_adjusted",
 ]  # fmt: skip
 #: the chi-square quantile of the seed variance's upper bound that sets the degrees of freedom
 DF_QUANTILE = 0.25
@@ -152,4 +152,4 @@ def seed_table(
 
 def _row(label, other, method, family, metric, seeds: str, result: SeedInterval, level: str) -> tuple:
     return (label, other, method, family, metric, seeds, result.value, result.seeds_se, result.faces_se, result.df,
-            result.ci_low, result.ci_high, result.p_value, level)  # fmt: skip
+            result.ci_low, result.ci_high, result.p_value, level, np.nan)  # fmt: skip

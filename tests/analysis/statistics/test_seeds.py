@@ -79,6 +79,9 @@ def test_the_seed_table_of_a_simulated_run_averages_the_seeds_and_covers_the_arc
     difference = table.loc[("net0 (scratch)", "net1 (scratch)")]
     assert difference.value == pytest.approx(first.value - second.value)
     assert difference.faces_se < first.faces_se  # the shared faces cancel in the paired difference
+    claim = statistics.claims[statistics.claims.table == "seeds"]  # the difference is a claim, adjusted with the others
+    assert list(claim.claim) == ["net0 (scratch) - net1 (scratch) (over seeds)"] and claim.p_adjusted.iloc[0] == pytest.approx(difference.p_adjusted)
+    assert np.isnan(first.p_adjusted)  # a mean is no claim
     truth = np.mean([data.truth["architecture", "net0", c, HEADLINE] for c in CLASSES])
     assert first.ci_low <= truth <= first.ci_high
 
