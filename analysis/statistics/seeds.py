@@ -8,24 +8,30 @@ faces. The mean of their network means,
 
 varies with the training (sigma_T^2 / S) and with the faces, which the S seeds share, so a t
 over the seeds alone would miss the faces and the paired bootstrap alone would miss the
-training. The interval adds the two variance estimates:
+training. The interval adds the two variance components:
 
-    V = Var_faces(Y) + s^2 / S,
+    V = C + s^2 / S,
 
-- ``Var_faces``: the variance of Y over the paired bootstrap's replicates (one draw of
-  subjects for every seed at once, ``replicates.py``);
+- ``C``: the faces' variance that the seeds share, the mean covariance between two
+  different seeds' replicates of the paired bootstrap (one draw of subjects for every seed at
+  once, ``replicates.py``); the seed x face interaction is independent between seeds and
+  drops out of it;
 - ``s^2``: the sample variance (ddof = 1) of the S seeds' means, measured on the same faces,
-  so free of F: it estimates the training and the seed x face interaction, which the
-  bootstrap part counts once more (the interval errs wide by at most that interaction / S).
+  so free of the shared part: it estimates the training and the seed x face interaction.
+
+(Adding the variance of the seed-mean's replicates instead of C counts the interaction twice:
+the difference of two architectures, whose shared faces cancel, then covered 0.98.)
 
 Y +- t_df sqrt(V), df from Welch-Satterthwaite with the bootstrap part's degrees of freedom
 taken as infinite, df = V'^2 / ((s'^2 / S)^2 / (S - 1)), evaluated at the seed variance's
 one-sided 75 % upper bound s'^2 = s^2 (S - 1) / chi2_{0.25, S-1} (V' the same with s'^2). The
 plug-in df covers only 0.88-0.93 with 2-3 seeds when training dominates, because a small s^2
 also makes df large; the bounded df covers 0.943-0.973 for S = 2-10 seeds and any ratio of
-the two variances (20,000 simulated means each, ``tests/analysis/statistics/test_seeds.py``). A difference of two architectures adds
-both seed terms and takes the paired replicates of the difference of the two means. Coverage
-is measured by ``benchmarks/bench_coverage.py`` (kinds "over seeds").
+the two variances (20,000 simulated means per case; ``tests/analysis/statistics/test_seeds.py``
+checks S = 3). A difference of two architectures adds both seed terms, and its C is the
+shared variance of the difference (the within-architecture covariances minus twice the
+cross covariance). Coverage on simulated heatmaps: ``benchmarks/bench_coverage.py`` (kinds
+"over seeds").
 """
 
 from __future__ import annotations
@@ -97,14 +103,35 @@ class SeedInterval:
     p_value: float
 
 
-def seed_interval(values: list[np.ndarray], replicates: np.ndarray, confidence: float, signs: tuple[float, ...] = (1.0,)) -> SeedInterval:
+def shared_variance(replicates: list[np.ndarray], signs: tuple[float, ...]) -> float:
+    """The faces' variance of sum_g sign_g x mean over g's seeds, shared by the seeds:
+    sum_gh sign_g sign_h C_gh, C_gh the mean covariance over the replicates between a seed of
+    g and another seed of h (for g = h, pairs of two different seeds). ``replicates[g]``:
+    float [S_g, R] each seed's network-mean replicates (paired draws; a replicate NaN in
+    any seed is left out). The seed x face interaction is independent between seeds, so it
+    drops out of C; the seeds' own variance holds it."""
+    stacked = np.concatenate(replicates, axis=0)
+    finite = np.isfinite(stacked).all(axis=0)
+    if finite.sum() < 3:
+        return np.nan
+    centred = stacked[:, finite] - stacked[:, finite].mean(axis=1, keepdims=True)
+    covariance = centred @ centred.T / (finite.sum() - 1)  # [S, S] over every seed of every group
+    bounds = np.cumsum([0, *(len(r) for r in replicates)])
+    total = 0.0
+    for g, h in np.ndindex(len(replicates), len(replicates)):
+        block = covariance[bounds[g] : bounds[g + 1], bounds[h] : bounds[h + 1]]
+        mean = (block.sum() - np.trace(block)) / (block.size - len(block)) if g == h else block.mean()
+        total += signs[g] * signs[h] * mean
+    return float(max(total, 0.0))
+
+
+def seed_interval(values: list[np.ndarray], replicates: list[np.ndarray], confidence: float, signs: tuple[float, ...] = (1.0,)) -> SeedInterval:
     """The interval of sum_g sign_g x mean(values[g]): ``values[g]`` float [S_g] the seeds'
-    means of group g (full resolution), ``replicates`` float [R] the paired bootstrap's
-    replicates of the same combination of means (evidence grid; only its variance is used)."""
+    means of group g (full resolution), ``replicates[g]`` float [S_g, R] their paired bootstrap
+    replicates (evidence grid; only their covariances are used, ``shared_variance``)."""
     value = float(sum(sign * np.mean(group) for sign, group in zip(signs, values, strict=True)))
     seed_terms = np.array([np.var(group, ddof=1) / len(group) for group in values])
-    finite = replicates[np.isfinite(replicates)]
-    faces = float(np.var(finite, ddof=1)) if len(finite) >= 2 else np.nan
+    faces = shared_variance(replicates, signs)
     variance = faces + seed_terms.sum()
     upper = np.array([term * (len(group) - 1) / chi2.ppf(DF_QUANTILE, len(group) - 1) for term, group in zip(seed_terms, values, strict=True)])
     spread = sum(term**2 / (len(group) - 1) for term, group in zip(upper, values, strict=True))
@@ -138,13 +165,13 @@ def seed_table(
             scores = np.array([values.get((sets[i].network, family, metric), np.nan) for i in group.members])
             drawn = [replicates(i, family, metric) for i in group.members]
             if np.isfinite(scores).all() and all(d is not None for d in drawn):
-                known.append((group, scores, np.mean(drawn, axis=0)))
+                known.append((group, scores, np.stack(drawn)))
         for group, scores, drawn in known:
-            result = seed_interval([scores], drawn, confidence)
+            result = seed_interval([scores], [drawn], confidence)
             rows.append(_row(group.label, "", method, family, metric, str(len(scores)), result, OVER_SEEDS.format(unit=unit, seeds=len(scores))))
         for i, (first, first_scores, first_drawn) in enumerate(known):
             for second, second_scores, second_drawn in known[i + 1 :]:
-                result = seed_interval([first_scores, second_scores], first_drawn - second_drawn, confidence, (1.0, -1.0))
+                result = seed_interval([first_scores, second_scores], [first_drawn, second_drawn], confidence, (1.0, -1.0))
                 level = OVER_SEEDS.format(unit=unit, seeds=f"{len(first_scores)} and {len(second_scores)}")
                 rows.append(_row(first.label, second.label, method, family, metric, f"{len(first_scores)} - {len(second_scores)}", result, level))
     return pd.DataFrame(rows, columns=SEED_COLUMNS)
