@@ -4,9 +4,12 @@ class acting on its own face region) against the same network with random weight
 Regions: where each class acts on each test face (``SyntheticFaces.class_regions``), Study 2's
 AU regions with the generating AUs as the codebook, and a background patch outside the face
 that no class touches. "Most important" is rank 1 in the double-centred expression x region
-matrix of excess (``own_region_best``, as the codebook test): removing the brows hurts every
-expression's probability (excess 0.11-0.54 over the six), so the brows' raw excess outranked
-Sadness' own chin region although they matter no more for Sadness than for the others.
+matrix of excess (``own_region_best``, as the codebook test). By raw excess it was 4 of 6:
+imputing the eyelids hurts every expression's probability (Fear's eyelid region: excess
+0.13-0.37 over the six; the imputed eyes look like Fear's, the Fear probability of Sadness'
+images rises from 0.07 to 0.5), so Fear's and Surprise's eyelid regions (0.29, 0.27)
+outranked Sadness' own chin region (0.24) though they matter no more for Sadness than for the
+other expressions.
 Measured (2026-12-06, 60 test images of 10 held-out subjects, test accuracy 0.97): the own
 generating region is the most important in 5 of 6 classes (Fear's images depend most on the
 brows: specific excess 0.34 against 0.08 for the eyelids that make Fear, and its target logit
