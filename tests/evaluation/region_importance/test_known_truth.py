@@ -7,7 +7,7 @@ that no class touches. "Most important" is rank 1 in the double-centred expressi
 matrix of excess (``own_region_best``, as the codebook test). By raw excess it was 4 of 6:
 imputing the eyelids hurts every expression's probability (Fear's eyelid region: excess
 0.13-0.37 over the six; the imputed eyes look like Fear's, the Fear probability of Sadness'
-images rises from 0.07 to 0.5), so Fear's and Surprise's eyelid regions (0.29, 0.27)
+images rises from 0.14 to 0.51), so Fear's and Surprise's eyelid regions (0.29, 0.27)
 outranked Sadness' own chin region (0.24) though they matter no more for Sadness than for the
 other expressions.
 Measured (2026-12-06, 60 test images of 10 held-out subjects, test accuracy 0.97): the own
