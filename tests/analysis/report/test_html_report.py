@@ -33,7 +33,7 @@ def report(tmp_path_factory) -> tuple[Path, object, object]:
         write_importance(root / "runs" / run / "importance" / "au_regions", simulated(effect, seed))  # the region-importance pass' evidence
     analysis = analyze_collection(LocalSource(paths=[str(root / "runs")]).collect(Filters()), load_families({"ekman": "ekman"}), Threshold(), progress=False)
     statistics = compute_statistics(analysis, StatisticsSettings(resamples=200, split_halves=40))
-    importance = analyze_importance(analysis, StatisticsSettings(resamples=200, permutations=199), "local")
+    importance = analyze_importance(analysis, StatisticsSettings(resamples=200, permutations=199), "local", codebook="distinct")  # simulated's codebook
     run = {"command": "python analyze.py source=local source.paths=[runs]", "config": "statistics:\n  resamples: 200\n"}
     directory = write_report(analysis, root / "report", "html test", {"source": "local (runs)"}, statistics, run, importance=importance)
     return directory, statistics, importance
