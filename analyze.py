@@ -43,6 +43,7 @@ def run(cfg: DictConfig) -> Analysis:
     from ferlens.analysis.sources.base import DEFAULT_LABEL
     from ferlens.analysis.sources.random_weights import random_weight_sets
     from ferlens.analysis.statistics import StatisticsSettings, compute_statistics
+    from ferlens.analysis.statistics.importance_analysis import analyze_importance
     from ferlens.evaluation.localisation.masks import load_families
     from ferlens.evaluation.localisation.scores import Threshold
 
@@ -67,11 +68,8 @@ def run(cfg: DictConfig) -> Analysis:
         statistics = compute_statistics(analysis, settings, baselines)
     made = {"command": command_line(sys.argv), "config": OmegaConf.to_yaml(cfg, resolve=True)}
     answers = findings(analysis, statistics) if statistics is not None else None
-    directory = write_report(analysis, cfg.report_dir, f"ferlens report {cfg.name}", description, statistics, made, answers)
-    if settings.enabled:
-        from ferlens.analysis.report.importance import write_importance_report
-
-        write_importance_report(analysis, Path(directory), settings, source.kind, cfg.importance.codebook)
+    importance = analyze_importance(analysis, settings, source.kind, cfg.importance.codebook) if settings.enabled else None
+    directory = write_report(analysis, cfg.report_dir, f"ferlens report {cfg.name}", description, statistics, made, answers, importance)
     log.info("Report written to %s (%d heatmap sets, %d skipped).", directory, analysis.read, len(analysis.skipped))
     for line in console_lines(answers or []):
         log.info("%s", line)

@@ -30,7 +30,6 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-import torch.distributed as dist
 from lightning.pytorch.loggers import WandbLogger
 from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
@@ -50,6 +49,7 @@ from ferlens.callbacks.protocol import (
     split_dataset,
 )
 from ferlens.callbacks.sanity import FaithfulnessSettings, RandomisationSettings, SanityPass, randomisation_chosen, write_randomisation_figure
+from ferlens.callbacks.selection import SPLIT_NAMES, SPLITS, gather, loader_batches, select_samples, split_predictions
 from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH
 from ferlens.faces.warp import TemplateWarper
 from ferlens.formats.evidence import ImageEvidence, evidence_from_maps
@@ -63,8 +63,6 @@ from ferlens.user_errors import UserError
 log = logging.getLogger(__name__)
 
 
-SPLITS = ("auto", "test", "val")
-SPLIT_NAMES = {"val": "validation", "test": "test"}
 #: Images per class a debug run (``trainer.fast_dev_run``) explains: a handful, to test the pass.
 DEBUG_PER_CLASS = 1
 
@@ -75,35 +73,6 @@ def code_version() -> str:
         return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-
-
-def select_samples(
-    indices: np.ndarray, labels: np.ndarray, predictions: np.ndarray, target: str, correct_only: bool, per_class: int | None, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(selected sample indices sorted, their target classes): per target class at most
-    ``per_class`` samples, drawn at random with ``seed`` (the same on every rank)."""
-    order = np.argsort(indices)
-    indices, labels, predictions = indices[order], labels[order], predictions[order]
-    classes = predictions if target == "predicted" else labels
-    keep = predictions == labels if correct_only else np.ones(len(indices), bool)
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for cls in np.unique(classes[keep]):
-        candidates = np.flatnonzero(keep & (classes == cls))
-        if per_class is not None and len(candidates) > per_class:
-            candidates = np.sort(rng.choice(candidates, per_class, replace=False))
-        chosen.append(candidates)
-    picked = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, int)
-    return indices[picked], classes[picked]
-
-
-def _gather(local: Any) -> list[Any]:
-    """``local`` of every rank (a one-item list without DDP)."""
-    if not (dist.is_available() and dist.is_initialized()):
-        return [local]
-    everything: list[Any] = [None] * dist.get_world_size()
-    dist.all_gather_object(everything, local)
-    return everything
 
 
 class GlobalSaliency(L.Callback):
@@ -263,26 +232,11 @@ class GlobalSaliency(L.Callback):
         """[N, 3] (sample index, label, predicted class) of every sample of ``split``, all ranks:
         ferlens' datamodule through its loaders (each rank its share, none padded), any other
         through the split's dataset (sample index = position; rank r takes positions r, r + world...)."""
-        records = []
-        training = pl_module.training
-        pl_module.eval()
-        with torch.no_grad():
-            if is_ferlens_datamodule(trainer.datamodule):
-                loader = trainer.datamodule.val_dataloader() if split == "val" else trainer.datamodule.test_dataloader()
-                batches = ((batch["index"], batch["label"], batch["image"]) for batch in loader)
-            else:
-                batches = _dataset_batches(dataset, split, trainer.global_rank, trainer.world_size, self.batch_size)
-            for indices, labels, images in batches:
-                logits = pl_module(images.to(pl_module.device))
-                if logits.ndim != 2 or logits.shape[1] != classes:
-                    raise UserError(
-                        f"GlobalSaliency got outputs {list(logits.shape)} from the model for {classes} classes: the model must return logits [B, {classes}], "
-                        "one per class in label order; check its head or the class list."
-                    )
-                records.append(torch.stack([indices.cpu(), labels.cpu(), logits.argmax(dim=1).cpu()], dim=1))
-        pl_module.train(training)
-        local = torch.cat(records).numpy() if records else np.zeros((0, 3), np.int64)
-        return np.concatenate(_gather(local))
+        if is_ferlens_datamodule(trainer.datamodule):
+            batches = loader_batches(trainer.datamodule, split)
+        else:
+            batches = _dataset_batches(dataset, split, trainer.global_rank, trainer.world_size, self.batch_size)
+        return split_predictions(pl_module, batches, classes, "GlobalSaliency")
 
     def explain(self, trainer: L.Trainer, pl_module: L.LightningModule, weights: WeightsInfo, subdirectory: str | None) -> None:
         """Select, explain, warp and accumulate the explained split's samples with every
@@ -340,7 +294,7 @@ class GlobalSaliency(L.Callback):
             means, counts, zero_maps = accumulator.compute()  # all ranks take part (sum across ranks)
             gathered = [np.atleast_1d(part.cpu().numpy()) for part in evidence.compute()]  # all ranks (concatenated); one image: torchmetrics squeezes to 0-d
             checks = sanity.results(class_names)  # all ranks take part (sums across ranks)
-            skipped_indices = sorted(i for part in _gather(skipped_here) for i in part)
+            skipped_indices = sorted(i for part in gather(skipped_here) for i in part)
             self._check_skipped(trainer, len(indices), skipped_indices, key, split)
             if trainer.is_global_zero:
                 directory = Path(self.output_dir or trainer.default_root_dir) / "heatmaps" / key

@@ -4,10 +4,9 @@ explained images (``evaluation/region_importance/intervention.py``) and write th
 ``<run dir>/importance/<name>/`` (``formats/importance_evidence.py``), which analyze.py reads.
 
 The images are those of the heatmap pass: the explained split's samples, at most
-``per_class`` per target class drawn with the run's seed (``callbacks.global_saliency.
-select_samples``). Each selected image is intervened on by exactly one rank and gathered in a
-torchmetrics ``Metric`` (concatenated across ranks), so the result does not depend on the
-number of processes; only rank 0 writes. An image without landmarks has no regions: it is
+``per_class`` per target class drawn with the run's seed (``callbacks.selection``). Each
+selected image is intervened on by exactly one rank and gathered in a torchmetrics ``Metric``
+(concatenated across ranks), so the result does not depend on the number of processes; only rank 0 writes. An image without landmarks has no regions: it is
 left out, and the manifest counts the left-out images per class.
 """
 
@@ -24,7 +23,8 @@ import torch
 from tqdm.auto import tqdm
 
 from ferlens.callbacks.checkpoints import best_checkpoint_callback
-from ferlens.callbacks.global_saliency import SPLIT_NAMES, SPLITS, _gather, code_version, select_samples
+from ferlens.callbacks.global_saliency import code_version
+from ferlens.callbacks.selection import SPLIT_NAMES, SPLITS, gather, loader_batches, select_samples, split_predictions
 from ferlens.evaluation.faithfulness.curves import ROAD_NOISE
 from ferlens.evaluation.region_importance.accumulator import RegionImportanceAccumulator
 from ferlens.evaluation.region_importance.intervention import CONTROL_DRAWS, FAMILIES, RegionImportance, region_importance, region_names
@@ -117,24 +117,10 @@ class RegionImportancePass(L.Callback):
         splits = getattr(trainer.datamodule, "splits", {}) or {}
         return "test" if len(splits.get("test", [])) else "val"
 
-    def _records(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> np.ndarray:
-        """[N, 3] (sample index, label, predicted class) of every sample of ``split``, all ranks."""
-        records = []
-        training = pl_module.training
-        pl_module.eval()
-        with torch.no_grad():
-            loader = trainer.datamodule.val_dataloader() if split == "val" else trainer.datamodule.test_dataloader()
-            for batch in loader:
-                predictions = pl_module(batch["image"].to(pl_module.device)).argmax(dim=1).cpu()
-                records.append(torch.stack([batch["index"], batch["label"], predictions], dim=1))
-        pl_module.train(training)
-        local = torch.cat(records).numpy() if records else np.zeros((0, 3), np.int64)
-        return np.concatenate(_gather(local))
-
     def run_pass(self, trainer: L.Trainer, pl_module: L.LightningModule, weights: dict[str, Any]) -> None:
         """Select, intervene on and gather the explained split's images; rank 0 writes."""
         split = self.explained_split(trainer)
-        records = self._records(trainer, pl_module, split)
+        records = split_predictions(pl_module, loader_batches(trainer.datamodule, split), len(pl_module.class_names), "Region importance")
         per_class = 1 if trainer.fast_dev_run else self.per_class
         indices, classes = select_samples(records[:, 0], records[:, 1], records[:, 2], self.target, self.correct_only, per_class, self.seed)
         if not len(indices):
@@ -172,7 +158,7 @@ class RegionImportancePass(L.Callback):
         if not accumulator.update_count:  # this rank intervened on nothing: one empty update keeps the gathered shapes equal
             accumulator.update(_empty(self.regions, self.draws), *(torch.zeros(0, dtype=torch.long),) * 4)
         gathered = {name: np.atleast_1d(value.cpu().numpy()) for name, value in accumulator.compute().items()}
-        left_out = np.bincount(np.asarray([c for part in _gather(skipped) for c in part], dtype=np.int64), minlength=len(pl_module.class_names))
+        left_out = np.bincount(np.asarray([c for part in gather(skipped) for c in part], dtype=np.int64), minlength=len(pl_module.class_names))
         if trainer.is_global_zero:
             self._write(trainer, pl_module, gathered, weights, split, left_out)
 

@@ -31,11 +31,13 @@ from ferlens.analysis.pipeline import Analysis
 from ferlens.analysis.report.beside import drawn_beside
 from ferlens.analysis.report.figures import dendrograms, distance_matrices, heatmap_grid, mask_grid, name_split, score_bars
 from ferlens.analysis.report.findings_text import findings_markdown
+from ferlens.analysis.report.importance import write_importance_report
 from ferlens.analysis.report.sanity_report import FAITHFULNESS_CAPTION, randomisation_curves, sanity_text
 from ferlens.analysis.report.sections import PageContext, write_html
 from ferlens.analysis.report.statistics_report import markdown, reliability_marks, statistics_markdown, write_statistics_figures, write_statistics_tables
 from ferlens.analysis.sanity import faithfulness_table, randomisation_table
 from ferlens.analysis.statistics import Statistics
+from ferlens.analysis.statistics.importance_analysis import ImportanceAnalysis
 from ferlens.evaluation.localisation.scores import METRICS
 
 # metric -> heading in summary.md (every metric is in scores.csv, tables/ and the grand means)
@@ -346,10 +348,12 @@ def write_report(
     statistics: Statistics | None = None,
     run: dict[str, str] | None = None,
     answers: list[MethodFindings] | None = None,
+    importance: ImportanceAnalysis | None = None,
 ) -> Path:
     """Write the whole report into ``directory`` (created), with ``statistics`` their tables,
     figures and sections and the findings (``answers``, computed from them when not given),
-    and report/index.html (``run``: the command and config that made it); returns it."""
+    and report/index.html (``run``: the command and config that made it), with the
+    region-importance part (``importance``) when given; returns it."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     analysis.scores.to_csv(directory / "scores.csv", index=False, float_format="%.6f")
@@ -365,5 +369,7 @@ def write_report(
     if statistics is not None and answers is None:
         answers = findings(analysis, statistics)
     (directory / "summary.md").write_text(summary_markdown(analysis, tables, counts, clustering, title, description, statistics, answers))
-    write_html(PageContext(analysis, statistics, tables, answers or [], directory, description, run or {}), title)
+    if importance is not None:
+        write_importance_report(importance, directory)
+    write_html(PageContext(analysis, statistics, tables, answers or [], directory, description, run or {}, importance), title)
     return directory

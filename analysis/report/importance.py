@@ -1,11 +1,10 @@
-"""The region-importance part of a report (presentation): finds each analyzed run's
-``importance/<name>/`` evidence, computes ``analysis.statistics.region_importance`` and
-``analysis.statistics.explainer_dependence``, and writes ``importance/`` (CSV tables and
-``importance.md``), ``figures/region_importance.png`` and one section of ``summary.md``."""
+"""The region-importance part of a report (presentation only): the ``ImportanceAnalysis``
+(``analysis.statistics.importance_analysis``) as ``importance/`` (CSV tables and
+``importance.md``), ``figures/region_importance.png``, one section of ``summary.md`` and one
+section of report/index.html (``importance_section``, in ``sections.SECTIONS``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,55 +12,22 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ferlens.analysis.heatmap_set import POOLED
-from ferlens.analysis.statistics.explainer_dependence import (
-    AGREEMENT_COLUMNS,
-    VARIANCE_COLUMNS,
-    image_fidelity,
-    network_agreement,
-    ranking_flips,
-    region_fidelity,
-    region_mass,
-    variance_components,
-)
-from ferlens.analysis.statistics.region_importance import ImportanceResults, ImportanceRun, compute_region_importance
-from ferlens.datamodules.synthetic_aus import DISTINCT_PROTOTYPES
-from ferlens.evaluation.region_importance.intervention import region_masks
-from ferlens.faces.au import AU_CODEBOOK
-from ferlens.faces.template import TEMPLATE_HEIGHT, TEMPLATE_WIDTH, template_points
-from ferlens.formats.evidence import EVIDENCE_HEIGHT, EVIDENCE_WIDTH, pool_mask
-from ferlens.formats.importance_evidence import read_importance
+from ferlens.analysis.report.page import Page
+from ferlens.analysis.statistics.importance_analysis import ExplainerDependence, ImportanceAnalysis
+from ferlens.analysis.statistics.region_importance import ImportanceResults, best_regions
 
 if TYPE_CHECKING:
-    from ferlens.analysis.pipeline import Analysis
+    from ferlens.analysis.report.sections import PageContext
 
-IMPORTANCE_NAME = "au_regions"
-#: the codebooks an expression's own AU regions come from: Study 2's, or the generating AUs of
-#: the distinct-prototype synthetic faces (``data.source.prototypes=distinct``, known truth)
-CODEBOOKS = {
-    "study": dict(AU_CODEBOOK),
-    "distinct": {name: tuple(au for alternative in aus for au in alternative) for name, aus in DISTINCT_PROTOTYPES.items()},
-}
 NO_NETWORKS = (
     "Region importance by intervention needs the networks themselves; the study's published heatmaps (source=paper) come without them, so there is none here."
 )
-
-
-def importance_runs(analysis: Analysis, name: str = IMPORTANCE_NAME) -> list[ImportanceRun]:
-    """One ``ImportanceRun`` per analyzed run directory holding ``importance/<name>/`` (the
-    per-fold sets' runs; each run once whatever its methods)."""
-    runs, seen = [], set()
-    for heatmap_set in analysis.sets:
-        run = heatmap_set.manifest.run if heatmap_set.manifest is not None else None
-        if run is None or not run.dir:
-            continue
-        directory = Path(run.dir) / "importance" / name
-        if directory in seen or not (directory / "manifest.json").is_file():
-            continue
-        seen.add(directory)
-        guided = bool(run.au_guidance) and float(run.au_guidance) > 0
-        runs.append(ImportanceRun(heatmap_set.network, str(heatmap_set.fold), run.dataset or "", bool(run.pretrained), guided, read_importance(directory)))
-    return runs
+METHOD_NOTE = (
+    "Each face region (Study 2's AU regions, the parts of Friesen & Ekman's masks) was imputed on every explained image "
+    "(ROAD's noisy linear imputation); the drop of the target probability beyond that of same-size patches at random face "
+    "positions is the region's importance (no saliency map involved)."
+)
+FIGURE = "region_importance.png"
 
 
 def importance_figure(results: ImportanceResults, family: str = "au") -> Figure:
@@ -100,19 +66,20 @@ def _box(column: int, row: int):
 def importance_markdown(results: ImportanceResults, codebook: str) -> str:
     """The summary section: codebook tests, own region best per expression, comparisons, notes."""
     lines = ["## Region importance by intervention", ""]
-    lines.append(
-        "Each face region (Study 2's AU regions, the parts of Friesen & Ekman's masks) was imputed on every explained image "
-        "(ROAD's noisy linear imputation); the drop of the target probability beyond that of same-size patches at random face "
-        f"positions is the region's importance (no saliency map involved). Codebook: {codebook}. Tables: importance/."
-    )
+    lines.append(f"{METHOD_NOTE} Codebook: {codebook}. Tables: importance/.")
     lines += ["", "| network | regions | statistic | null mean | p | adjusted p |", "|---|---|---|---|---|---|"]
     for row in results.codebook.itertuples():
         lines.append(
             f"| {row.network} | {row.family} ({row.codebook}) | {row.statistic:.4f} | {row.null_mean:.4f} | {row.p_value:.4f} | {row.p_adjusted:.4f} |"
         )
-    best = _own_best(results.profile)
+    best = best_regions(results.profile)
     if len(best):
-        lines += ["", "Most important AU region per expression (largest excess; * = one of the expression's own):", ""]
+        lines += [
+            "",
+            "Most important AU region per expression (largest excess beyond the region's importance for every expression: rank 1 in the "
+            "double-centred matrix; * = one of the expression's own):",
+            "",
+        ]
         for network, rows in best.groupby("network", sort=False):
             cells = ", ".join(f"{r.expression} {r.region.split(':', 1)[1]}{'*' if r.own else ''}" for r in rows.itertuples())
             lines.append(f"- {network}: {cells} ({int(rows.own.sum())} of {len(rows)} own)")
@@ -121,89 +88,6 @@ def importance_markdown(results: ImportanceResults, codebook: str) -> str:
         lines += [f"| {r.comparison} | {r.family} | {r.estimate:.4f} | [{r.low:.4f}, {r.high:.4f}] |" for r in results.groups.itertuples()]
     lines += [f"- {note}" for note in results.notes]
     return "\n".join(lines) + "\n"
-
-
-def _own_best(profile: pd.DataFrame) -> pd.DataFrame:
-    """Per network and expression with own AU regions, the AU region of largest excess."""
-    rows = profile[(profile.family == "au") & profile.excess.notna()]
-    owning = rows.groupby(["network", "expression"]).own.transform("any")
-    rows = rows[owning]
-    return rows.loc[rows.groupby(["network", "expression"], sort=False).excess.idxmax()] if len(rows) else rows
-
-
-@dataclass(frozen=True)
-class ExplainerDependence:
-    """The tables of ``analysis.statistics.explainer_dependence`` for one analysis."""
-
-    agreement: pd.DataFrame
-    variance: pd.DataFrame
-    fidelity: pd.DataFrame
-    flips: pd.DataFrame
-
-
-def _run_importance(analysis: Analysis, name: str = IMPORTANCE_NAME) -> dict[str, object]:
-    """{run directory: its importance evidence} of the analyzed per-fold sets."""
-    found = {}
-    for heatmap_set in analysis.sets:
-        run = heatmap_set.manifest.run if heatmap_set.manifest is not None else None
-        if run is not None and run.dir and run.dir not in found and (Path(run.dir) / "importance" / name / "manifest.json").is_file():
-            found[run.dir] = read_importance(Path(run.dir) / "importance" / name)
-    return found
-
-
-def explainer_dependence(analysis: Analysis, settings) -> ExplainerDependence | None:
-    """Agreement, variance decomposition and ranking flips of the methods' cell scores (the
-    headline metric of each mask family, pooled sets where there are some), and per method the
-    region fidelity of its heatmaps against the runs' region importance. None with one method."""
-    if len(analysis.methods) < 2:
-        return None
-    scores = analysis.scores[analysis.scores.fold.astype(str) == POOLED] if (analysis.scores.fold.astype(str) == POOLED).any() else analysis.scores
-    agreement, variance, flips = [], [], []
-    for family in sorted(scores.mask_family.unique()):
-        metric = settings.headline_of(family)
-        row, table = network_agreement(scores, family, metric)
-        agreement.append(row)
-        if table.shape[0] >= 2 and table.shape[1] >= 2:
-            flips.append(ranking_flips(table).assign(mask_family=family, metric=metric))
-        chosen = scores[(scores.mask_family == family) & (scores.metric == metric)]
-        cells = chosen.groupby(["method", "network", "expression"], as_index=False).value.mean().rename(columns={"value": "score"})
-        complete = cells.pivot_table(index=["network", "expression"], columns="method", values="score").dropna()
-        if complete.shape[1] >= 2 and all(complete.index.get_level_values(level).nunique() >= 2 for level in (0, 1)):
-            kept = complete.stack().rename("score").reset_index()
-            variance.append(variance_components(kept).assign(mask_family=family, metric=metric))
-    fidelity = _fidelity(analysis, settings)
-    return ExplainerDependence(
-        pd.DataFrame(agreement, columns=AGREEMENT_COLUMNS),
-        pd.concat(variance)[VARIANCE_COLUMNS] if variance else pd.DataFrame(columns=VARIANCE_COLUMNS),
-        fidelity,
-        pd.concat(flips) if flips else pd.DataFrame(),
-    )
-
-
-def _fidelity(analysis: Analysis, settings) -> pd.DataFrame:
-    """Per method: the per-image Spearman of heatmap mass per region (evidence grid) and the
-    region's excess importance, over the images both passes share (same run, same source index)."""
-    importance = _run_importance(analysis)
-    if not importance:
-        return pd.DataFrame()
-    regions = next(iter(importance.values())).regions
-    masks = region_masks(regions, template_points()[:68], TEMPLATE_HEIGHT, TEMPLATE_WIDTH)
-    grid = np.stack([pool_mask(mask) for mask in masks])  # [R, 55, 56]
-    per_method: dict[str, list[np.ndarray]] = {}
-    for heatmap_set in analysis.sets:
-        run = heatmap_set.manifest.run if heatmap_set.manifest is not None else None
-        if run is None or run.dir not in importance or heatmap_set.evidence is None:
-            continue
-        evidence, found = heatmap_set.evidence, importance[run.dir]
-        where = {int(index): i for i, index in enumerate(found.index)}
-        shared = [(i, where[int(index)]) for i, index in enumerate(evidence.index) if int(index) in where]
-        if not shared:
-            continue
-        rows, matched = (np.array(part) for part in zip(*shared, strict=True))
-        maps = evidence.values(rows).reshape(len(rows), EVIDENCE_HEIGHT, EVIDENCE_WIDTH)
-        per_method.setdefault(heatmap_set.method, []).append(image_fidelity(region_mass(maps, grid), found.excess[matched]))
-    joined = {method: np.concatenate(parts) for method, parts in per_method.items()}
-    return region_fidelity(joined, settings.resamples, settings.confidence, settings.seed)
 
 
 def dependence_markdown(dependence: ExplainerDependence) -> str:
@@ -242,34 +126,164 @@ def _ordering(row) -> str:
     return f"{first} above {second} ({row.mask_family} {row.metric}, {share:.0%} of methods)"
 
 
-def write_importance_report(analysis: Analysis, directory: Path, settings, source_kind: str, codebook: str = "study") -> ImportanceResults | None:
-    """Compute and write the region-importance part into the report ``directory``; append its
-    section (or, without evidence, one sentence) to ``summary.md``. None when nothing was found."""
-    summary = directory / "summary.md"
-    dependence = explainer_dependence(analysis, settings)
-    if dependence is not None:
-        tables = directory / "importance"
+def write_importance_report(importance: ImportanceAnalysis, directory: Path) -> None:
+    """Write the region-importance part into the report ``directory``: the explainer
+    dependence's and the statistics' tables under ``importance/``, the figure, and their
+    sections (or, for a source without networks, one sentence) appended to ``summary.md``."""
+    summary, tables = directory / "summary.md", directory / "importance"
+    if importance.dependence is not None:
         tables.mkdir(parents=True, exist_ok=True)
         for name in ("agreement", "variance", "fidelity", "flips"):
-            getattr(dependence, name).to_csv(tables / f"explainer_{name}.csv", index=False)
-        summary.write_text(summary.read_text() + "\n" + dependence_markdown(dependence))
-    runs = importance_runs(analysis)
-    if not runs:
-        if source_kind == "paper":
-            summary.write_text(summary.read_text() + "\n## Region importance by intervention\n\n" + NO_NETWORKS + "\n")
-        return None
-    results = compute_region_importance(
-        runs, CODEBOOKS[codebook], settings.resamples, settings.permutations, settings.confidence, settings.interval, settings.resample, settings.seed
-    )
-    tables = directory / "importance"
+            getattr(importance.dependence, name).to_csv(tables / f"explainer_{name}.csv", index=False)
+        summary.write_text(summary.read_text() + "\n" + dependence_markdown(importance.dependence))
+    if importance.without_networks:
+        summary.write_text(summary.read_text() + "\n## Region importance by intervention\n\n" + NO_NETWORKS + "\n")
+    results = importance.results
+    if results is None:
+        return
     tables.mkdir(parents=True, exist_ok=True)
     results.profile.to_csv(tables / "profile.csv", index=False)
     results.codebook.to_csv(tables / "codebook_tests.csv", index=False)
     results.groups.to_csv(tables / "comparisons.csv", index=False)
-    text = importance_markdown(results, codebook)
+    text = importance_markdown(results, importance.codebook)
     (tables / "importance.md").write_text(text)
     figures = directory / "figures"
     figures.mkdir(exist_ok=True)
-    importance_figure(results).savefig(figures / "region_importance.png", dpi=110)
+    importance_figure(results).savefig(figures / FIGURE, dpi=110)
     summary.write_text(summary.read_text() + "\n" + text)
-    return results
+
+
+def _number(value: float, digits: int = 4) -> str:
+    return "n/a" if not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def codebook_table(results: ImportanceResults) -> pd.DataFrame:
+    """The codebook tests, one row per network (and pooled) and region family."""
+    table = results.codebook
+    return pd.DataFrame(
+        {
+            "regions": [f"{r.family} ({r.codebook})" for r in table.itertuples()],
+            "own - other regions": [_number(v) for v in table.statistic],
+            "null mean": [_number(v) for v in table.null_mean],
+            "p": [_number(v) for v in table.p_value],
+            "adjusted p": [_number(v) for v in table.p_adjusted],
+            "permutations": table.permutations.astype(int).to_numpy(),
+        },
+        index=table.network.to_numpy(),
+    )
+
+
+def best_region_table(results: ImportanceResults) -> pd.DataFrame:
+    """Network x expression: the AU region of largest specific excess (``best_regions``; * one of the expression's own)."""
+    best = best_regions(results.profile)
+    if not len(best):
+        return pd.DataFrame()
+    cells = best.assign(cell=[f"{r.region.split(':', 1)[1]}{' *' if r.own else ''}" for r in best.itertuples()])
+    table = cells.pivot(index="network", columns="expression", values="cell").reindex(index=list(dict.fromkeys(best.network)))
+    return table.assign(own=[f"{int(rows.own.sum())} of {len(rows)}" for _, rows in best.groupby("network", sort=False)])
+
+
+def groups_table(results: ImportanceResults) -> pd.DataFrame:
+    """The comparisons (codebook statistic per network, network pairs, pretrained/scratch, guided/unguided) with intervals."""
+    groups = results.groups
+    return pd.DataFrame(
+        {
+            "regions": groups.family.to_numpy(),
+            "estimate": [_number(v) for v in groups.estimate],
+            "95 % interval": [f"[{_number(lo)}, {_number(hi)}]" for lo, hi in zip(groups.low, groups.high, strict=True)],
+            "units": groups.units.to_numpy(),
+        },
+        index=groups.comparison.to_numpy(),
+    )
+
+
+def dependence_tables(dependence: ExplainerDependence) -> dict[str, pd.DataFrame]:
+    """The explainer dependence as display tables: agreement, variance shares, fidelity (empty ones left out)."""
+    agreement = pd.DataFrame(
+        {
+            "metric": dependence.agreement.metric.to_numpy(),
+            "methods": dependence.agreement.methods.to_numpy(),
+            "networks": dependence.agreement.networks.to_numpy(),
+            "Kendall's W": [_number(v, 3) for v in dependence.agreement.kendalls_w],
+            "chi2": [_number(v, 2) for v in dependence.agreement.chi2],
+            "df": dependence.agreement.df.to_numpy(),
+            "p": [_number(v) for v in dependence.agreement.p_value],
+        },
+        index=dependence.agreement.mask_family.to_numpy(),
+    )
+    tables = {"agreement": agreement}
+    if len(dependence.variance):
+        shares = dependence.variance.assign(row=dependence.variance.mask_family + " " + dependence.variance.metric)
+        order = list(dict.fromkeys(shares.component))
+        tables["variance"] = shares.pivot(index="row", columns="component", values="share")[order].map(lambda v: f"{v:.1%}")
+    if len(dependence.fidelity):
+        fidelity = dependence.fidelity
+        tables["fidelity"] = pd.DataFrame(
+            {
+                "fidelity": [_number(v, 3) for v in fidelity.fidelity],
+                "95 % interval": [f"[{_number(lo, 3)}, {_number(hi, 3)}]" for lo, hi in zip(fidelity.low, fidelity.high, strict=True)],
+                "images": fidelity.images.to_numpy(),
+            },
+            index=fidelity.method.to_numpy(),
+        )
+    return tables
+
+
+def importance_section(page: Page, context: PageContext) -> None:
+    """The HTML section: the profile figure, the codebook tests with adjusted p, the most
+    important region per expression, the comparisons, and how much the conclusions owe to the
+    explainer; for a source without networks, the one sentence saying so; nothing without
+    importance evidence or several methods."""
+    importance = context.importance
+    if importance is None or importance.empty:
+        return
+    page.heading("Region importance by intervention", identifier="importance")
+    if importance.without_networks:
+        page.paragraph(NO_NETWORKS, "caption")
+    results = importance.results
+    if results is not None:
+        page.paragraph(f"{METHOD_NOTE} Codebook: {importance.codebook}. The tables are also in importance/.", "caption")
+        page.image(
+            context.figures / FIGURE,
+            "Region importance by intervention: expressions by AU regions per network",
+            "Per network, the drop of the target probability when each AU region is imputed, beyond same-size patches at random face positions "
+            "(colour); a dot marks an interval wholly above 0, a box the expression's own codebook regions. Look for dots inside the boxes.",
+        )
+        page.table(
+            codebook_table(results),
+            "network",
+            "Codebook test: do the expressions' own regions matter more than the others (double-centred mean excess, own minus other regions)? "
+            "p: permutation of the region labels; adjusted: Benjamini-Hochberg over these tests.",
+        )
+        page.table(
+            best_region_table(results),
+            "network",
+            "The most important AU region per expression: the largest excess beyond the region's importance for every expression (rank 1 in the "
+            "double-centred matrix, as the codebook test); * one of the expression's own regions.",
+        )
+        page.table(groups_table(results), "comparison", "The codebook statistic per network and its differences, on the same paired replicates.")
+        for note in results.notes:
+            page.paragraph(note, "note")
+    dependence = importance.dependence
+    if dependence is not None:
+        page.heading("How much the conclusions owe to the explainer", 3, identifier="explainer-dependence")
+        tables = dependence_tables(dependence)
+        page.table(tables["agreement"], "mask family", "Agreement of the saliency methods on the network ranking (Kendall's W with its chi2 test).")
+        page.table(
+            tables.get("variance"),
+            "mask family, metric",
+            "Share of the cell scores' variance (three-way random effects, method x network x expression; negative estimates set to 0).",
+        )
+        page.table(
+            tables.get("fidelity"),
+            "method",
+            "Region fidelity: per image, Spearman of the heatmap's mass per region against the region's importance by intervention; mean and interval.",
+        )
+        if len(dependence.flips):
+            holds, flips = (dependence.flips[dependence.flips.verdict == verdict] for verdict in ("holds", "flips"))
+            page.bullets(
+                [
+                    f"Network orderings that hold across every method ({len(holds)}): " + ("; ".join(_ordering(r) for r in holds.itertuples()) or "none") + ".",
+                    f"Network orderings that flip with the method ({len(flips)}): " + ("; ".join(_ordering(r) for r in flips.itertuples()) or "none") + ".",
+                ]
+            )

@@ -18,6 +18,7 @@ import pandas as pd
 from ferlens.analysis.findings import MethodFindings
 from ferlens.analysis.heatmap_set import POOLED
 from ferlens.analysis.report.findings_text import ANCHORS, anchor, family_name, metric_name, paragraph, thresholds, verdict_table
+from ferlens.analysis.report.importance import importance_section
 from ferlens.analysis.report.page import Page, slug, table_html
 from ferlens.analysis.report.sanity_report import FAITHFULNESS_CAPTION, sanity_text
 from ferlens.analysis.report.statistics_report import (
@@ -48,6 +49,7 @@ from ferlens.analysis.report.statistics_tables import (
 )
 from ferlens.analysis.sanity import faithfulness_table, randomisation_table
 from ferlens.analysis.statistics import Statistics
+from ferlens.analysis.statistics.importance_analysis import ImportanceAnalysis
 from ferlens.evaluation.localisation.scores import METRICS
 
 
@@ -65,6 +67,7 @@ class PageContext:
     directory: Path
     description: dict[str, str]
     run: dict[str, str] = field(default_factory=dict)
+    importance: ImportanceAnalysis | None = None
 
     @property
     def figures(self) -> Path:
@@ -291,7 +294,9 @@ def provenance_section(page: Page, context: PageContext) -> None:
 #: the questions asked of each method, in order
 METHOD_SECTIONS: list[Callable[[Page, PageContext, str], None]] = [alignment_section, specificity_section, certainty_section, differences_section]
 #: the page, top to bottom
-SECTIONS: list[Callable[[Page, PageContext], None]] = [findings_section, method_sections, runs_section, appendix_section, provenance_section]
+SECTIONS: list[Callable[[Page, PageContext], None]] = [
+    findings_section, method_sections, importance_section, runs_section, appendix_section, provenance_section,
+]  # fmt: skip
 
 
 def write_html(context: PageContext, title: str) -> Path:

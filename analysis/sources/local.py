@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ferlens.analysis.sources.base import DEFAULT_LABEL, Collection, Filters, from_artifact
 from ferlens.formats.heatmap_artifact import CorruptArtifactError, read_artifact
+from ferlens.formats.importance_evidence import IMPORTANCE_FILE
 from ferlens.jobs.run_directory import is_debug_artifact
 from ferlens.user_errors import UserError
 
@@ -24,7 +25,9 @@ def _search_root(path: Path) -> Path:
 
 def artifact_directories(paths: list[str | Path]) -> list[Path]:
     """Every directory holding a ``manifest.json`` under ``paths`` (each an artifact, a run
-    directory, a W&B run directory or any folder above them), sorted, without repeats."""
+    directory, a W&B run directory or any folder above them), sorted, without repeats; a run's
+    region-importance evidence (``importance/<name>/``, read by the analysis beside its heatmaps)
+    is no heatmap artifact and left out."""
     found: set[Path] = set()
     for given in paths:
         path = Path(given).expanduser()
@@ -32,7 +35,7 @@ def artifact_directories(paths: list[str | Path]) -> list[Path]:
             raise UserError(f"'{path}' does not exist: give run directories (e.g. logs/train/runs/<time>) or folders above them in source.paths.")
         root = _search_root(path.resolve())
         manifests = [root / "manifest.json"] if (root / "manifest.json").is_file() else root.rglob("manifest.json")
-        found.update(manifest.parent for manifest in manifests)
+        found.update(manifest.parent for manifest in manifests if not (manifest.parent / IMPORTANCE_FILE).is_file())
     return sorted(found)
 
 

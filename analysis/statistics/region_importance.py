@@ -249,9 +249,39 @@ def compute_region_importance(
     return ImportanceResults(profile, codebook_table, pd.DataFrame(group_rows, columns=GROUP_COLUMNS), tuple(notes))
 
 
+def specific_excess(rows: pd.DataFrame) -> pd.Series:
+    """The profile ``rows``' excess double-centred within each network and region family (the
+    expression x region matrix minus its row and column means plus the grand mean, as the
+    codebook test's statistic): a region's importance for the expression beyond its importance
+    for every expression (removing the brows may hurt every expression) and beyond the
+    expression's sensitivity to any region. Indexed as ``rows``; NaN where the excess is."""
+    parts = []
+    for _, group in rows.groupby(["network", "family"], sort=False):
+        matrix = group.pivot(index="expression", columns="region", values="excess")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN region (outside every image)
+            centred = pd.DataFrame(double_centred(matrix.to_numpy(float)), index=matrix.index, columns=matrix.columns)
+        parts.append(pd.Series([centred.at[e, r] for e, r in zip(group.expression, group.region, strict=True)], index=group.index))
+    return pd.concat(parts).reindex(rows.index) if parts else pd.Series(index=rows.index, dtype=float)
+
+
 def own_region_best(profile: pd.DataFrame, network: str, family: str = "au") -> pd.Series:
-    """Per expression of ``network``: True when its most important region (largest mean excess
-    among the ``family``'s) is one of its own."""
+    """Per expression of ``network``: True when its most important region among the
+    ``family``'s is one of its own; most important = the largest ``specific_excess`` (rank 1 in
+    the double-centred matrix, as the codebook test and the heatmaps' own mask best)."""
     rows = profile[(profile.network == network) & (profile.family == family)]
-    best = rows.loc[rows.groupby("expression").excess.idxmax()]
+    rows = rows.assign(specific=specific_excess(rows))
+    best = rows.loc[rows.groupby("expression").specific.idxmax()]
     return best.set_index("expression").own
+
+
+def best_regions(profile: pd.DataFrame, family: str = "au") -> pd.DataFrame:
+    """The profile's rows of the ``family`` region of largest ``specific_excess`` per network and
+    expression (with that column), for the expressions that own a region of the family (their
+    ``own`` column says whether the best is one of them)."""
+    rows = profile[(profile.family == family) & profile.excess.notna()]
+    rows = rows[rows.groupby(["network", "expression"]).own.transform("any")]
+    if not len(rows):
+        return rows.assign(specific=pd.Series(dtype=float))
+    rows = rows.assign(specific=specific_excess(profile[profile.family == family]).reindex(rows.index))
+    return rows.loc[rows.groupby(["network", "expression"], sort=False).specific.idxmax()]

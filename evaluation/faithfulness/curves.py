@@ -205,7 +205,7 @@ def deletion_insertion(
         keep = torch.where(inserting[jobs, None], job_ranks < limit, job_ranks >= limit)
         return torch.where(keep.view(-1, 1, *images.shape[2:]), images[image_of[jobs]], torch.full_like(images[:1], baseline))
 
-    with _evaluating(net):
+    with evaluating(net):
         probabilities, _ = _target_probabilities(net, perturbed, targets[image_of], batch_size)
         blank = net(torch.full_like(images[:1], baseline)).float().softmax(dim=1)[0].cpu()[targets.cpu()]
     probabilities = probabilities.view(count, 2 * steps - 1)
@@ -254,7 +254,7 @@ def road(
             imputed += noise * torch.from_numpy(np.stack(draws)).float() * missing.cpu()[:, None]
         return imputed.to(device=images.device, dtype=images.dtype)
 
-    with _evaluating(net):
+    with evaluating(net):
         original, _ = _target_probabilities(net, lambda jobs: images[jobs], targets, batch_size)
         probabilities, kept = _target_probabilities(net, perturbed, targets[image_of], batch_size)
     shape = (count, 2, len(fractions))
@@ -271,7 +271,7 @@ def _check(images: torch.Tensor, maps: torch.Tensor, targets: torch.Tensor) -> N
 
 
 @contextlib.contextmanager
-def _evaluating(net: nn.Module) -> Iterator[None]:
+def evaluating(net: nn.Module) -> Iterator[None]:
     """The network in eval mode without gradients; its mode restored after."""
     training = net.training
     net.eval()

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ferlens.evaluation.faithfulness.curves import ROAD_NOISE, _evaluating, image_seeds
+from ferlens.evaluation.faithfulness.curves import ROAD_NOISE, evaluating, image_seeds
 from ferlens.evaluation.faithfulness.imputation import impute_jobs
 from ferlens.faces.au import au_region_mask
 from ferlens.faces.ekman_masks import EKMAN_MASK_REGIONS, REGIONS, draw_regions
@@ -224,7 +224,7 @@ def intervene(
         return torch.from_numpy(imputed).to(device=images.device, dtype=images.dtype)
 
     targets = targets.to(images.device)
-    with _evaluating(net):
+    with evaluating(net):
         original_probability, original_logit = _target_scores(net, images, targets)
         probability = torch.full((len(flat),), float("nan"), dtype=torch.float64)
         logit = torch.full((len(flat),), float("nan"), dtype=torch.float64)

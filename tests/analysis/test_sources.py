@@ -137,6 +137,16 @@ def test_local_finds_artifacts_and_filters(tmp_path):
     assert len(collect_local([tmp_path, tmp_path / "run1", tmp_path / "run1" / "heatmaps" / "gradcam"], Filters()).sets) == 3
 
 
+def test_a_runs_region_importance_evidence_is_no_damaged_heatmap_artifact(tmp_path):
+    from ferlens.formats.importance_evidence import write_importance
+    from tests.analysis.statistics.test_region_importance import simulated
+
+    make_artifact(tmp_path / "run", "weinet", 1)
+    write_importance(tmp_path / "run" / "importance" / "au_regions", simulated(0.3, 0))  # +importance=au_regions beside the heatmaps
+    found = collect_local([tmp_path], Filters(), strict=True)
+    assert [s.key for s in found.sets] == [("weinet", "gradcam", "1")] and found.skipped == []
+
+
 def test_guided_and_unguided_runs_of_one_network_get_two_labels(tmp_path):
     make_artifact(tmp_path / "plain", "weinet", 1, seed=1, au_guidance=0.0)
     make_artifact(tmp_path / "guided", "weinet", 1, seed=2, au_guidance=9.0)

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 
-from ferlens.callbacks.global_saliency import select_samples
 from ferlens.callbacks.heatmap_accumulator import GlobalHeatmapAccumulator
 from ferlens.formats.evidence import pool_to_evidence
 from ferlens.formats.heatmap_artifact import read_artifact
@@ -19,19 +18,6 @@ def test_accumulator_means_counts_zero_maps_and_skips():
     assert counts.tolist() == [2, 0, 2] and zero_maps.tolist() == [0, 0, 1]  # the invalid ones are left out
     assert means[0].unique().tolist() == [2.0] and means[2].unique().tolist() == [2.5]
     assert means[1].abs().max() == 0 and torch.isfinite(means).all()  # an empty class is 0, never NaN
-
-
-def test_selection_caps_each_class_with_the_seed_and_follows_the_policy():
-    indices = np.arange(100)[::-1].copy()
-    labels = indices % 3
-    predictions = np.where(indices % 5 == 0, (labels + 1) % 3, labels)
-    picked, classes = select_samples(indices, labels, predictions, "predicted", False, 10, seed=1)
-    assert np.bincount(classes).tolist() == [10, 10, 10] and (np.diff(picked) > 0).all()
-    again, _ = select_samples(indices[::-1], labels[::-1], predictions[::-1], "predicted", False, 10, seed=1)
-    assert np.array_equal(picked, again)  # independent of record order (ranks)
-    assert not np.array_equal(picked, select_samples(indices, labels, predictions, "predicted", False, 10, seed=2)[0])
-    correct, classes = select_samples(indices, labels, predictions, "label", True, None, seed=1)
-    assert len(correct) == 80 and (classes == correct % 3).all()
 
 
 def test_unknown_target_is_one_sentence():

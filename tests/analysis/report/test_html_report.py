@@ -1,5 +1,6 @@
 """report/index.html in a real headless Chromium (Debian's ``chromium``; ``.ci/run`` installs it)."""
 
+import html
 import shutil
 from pathlib import Path
 
@@ -7,13 +8,17 @@ import pytest
 
 from ferlens.analysis.pipeline import analyze_collection
 from ferlens.analysis.report.directory import write_report
+from ferlens.analysis.report.importance import NO_NETWORKS
 from ferlens.analysis.report.statistics_tables import number, with_interval
 from ferlens.analysis.sources import LocalSource
 from ferlens.analysis.sources.base import Filters
 from ferlens.analysis.statistics import GRAND_MEAN, StatisticsSettings, compute_statistics
+from ferlens.analysis.statistics.importance_analysis import analyze_importance
 from ferlens.evaluation.localisation.masks import load_families
 from ferlens.evaluation.localisation.scores import Threshold
+from ferlens.formats.importance_evidence import write_importance
 from tests.analysis.helpers import blob_maps, make_evidence_artifact
+from tests.analysis.statistics.test_region_importance import simulated
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 #: the flags a sandbox without network needs (no background connections, no GPU, no setuid sandbox as root)
@@ -21,16 +26,17 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> tuple[Path, object]:
+def report(tmp_path_factory) -> tuple[Path, object, object]:
     root = tmp_path_factory.mktemp("html")
-    make_evidence_artifact(root / "runs" / "a", "alpha", class_maps=blob_maps(0), seed=1)
-    make_evidence_artifact(root / "runs" / "b", "beta", class_maps=blob_maps(0), seed=2, pretrained=True)
-    make_evidence_artifact(root / "runs" / "c", "gamma", class_maps=blob_maps(5), seed=3)
+    for run, model, seed, effect in (("a", "alpha", 1, 0.3), ("b", "beta", 2, 0.3), ("c", "gamma", 3, 0.0)):
+        make_evidence_artifact(root / "runs" / run, model, class_maps=blob_maps(5 if run == "c" else 0), seed=seed, pretrained=run == "b")
+        write_importance(root / "runs" / run / "importance" / "au_regions", simulated(effect, seed))  # the region-importance pass' evidence
     analysis = analyze_collection(LocalSource(paths=[str(root / "runs")]).collect(Filters()), load_families({"ekman": "ekman"}), Threshold(), progress=False)
     statistics = compute_statistics(analysis, StatisticsSettings(resamples=200, split_halves=40))
+    importance = analyze_importance(analysis, StatisticsSettings(resamples=200, permutations=199), "local", codebook="distinct")  # simulated's codebook
     run = {"command": "python analyze.py source=local source.paths=[runs]", "config": "statistics:\n  resamples: 200\n"}
-    directory = write_report(analysis, root / "report", "html test", {"source": "local (runs)"}, statistics, run)
-    return directory, statistics
+    directory = write_report(analysis, root / "report", "html test", {"source": "local (runs)"}, statistics, run, importance=importance)
+    return directory, statistics, importance
 
 
 def _browser():
@@ -41,14 +47,16 @@ def _browser():
 
 
 def test_the_page_is_self_contained(report):
-    directory, _ = report
+    directory, _, _ = report
     page = (directory / "report" / "index.html").read_text()
     assert "http://" not in page and "https://" not in page and 'src="data:image/png;base64,' in page
-    assert page.count("<img") >= 5  # specificity, heatmaps, three dendrograms
+    assert page.count("<img") >= 6  # specificity, heatmaps, three dendrograms, region importance
+    section = page[page.index('<h2 id="importance">Region importance by intervention</h2>') : page.index('<h2 id="runs">')]
+    assert ">adjusted p</th>" in section and 'alt="Region importance by intervention' in section and "<td>all networks</td>" in section
 
 
 def test_the_report_renders_in_chromium_without_errors_and_shows_its_numbers(report, tmp_path):
-    directory, statistics = report
+    directory, statistics, importance = report
     sync_api = _browser()
     problems, requests = [], []
     with sync_api.sync_playwright() as playwright:
@@ -68,6 +76,9 @@ def test_the_report_renders_in_chromium_without_errors_and_shows_its_numbers(rep
         assert with_interval(mean.value, mean.ci_low, mean.ci_high) in text  # the grand mean with its interval
         tests = statistics.permutation[(statistics.permutation.metric == "iou") & (statistics.permutation.network == "alpha")].iloc[0]
         assert f"{tests.p_value:.4f} (exact, 720; adjusted {tests.p_adjusted:.4f})" in text  # the headline metric: a claim, adjusted
+        codebook = importance.results.codebook.set_index("network").loc["all networks"]
+        assert page.locator("#importance").is_visible() and page.locator("#importance ~ div table").first.is_visible()
+        assert f"{codebook.p_value:.4f}\t{codebook.p_adjusted:.4f}" in text  # the pooled codebook test with its adjusted p, in the section's table
         reliability = statistics.reliability.iloc[0]
         assert number(reliability.reliability) in text and "specific alignment" in text and "python analyze.py source=local" in text
         # click the Anger column of the first table twice: its rows sort ascending, then descending
@@ -102,7 +113,8 @@ def paper(tmp_path_factory) -> tuple[Path, list[str]]:
 
     analysis = analyze_collection(PaperSource().collect(Filters()), load_families({"ekman": "ekman", "au": "au"}), Threshold(), progress=False)
     statistics = compute_statistics(analysis, StatisticsSettings(resamples=100, permutations=200, linkages=("average",)))
-    directory = write_report(analysis, tmp_path_factory.mktemp("paper") / "report", "paper", {"source": "paper"}, statistics)
+    importance = analyze_importance(analysis, statistics.settings, "paper")
+    directory = write_report(analysis, tmp_path_factory.mktemp("paper") / "report", "paper", {"source": "paper"}, statistics, importance=importance)
     return directory, sorted({s.network for s in analysis.sets})
 
 
@@ -153,3 +165,4 @@ def test_the_study_report_fits_1280_answers_first_and_prints(paper, tmp_path):
     _check_at_1280(directory, networks, tmp_path / "report.pdf")
     summary = (directory / "summary.md").read_text()
     assert summary.index("## Findings") < summary.index("## Grand means") and "none of the 12 networks has maps specific" in summary
+    assert NO_NETWORKS in summary and html.escape(NO_NETWORKS) in (directory / "report" / "index.html").read_text()  # no networks to intervene on: one sentence

@@ -9,6 +9,7 @@ import pytest
 
 from ferlens.analysis.report.importance import NO_NETWORKS, write_importance_report
 from ferlens.analysis.statistics import StatisticsSettings
+from ferlens.analysis.statistics.importance_analysis import analyze_importance
 from ferlens.evaluation.region_importance.intervention import region_names
 from ferlens.formats.heatmap_artifact import read_artifact
 from ferlens.formats.importance_evidence import read_importance
@@ -75,11 +76,18 @@ def test_analyze_reports_the_profile_the_codebook_test_and_the_explainer_depende
     summary = (report / "summary.md").read_text()
     assert "## Region importance by intervention" in summary and "## How much the conclusions owe to the explainer" in summary
     assert (report / "figures" / "region_importance.png").stat().st_size > 10_000
+    page = (report / "report" / "index.html").read_text()
+    section = page[page.index('<h2 id="importance">Region importance by intervention</h2>') : page.index('<h2 id="runs">')]
+    assert section.count('src="data:image/png;base64,') == 1 and ">adjusted p</th>" in section and "<td>all networks</td>" in section
+    assert '<h3 id="explainer-dependence">' in section and ">Kendall&#x27;s W</th>" in section
+    assert all(f"<td>{method}</td>" in section for method in ("gradcam", "gradcampp", "ig", "occlusion"))  # the region fidelity per method
 
 
 def test_a_source_without_networks_says_so_in_one_sentence(tmp_path):
     (tmp_path / "summary.md").write_text("# report\n")
     analysis = SimpleNamespace(sets=[], methods=["lime"])  # the study's PNGs: no manifest, no run directory
-    assert write_importance_report(analysis, tmp_path, StatisticsSettings(), "paper") is None
+    importance = analyze_importance(analysis, StatisticsSettings(), "paper")
+    assert importance.without_networks and importance.results is None and importance.dependence is None
+    write_importance_report(importance, tmp_path)
     assert (tmp_path / "summary.md").read_text().endswith(NO_NETWORKS + "\n")
     assert NO_NETWORKS.count(".") == 1 and "source=paper" in NO_NETWORKS

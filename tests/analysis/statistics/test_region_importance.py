@@ -3,9 +3,10 @@ planted codebook effect is found (profile, own region best, permutation test), i
 is not, and the group comparison recovers a planted difference."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from ferlens.analysis.statistics.region_importance import POOLED, ImportanceRun, compute_region_importance, own_region_best
+from ferlens.analysis.statistics.region_importance import POOLED, ImportanceRun, best_regions, compute_region_importance, own_region_best
 from ferlens.evaluation.region_importance.intervention import own_regions, region_names
 from ferlens.formats.expressions import CLASSES_6
 from ferlens.formats.importance_evidence import ImportanceEvidence
@@ -63,6 +64,19 @@ def test_the_profile_recovers_the_planted_excess_with_intervals(planted):
     assert not other.own and other.low < 0 < other.high and not other.significant
     assert len(planted.profile) == 2 * 6 * len(REGIONS)
     assert own_region_best(planted.profile, "trained").all()
+
+
+def test_the_best_region_is_specific_not_the_one_that_matters_for_every_expression():
+    """A region whose removal hurts every expression by 0.5 (the brows, say) on top of each
+    expression's own region (0.3): each own region is still the best, as in the codebook test."""
+    names = ["class:Anger", "class:Fear", "class:Sadness"]
+    excess = 0.5 * np.array([1, 0, 0])[None] + 0.3 * np.eye(3)  # [expression, region]
+    rows = [("net", expression.split(":")[1], region, "class", e == r, excess[e, r]) for e, expression in enumerate(names) for r, region in enumerate(names)]
+    profile = pd.DataFrame(rows, columns=["network", "expression", "region", "family", "own", "excess"])
+    assert own_region_best(profile, "net", family="class").all()
+    assert (profile.loc[profile.groupby("expression").excess.idxmax(), "region"] == "class:Anger").all()  # the largest raw excess: the brows, every time
+    best = best_regions(profile, family="class")
+    assert best.own.all() and best.specific.to_numpy() == pytest.approx([0.2, 0.2, 0.2])
 
 
 def test_the_codebook_test_finds_the_planted_codebook_and_not_its_absence(planted):
