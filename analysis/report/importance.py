@@ -5,6 +5,7 @@ section of report/index.html (``importance_section``, in ``sections.SECTIONS``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -118,6 +119,28 @@ def dependence_markdown(dependence: ExplainerDependence) -> str:
         ]
         lines += [f"Network orderings that flip with the method ({len(flips)}): " + ("; ".join(_ordering(r) for r in flips.itertuples()) or "none") + "."]
     return "\n".join(lines) + "\n"
+
+
+def across_methods(dependence: ExplainerDependence | None, headline_of: Callable[[str], str], shown: int = 4) -> list[str]:
+    """Per mask family, one sentence for the findings: which network orderings of the headline
+    metric (``headline_of(family)``) hold with every saliency method and which flip with it
+    (at most ``shown`` of each named); none with one method."""
+    if dependence is None or not len(dependence.flips):
+        return []
+    sentences = []
+    for family, rows in dependence.flips.groupby("mask_family", sort=False):
+        metric = headline_of(family)
+        chosen = rows[rows.metric == metric]
+        if chosen.empty:
+            continue
+        parts = []
+        for verdict, how in (("holds", "hold with every saliency method"), ("flips", "flip with the method")):
+            picked = chosen[chosen.verdict == verdict]
+            named = [_ordering(row).split(" (")[0] if verdict == "holds" else f"{row.network} vs {row.other}" for row in picked.head(shown).itertuples()]
+            more = f" and {len(picked) - shown} more" if len(picked) > shown else ""
+            parts.append(f"{len(picked)} {how}" + (f" ({'; '.join(named)}{more})" if named else ""))
+        sentences.append(f"Across saliency methods ({family} masks, {metric}): of {len(chosen)} network orderings, {parts[0]}, {parts[1]}.")
+    return sentences
 
 
 def _ordering(row) -> str:

@@ -18,7 +18,7 @@ import pandas as pd
 from ferlens.analysis.findings import MethodFindings
 from ferlens.analysis.heatmap_set import POOLED
 from ferlens.analysis.report.findings_text import ANCHORS, anchor, family_name, metric_name, paragraph, thresholds, verdict_table
-from ferlens.analysis.report.importance import importance_section
+from ferlens.analysis.report.importance import across_methods, importance_section
 from ferlens.analysis.report.page import Page, slug, table_html
 from ferlens.analysis.report.sanity_report import FAITHFULNESS_CAPTION, sanity_text
 from ferlens.analysis.report.statistics_report import (
@@ -89,6 +89,9 @@ def findings_section(page: Page, context: PageContext) -> None:
         tips = {**verdicts.tips, "network": "the network's label in the analysis"}
         page.raw(table_html(verdicts.table, "network", f"verdicts-{slug(answers.method)}", tips, links, kind="verdicts"))
         page.paragraph(f"Thresholds: {thresholds(answers)}. Each verdict links to the table behind it.", "caption")
+    if context.importance is not None and context.statistics is not None:
+        for sentence in across_methods(context.importance.dependence, context.statistics.settings.headline_of):
+            page.raw(f'<p class="finding">{html.escape(sentence)} <a href="#explainer-dependence">How much each conclusion owes to the explainer</a>.</p>')
     for text in _warnings(context):
         page.paragraph(text, "note")
 

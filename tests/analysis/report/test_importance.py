@@ -81,6 +81,13 @@ def test_analyze_reports_the_profile_the_codebook_test_and_the_explainer_depende
     assert section.count('src="data:image/png;base64,') == 1 and ">adjusted p</th>" in section and "<td>all networks</td>" in section
     assert '<h3 id="explainer-dependence">' in section and ">Kendall&#x27;s W</th>" in section
     assert all(f"<td>{method}</td>" in section for method in ("gradcam", "gradcampp", "ig", "occlusion"))  # the region fidelity per method
+    findings = page[page.index('<h2 id="findings">') : page.index("<h2", page.index('<h2 id="findings">') + 1)]
+    across = [line for line in findings.split("<p") if "Across saliency methods (" in line]
+    assert len(across) == 2 and all("of 1 network orderings, " in line and 'href="#explainer-dependence"' in line for line in across)  # one per family
+    flips = pd.read_csv(report / "importance" / "explainer_flips.csv")
+    for family in ("ekman", "au"):  # each family's sentence counts the headline metric's (IoU) orderings that hold
+        holds = int(((flips.mask_family == family) & (flips.metric == "iou") & (flips.verdict == "holds")).sum())
+        assert sum(f"({family} masks, iou): of 1 network orderings, {holds} hold with every saliency method" in line for line in across) == 1
 
 
 def test_a_source_without_networks_says_so_in_one_sentence(tmp_path):
