@@ -87,7 +87,7 @@ def importance_markdown(results: ImportanceResults, codebook: str) -> str:
     if len(results.groups):
         lines += ["", "| comparison | regions | estimate | interval |", "|---|---|---|---|"]
         lines += [f"| {r.comparison} | {r.family} | {r.estimate:.4f} | [{r.low:.4f}, {r.high:.4f}] |" for r in results.groups.itertuples()]
-    lines += [f"- {note}" for note in results.notes]
+    lines += ["", *(f"- {note}" for note in results.notes)] if results.notes else []
     return "\n".join(lines) + "\n"
 
 
@@ -285,8 +285,8 @@ def importance_section(page: Page, context: PageContext) -> None:
             "double-centred matrix, as the codebook test); * one of the expression's own regions.",
         )
         page.table(groups_table(results), "comparison", "The codebook statistic per network and its differences, on the same paired replicates.")
-        for note in results.notes:
-            page.paragraph(note, "note")
+        if results.notes:
+            page.paragraph(" ".join(results.notes), "note")
     dependence = importance.dependence
     if dependence is not None:
         page.heading("How much the conclusions owe to the explainer", 3, identifier="explainer-dependence")
