@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from ferlens.evaluation.faithfulness.curves import evaluating
 from ferlens.user_errors import UserError
 
 SPLITS = ("auto", "test", "val")
@@ -44,20 +45,15 @@ def split_predictions(pl_module: L.LightningModule, batches: Batches, classes: i
     without gradients (its mode is restored). Logits that are not [B, ``classes``] are refused
     in one sentence naming the ``caller``."""
     records = []
-    training = pl_module.training
-    pl_module.eval()
-    try:
-        with torch.no_grad():
-            for indices, labels, images in batches:
-                logits = pl_module(images.to(pl_module.device))
-                if logits.ndim != 2 or logits.shape[1] != classes:
-                    raise UserError(
-                        f"{caller} got outputs {list(logits.shape)} from the model for {classes} classes: the model must return logits [B, {classes}], "
-                        "one per class in label order; check its head or the class list."
-                    )
-                records.append(torch.stack([indices.cpu(), labels.cpu(), logits.argmax(dim=1).cpu()], dim=1))
-    finally:
-        pl_module.train(training)
+    with evaluating(pl_module):
+        for indices, labels, images in batches:
+            logits = pl_module(images.to(pl_module.device))
+            if logits.ndim != 2 or logits.shape[1] != classes:
+                raise UserError(
+                    f"{caller} got outputs {list(logits.shape)} from the model for {classes} classes: the model must return logits [B, {classes}], "
+                    "one per class in label order; check its head or the class list."
+                )
+            records.append(torch.stack([indices.cpu(), labels.cpu(), logits.argmax(dim=1).cpu()], dim=1))
     local = torch.cat(records).numpy() if records else np.zeros((0, 3), np.int64)
     return np.concatenate(gather(local))
 

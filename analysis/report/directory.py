@@ -368,8 +368,7 @@ def write_report(
         write_figures(analysis, directory, statistics)
     if statistics is not None and answers is None:
         answers = findings(analysis, statistics)
-    (directory / "summary.md").write_text(summary_markdown(analysis, tables, counts, clustering, title, description, statistics, answers))
-    if importance is not None:
-        write_importance_report(importance, directory)
+    summary = summary_markdown(analysis, tables, counts, clustering, title, description, statistics, answers)
+    (directory / "summary.md").write_text(summary + (write_importance_report(importance, directory) if importance is not None else ""))
     write_html(PageContext(analysis, statistics, tables, answers or [], directory, description, run or {}, importance), title)
     return directory

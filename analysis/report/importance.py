@@ -1,6 +1,6 @@
 """The region-importance part of a report (presentation only): the ``ImportanceAnalysis``
 (``analysis.statistics.importance_analysis``) as ``importance/`` (CSV tables and
-``importance.md``), ``figures/region_importance.png``, one section of ``summary.md`` and one
+``importance.md``), ``figures/region_importance.png``, the sections ``summary.md`` ends with and one
 section of report/index.html (``importance_section``, in ``sections.SECTIONS``)."""
 
 from __future__ import annotations
@@ -111,13 +111,7 @@ def dependence_markdown(dependence: ExplainerDependence) -> str:
         ]
         lines += [f"- {r.method}: {r.fidelity:.3f} [{r.low:.3f}, {r.high:.3f}] over {r.images} images" for r in dependence.fidelity.itertuples()]
     if len(dependence.flips):
-        holds = dependence.flips[dependence.flips.verdict == "holds"]
-        flips = dependence.flips[dependence.flips.verdict == "flips"]
-        lines += [
-            "",
-            f"Network orderings that hold across every method ({len(holds)}): " + ("; ".join(_ordering(r) for r in holds.itertuples()) or "none") + ".",
-        ]
-        lines += [f"Network orderings that flip with the method ({len(flips)}): " + ("; ".join(_ordering(r) for r in flips.itertuples()) or "none") + "."]
+        lines += ["", *ordering_lines(dependence.flips)]
     return "\n".join(lines) + "\n"
 
 
@@ -136,44 +130,59 @@ def across_methods(dependence: ExplainerDependence | None, headline_of: Callable
         parts = []
         for verdict, how in (("holds", "hold with every saliency method"), ("flips", "flip with the method")):
             picked = chosen[chosen.verdict == verdict]
-            named = [_ordering(row).split(" (")[0] if verdict == "holds" else f"{row.network} vs {row.other}" for row in picked.head(shown).itertuples()]
+            named = [_above(row) if verdict == "holds" else f"{row.network} vs {row.other}" for row in picked.head(shown).itertuples()]
             more = f" and {len(picked) - shown} more" if len(picked) > shown else ""
             parts.append(f"{len(picked)} {how}" + (f" ({'; '.join(named)}{more})" if named else ""))
         sentences.append(f"Across saliency methods ({family} masks, {metric}): of {len(chosen)} network orderings, {parts[0]}, {parts[1]}.")
     return sentences
 
 
-def _ordering(row) -> str:
+def ordering_lines(flips: pd.DataFrame) -> list[str]:
+    """Two lines: the network orderings of ``flips`` (``ranking_flips`` rows of every family and
+    metric) that hold across every method, and those that flip with the method."""
+    lines = []
+    for verdict, how in (("holds", "hold across every method"), ("flips", "flip with the method")):
+        chosen = flips[flips.verdict == verdict]
+        lines.append(f"Network orderings that {how} ({len(chosen)}): " + ("; ".join(_ordering(r) for r in chosen.itertuples()) or "none") + ".")
+    return lines
+
+
+def _above(row) -> str:
+    """``first above second``: the pair in the order most methods rank them."""
     first, second = (row.network, row.other) if row.share_of_methods_above >= 0.5 else (row.other, row.network)
+    return f"{first} above {second}"
+
+
+def _ordering(row) -> str:
     share = max(row.share_of_methods_above, 1 - row.share_of_methods_above)
-    return f"{first} above {second} ({row.mask_family} {row.metric}, {share:.0%} of methods)"
+    return f"{_above(row)} ({row.mask_family} {row.metric}, {share:.0%} of methods)"
 
 
-def write_importance_report(importance: ImportanceAnalysis, directory: Path) -> None:
+def write_importance_report(importance: ImportanceAnalysis, directory: Path) -> str:
     """Write the region-importance part into the report ``directory``: the explainer
-    dependence's and the statistics' tables under ``importance/``, the figure, and their
-    sections (or, for a source without networks, one sentence) appended to ``summary.md``."""
-    summary, tables = directory / "summary.md", directory / "importance"
+    dependence's and the statistics' tables under ``importance/`` and the figure; returns the
+    sections ``summary.md`` ends with (for a source without networks, one sentence)."""
+    tables, sections = directory / "importance", []
     if importance.dependence is not None:
         tables.mkdir(parents=True, exist_ok=True)
         for name in ("agreement", "variance", "fidelity", "flips"):
             getattr(importance.dependence, name).to_csv(tables / f"explainer_{name}.csv", index=False)
-        summary.write_text(summary.read_text() + "\n" + dependence_markdown(importance.dependence))
+        sections.append(dependence_markdown(importance.dependence))
     if importance.without_networks:
-        summary.write_text(summary.read_text() + "\n## Region importance by intervention\n\n" + NO_NETWORKS + "\n")
+        sections.append("## Region importance by intervention\n\n" + NO_NETWORKS + "\n")
     results = importance.results
-    if results is None:
-        return
-    tables.mkdir(parents=True, exist_ok=True)
-    results.profile.to_csv(tables / "profile.csv", index=False)
-    results.codebook.to_csv(tables / "codebook_tests.csv", index=False)
-    results.groups.to_csv(tables / "comparisons.csv", index=False)
-    text = importance_markdown(results, importance.codebook)
-    (tables / "importance.md").write_text(text)
-    figures = directory / "figures"
-    figures.mkdir(exist_ok=True)
-    importance_figure(results).savefig(figures / FIGURE, dpi=110)
-    summary.write_text(summary.read_text() + "\n" + text)
+    if results is not None:
+        tables.mkdir(parents=True, exist_ok=True)
+        results.profile.to_csv(tables / "profile.csv", index=False)
+        results.codebook.to_csv(tables / "codebook_tests.csv", index=False)
+        results.groups.to_csv(tables / "comparisons.csv", index=False)
+        text = importance_markdown(results, importance.codebook)
+        (tables / "importance.md").write_text(text)
+        figures = directory / "figures"
+        figures.mkdir(exist_ok=True)
+        importance_figure(results).savefig(figures / FIGURE, dpi=110)
+        sections.append(text)
+    return "".join(f"\n{section}" for section in sections)
 
 
 def _number(value: float, digits: int = 4) -> str:
@@ -303,10 +312,4 @@ def importance_section(page: Page, context: PageContext) -> None:
             "Region fidelity: per image, Spearman of the heatmap's mass per region against the region's importance by intervention; mean and interval.",
         )
         if len(dependence.flips):
-            holds, flips = (dependence.flips[dependence.flips.verdict == verdict] for verdict in ("holds", "flips"))
-            page.bullets(
-                [
-                    f"Network orderings that hold across every method ({len(holds)}): " + ("; ".join(_ordering(r) for r in holds.itertuples()) or "none") + ".",
-                    f"Network orderings that flip with the method ({len(flips)}): " + ("; ".join(_ordering(r) for r in flips.itertuples()) or "none") + ".",
-                ]
-            )
+            page.bullets(ordering_lines(dependence.flips))

@@ -70,7 +70,8 @@ class SeedGroup:
 def seed_groups(sets: list[HeatmapSet], folds: dict[str, int]) -> list[SeedGroup]:
     """The architectures among ``sets`` (one method's pooled sets) with two or more seeds:
     sets of one fold (``folds``: {network: folds it pools}) whose runs agree on model,
-    pretraining, AU guidance, data set and fold and differ in seed."""
+    pretraining, AU guidance, data set and fold and differ in seed. Labels are unique: two
+    groups told apart only by data set or fold name both."""
     groups: dict[tuple, list[int]] = {}
     for index, heatmap_set in enumerate(sets):
         run = heatmap_set.run
@@ -83,8 +84,12 @@ def seed_groups(sets: list[HeatmapSet], folds: dict[str, int]) -> list[SeedGroup
         seeds = {sets[i].run.seed for i in members}
         if len(seeds) >= 2 and len(seeds) == len(members):
             found.append(SeedGroup(f"{model}{guidance_suffix(guidance)}{'' if pretrained else ' (scratch)'}", tuple(members)))
-    labels = [group.label for group in found]
-    return [g if labels.count(g.label) == 1 else SeedGroup(f"{g.label} [{sets[g.members[0]].run.dataset}]", g.members) for g in found]
+    labels = [group.label for group in found]  # groups apart only by data set or fold get both in their label
+    return [g if labels.count(g.label) == 1 else SeedGroup(f"{g.label} [{_data_set_and_fold(sets[g.members[0]].run)}]", g.members) for g in found]
+
+
+def _data_set_and_fold(run) -> str:
+    return f"{run.dataset}, fold {run.fold}" if run.fold is not None else str(run.dataset)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ferlens.analysis.heatmap_set import HeatmapSet
+from ferlens.analysis.statistics.seeds import seed_groups
 from ferlens.evaluation.localisation.masks import MaskFamily
 from ferlens.evaluation.localisation.scores import Threshold, gray_levels, score_maps
 from ferlens.formats.evidence import EVIDENCE_BLOCK, EVIDENCE_HEIGHT, EVIDENCE_WIDTH, evidence_from_maps
@@ -295,13 +296,13 @@ def _seed_coverage(seed: int, resamples: int) -> dict[str, list[bool]]:
     data = simulate(SimulationSettings(folds=1, seeds=3, subjects=16), np.random.default_rng((seed, 3)))
     _, statistics = analyse(data, resamples, seed)
     means = {n: float(np.mean([data.truth["architecture", n, c, HEADLINE] for c in CLASSES])) for n in ("net0", "net1")}
+    model = {group.label: data.sets[group.members[0]].run.model for group in seed_groups(data.sets, {})}  # "net0 (scratch)" -> "net0"
     hits: dict[str, list[bool]] = {}
     for row in statistics.seeds[statistics.seeds.metric == HEADLINE].itertuples():
-        first = row.architecture.split()[0]  # "net0 (scratch)"
         if row.other:
-            truth, kind = means[first] - means[row.other.split()[0]], "network difference (over seeds)"
+            truth, kind = means[model[row.architecture]] - means[model[row.other]], "network difference (over seeds)"
         else:
-            truth, kind = means[first], "network mean (over seeds)"
+            truth, kind = means[model[row.architecture]], "network mean (over seeds)"
         hits.setdefault(kind, []).append(_inside(row.ci_low, row.ci_high, truth))
     return hits
 

@@ -91,10 +91,9 @@ def test_analyze_reports_the_profile_the_codebook_test_and_the_explainer_depende
 
 
 def test_a_source_without_networks_says_so_in_one_sentence(tmp_path):
-    (tmp_path / "summary.md").write_text("# report\n")
     analysis = SimpleNamespace(sets=[], methods=["lime"])  # the study's PNGs: no manifest, no run directory
     importance = analyze_importance(analysis, StatisticsSettings(), "paper")
     assert importance.without_networks and importance.results is None and importance.dependence is None
-    write_importance_report(importance, tmp_path)
-    assert (tmp_path / "summary.md").read_text().endswith(NO_NETWORKS + "\n")
+    sections = write_importance_report(importance, tmp_path)  # what summary.md ends with
+    assert sections.endswith(NO_NETWORKS + "\n") and not (tmp_path / "importance").exists()
     assert NO_NETWORKS.count(".") == 1 and "source=paper" in NO_NETWORKS

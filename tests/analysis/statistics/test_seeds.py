@@ -73,6 +73,9 @@ def test_seeds_of_one_architecture_are_grouped_and_nothing_else():
     ]  # fmt: skip
     groups = seed_groups(sets, {"b-s0": 5, "b-s1": 5})
     assert {g.label: g.members for g in groups} == {"a (scratch)": (0, 1, 2), "a+AU0.5 (scratch)": (4, 5)}
+    two_folds = [_set("c1-s0", "c", 0, fold=1), _set("c1-s1", "c", 1, fold=1), _set("c2-s0", "c", 0, fold=2), _set("c2-s1", "c", 1, fold=2)]
+    labels = [g.label for g in seed_groups(two_folds, {})]  # the same architecture on two folds: two groups, told apart by their labels
+    assert labels == ["c (scratch) [d, fold 1]", "c (scratch) [d, fold 2]"]
 
 
 @pytest.fixture(scope="module")
